@@ -1,0 +1,3 @@
+fn main() {
+    println!("airlock: not yet built");
+}

@@ -1,0 +1,3 @@
+fn main() {
+    println!("airlockctl: not yet built");
+}

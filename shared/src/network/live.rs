@@ -1,0 +1,2 @@
+//! Reads the live network state (getifaddrs, routing table, resolv.conf).
+//! Filled in by the live-snapshot work.

@@ -1,0 +1,289 @@
+//! The policy: a complete, typed statement of what may pass while the kill
+//! switch is on. Built by [`build::build`] from Settings + NetworkSnapshot,
+//! interpreted by [`Policy::decides`] (the reference semantics), and
+//! translated rule by rule into pf or nft text by [`crate::render`].
+//!
+//! The model is an allow-list: an ordered list of pass [`Rule`]s; anything
+//! no rule passes is rejected going out (so apps fail at once) and dropped
+//! coming in. There is no platform `cfg` here: platforms differ only in the
+//! interface names fed in and in the renderer.
+
+pub mod build;
+pub mod packet;
+
+use std::net::IpAddr;
+
+use ipnet::IpNet;
+use serde::{Deserialize, Serialize};
+
+use crate::endpoint::Endpoint;
+use crate::network::classify::{self, InterfaceKind};
+
+pub use build::build;
+pub use packet::{Packet, PacketPath, Verdict};
+
+/// The side of the machine a rule looks at.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Direction {
+    /// Arriving on an interface (to this machine or to be forwarded).
+    In,
+    /// Leaving on an interface (from this machine or forwarded).
+    Out,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Family {
+    V4,
+    V6,
+}
+
+impl Family {
+    pub fn of(addr: &IpAddr) -> Family {
+        match addr {
+            IpAddr::V4(_) => Family::V4,
+            IpAddr::V6(_) => Family::V6,
+        }
+    }
+}
+
+/// IP protocols the policy names. Anything else is `Other(number)`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Protocol {
+    Tcp,
+    Udp,
+    Icmp,
+    Icmpv6,
+    Igmp,
+    Other(u8),
+}
+
+impl Protocol {
+    pub fn number(self) -> u8 {
+        match self {
+            Protocol::Icmp => 1,
+            Protocol::Igmp => 2,
+            Protocol::Tcp => 6,
+            Protocol::Udp => 17,
+            Protocol::Icmpv6 => 58,
+            Protocol::Other(n) => n,
+        }
+    }
+}
+
+impl From<crate::endpoint::Transport> for Protocol {
+    fn from(t: crate::endpoint::Transport) -> Self {
+        match t {
+            crate::endpoint::Transport::Udp => Protocol::Udp,
+            crate::endpoint::Transport::Tcp => Protocol::Tcp,
+        }
+    }
+}
+
+/// A named group of interfaces: the patterns that define it (`utun*`) and
+/// the names of its members present now. nft matches the patterns as
+/// wildcards; pf has no wildcards, so it lists names (see [`IfaceSet::expand`]).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IfaceSet {
+    pub kind: InterfaceKind,
+    pub patterns: Vec<String>,
+    pub present: Vec<String>,
+}
+
+/// How many unused numbers past the highest present one pf expansion
+/// covers, so a VPN that comes back as `utun7` is allowed before the
+/// helper re-renders. The helper re-renders when a higher one appears.
+pub const PF_EXPANSION_HEADROOM: u32 = 16;
+
+impl IfaceSet {
+    pub fn matches(&self, name: &str) -> bool {
+        self.patterns.iter().any(|p| classify::matches(p, name))
+    }
+
+    /// Concrete names for a ruleset without wildcards: every exact pattern,
+    /// `prefix0..=prefixN` for each `prefix*` with N the highest present
+    /// number plus [`PF_EXPANSION_HEADROOM`], and every present name.
+    pub fn expand(&self) -> Vec<String> {
+        let mut names: Vec<String> = Vec::new();
+        for p in &self.patterns {
+            match p.strip_suffix('*') {
+                None => names.push(p.clone()),
+                Some(prefix) => {
+                    let highest = self
+                        .present
+                        .iter()
+                        .filter_map(|n| n.strip_prefix(prefix)?.parse::<u32>().ok())
+                        .max()
+                        .unwrap_or(0);
+                    let top = highest.saturating_add(PF_EXPANSION_HEADROOM);
+                    names.extend((0..=top).map(|i| format!("{prefix}{i}")));
+                }
+            }
+        }
+        for n in &self.present {
+            if !names.contains(n) {
+                names.push(n.clone());
+            }
+        }
+        names
+    }
+}
+
+/// Which interfaces a rule applies to.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Interfaces {
+    /// Any interface (the plumbing rules: harmless everywhere).
+    Any,
+    Only(IfaceSet),
+}
+
+/// The far side of a packet: destination going out, source coming in.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Remote {
+    Any,
+    Nets(Vec<IpNet>),
+    /// The VPN endpoints: address, protocol and port together.
+    Endpoints,
+}
+
+/// One pass rule. Every field narrows; `None`/`Any` means unrestricted.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Rule {
+    pub direction: Direction,
+    pub interfaces: Interfaces,
+    pub family: Option<Family>,
+    pub protocol: Option<Protocol>,
+    pub remote: Remote,
+    /// Our side's address (destination coming in): used for multicast.
+    pub local: Option<Vec<IpNet>>,
+    pub remote_port: Option<u16>,
+    pub local_port: Option<u16>,
+    /// ICMPv6/ICMP types; empty means all.
+    pub icmp_types: Vec<u8>,
+    /// Only packets of connections these rules already let through.
+    pub replies_only: bool,
+    /// One line for the ruleset comment: why this hole exists.
+    pub why: String,
+}
+
+/// A time-limited pause: everything passes until `until` (Unix seconds).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Pause {
+    pub until: u64,
+    /// Seconds left when the policy was built; nft hands this to the
+    /// kernel as a set-element timeout so the lock comes back even if the
+    /// helper is gone.
+    pub remaining_secs: u64,
+}
+
+/// What the firewall should hold. `enforce == false` means "no ruleset".
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Policy {
+    pub enforce: bool,
+    pub pause: Option<Pause>,
+    /// Sorted and de-duplicated by (address, protocol, port).
+    pub endpoints: Vec<Endpoint>,
+    /// Pass rules in the order the renderers emit them.
+    pub rules: Vec<Rule>,
+    /// Tunnel interfaces, kept for status and for pf re-expansion.
+    pub tunnels: IfaceSet,
+}
+
+impl Policy {
+    /// A policy that loads no rules: the kill switch is off.
+    pub fn off(tunnels: IfaceSet) -> Policy {
+        Policy {
+            enforce: false,
+            pause: None,
+            endpoints: Vec::new(),
+            rules: Vec::new(),
+            tunnels,
+        }
+    }
+
+    /// The reference semantics every renderer is held to.
+    pub fn decides(&self, packet: &Packet) -> Verdict {
+        if !self.enforce || self.pause.is_some() {
+            return Verdict::Pass;
+        }
+        match &packet.path {
+            PacketPath::In { interface } => self.check(packet, Direction::In, interface),
+            PacketPath::Out { interface } => self.check(packet, Direction::Out, interface),
+            PacketPath::Forward { from, to } => match self.check(packet, Direction::In, from) {
+                Verdict::Pass => self.check(packet, Direction::Out, to),
+                blocked => blocked,
+            },
+        }
+    }
+
+    /// The first rule that passes `packet` in `direction` on `interface`.
+    pub fn first_match(
+        &self,
+        packet: &Packet,
+        direction: Direction,
+        interface: &str,
+    ) -> Option<usize> {
+        self.rules
+            .iter()
+            .position(|r| r.matches(self, packet, direction, interface))
+    }
+
+    fn check(&self, packet: &Packet, direction: Direction, interface: &str) -> Verdict {
+        match self.first_match(packet, direction, interface) {
+            Some(_) => Verdict::Pass,
+            None => match direction {
+                Direction::Out => Verdict::Reject,
+                Direction::In => Verdict::Drop,
+            },
+        }
+    }
+
+    pub fn has_endpoint(&self, addr: IpAddr, protocol: Protocol, port: Option<u16>) -> bool {
+        self.endpoints.iter().any(|e| {
+            e.address == addr && Protocol::from(e.protocol) == protocol && Some(e.port) == port
+        })
+    }
+}
+
+impl Rule {
+    /// Whether this rule passes `packet` seen in `direction` on `interface`.
+    pub fn matches(
+        &self,
+        policy: &Policy,
+        p: &Packet,
+        direction: Direction,
+        interface: &str,
+    ) -> bool {
+        let (remote_addr, local_addr, remote_port, local_port) = match direction {
+            Direction::Out => (p.dst, p.src, p.dst_port, p.src_port),
+            Direction::In => (p.src, p.dst, p.src_port, p.dst_port),
+        };
+        self.direction == direction
+            && match &self.interfaces {
+                Interfaces::Any => true,
+                Interfaces::Only(set) => set.matches(interface),
+            }
+            && (!self.replies_only || p.reply)
+            && self.family.is_none_or(|f| f == Family::of(&p.dst))
+            && self.protocol.is_none_or(|pr| pr == p.protocol)
+            && self
+                .remote_port
+                .is_none_or(|port| Some(port) == remote_port)
+            && self.local_port.is_none_or(|port| Some(port) == local_port)
+            && (self.icmp_types.is_empty()
+                || p.icmp_type.is_some_and(|t| self.icmp_types.contains(&t)))
+            && self
+                .local
+                .as_ref()
+                .is_none_or(|nets| nets.iter().any(|n| n.contains(&local_addr)))
+            && match &self.remote {
+                Remote::Any => true,
+                Remote::Nets(nets) => nets.iter().any(|n| n.contains(&remote_addr)),
+                Remote::Endpoints => policy.has_endpoint(remote_addr, p.protocol, remote_port),
+            }
+    }
+}

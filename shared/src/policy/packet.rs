@@ -1,0 +1,119 @@
+//! A packet as the policy sees it, and what the policy does with it.
+
+use std::net::IpAddr;
+
+use serde::{Deserialize, Serialize};
+
+use super::Protocol;
+
+/// Where a packet crosses the firewall.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PacketPath {
+    /// Arriving for this machine on `interface`.
+    In { interface: String },
+    /// Sent by this machine out of `interface`.
+    Out { interface: String },
+    /// Routed through this machine (a VM, a container, Internet Sharing):
+    /// it must pass coming in on `from` and going out on `to`, exactly as
+    /// pf filters it on both interfaces.
+    Forward { from: String, to: String },
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Packet {
+    pub path: PacketPath,
+    pub protocol: Protocol,
+    pub src: IpAddr,
+    pub dst: IpAddr,
+    pub src_port: Option<u16>,
+    pub dst_port: Option<u16>,
+    pub icmp_type: Option<u8>,
+    /// Part of a connection the rules already let through (a reply).
+    pub reply: bool,
+}
+
+/// What happens to a packet.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Verdict {
+    Pass,
+    /// Silently discarded (inbound: no answer to scanners).
+    Drop,
+    /// Refused with TCP RST / ICMP unreachable (outbound: apps fail fast).
+    Reject,
+}
+
+impl Packet {
+    fn new(path: PacketPath, protocol: Protocol, src: &str, dst: &str) -> Packet {
+        Packet {
+            path,
+            protocol,
+            src: parse_ip(src),
+            dst: parse_ip(dst),
+            src_port: None,
+            dst_port: None,
+            icmp_type: None,
+            reply: false,
+        }
+    }
+
+    /// Test and documentation helper: an outbound packet. Panics on a bad
+    /// address literal, which is a bug in the caller's source code.
+    pub fn out(interface: &str, protocol: Protocol, src: &str, dst: &str) -> Packet {
+        Packet::new(
+            PacketPath::Out {
+                interface: interface.into(),
+            },
+            protocol,
+            src,
+            dst,
+        )
+    }
+
+    /// Test helper: an inbound packet.
+    pub fn inbound(interface: &str, protocol: Protocol, src: &str, dst: &str) -> Packet {
+        Packet::new(
+            PacketPath::In {
+                interface: interface.into(),
+            },
+            protocol,
+            src,
+            dst,
+        )
+    }
+
+    /// Test helper: a forwarded packet.
+    pub fn forward(from: &str, to: &str, protocol: Protocol, src: &str, dst: &str) -> Packet {
+        Packet::new(
+            PacketPath::Forward {
+                from: from.into(),
+                to: to.into(),
+            },
+            protocol,
+            src,
+            dst,
+        )
+    }
+
+    pub fn ports(mut self, src: u16, dst: u16) -> Packet {
+        self.src_port = Some(src);
+        self.dst_port = Some(dst);
+        self
+    }
+
+    pub fn icmp(mut self, icmp_type: u8) -> Packet {
+        self.icmp_type = Some(icmp_type);
+        self
+    }
+
+    pub fn reply(mut self) -> Packet {
+        self.reply = true;
+        self
+    }
+}
+
+fn parse_ip(s: &str) -> IpAddr {
+    s.parse()
+        .unwrap_or_else(|_| panic!("bad address literal {s:?} in a Packet helper"))
+}

@@ -1,0 +1,1 @@
+//! nftables renderer (Linux). Filled in by the nft renderer work.

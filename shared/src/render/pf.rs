@@ -1,0 +1,1 @@
+//! pf renderer (macOS). Filled in by the pf renderer work.

@@ -1,0 +1,258 @@
+//! What the user chose. Persisted by the helper as TOML; every field has a
+//! documented default, unknown keys are errors (a typo must never silently
+//! weaken the kill switch), and a bad file is reported with its line and key.
+
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use crate::endpoint::Endpoint;
+use crate::network::classify::valid_pattern;
+
+/// Everything the user can choose. A missing key takes the default below.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Settings {
+    /// The kill switch itself. Off by default: installing Airlock must not
+    /// cut anyone off before they have added their VPN.
+    pub kill_switch: bool,
+    /// Let traffic to the local network's own subnets through (printers,
+    /// NAS, SSH to the router), plus link-local and multicast.
+    pub allow_lan: bool,
+    /// Let AirDrop/AWDL (`awdl0`, `llw0`) through; macOS only in effect.
+    pub allow_airdrop: bool,
+    /// Let IPP (port 631) to the local subnets through, for AirPrint.
+    pub allow_airprint: bool,
+    /// Let DNS to the network's own resolvers through, so a VPN configured
+    /// by host name can look up its server while disconnected.
+    pub allow_dns: bool,
+    /// Everything passes until this Unix time (seconds); then the kill
+    /// switch locks again by itself. For captive-portal logins.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pause_until: Option<u64>,
+    /// VPN servers that may be reached on physical interfaces.
+    pub endpoints: Vec<Endpoint>,
+    /// Extra interface-name patterns to treat as tunnels (`name` or
+    /// `prefix*`), for VPN clients with unusual interface names.
+    pub tunnel_patterns: Vec<String>,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            kill_switch: false,
+            allow_lan: false,
+            allow_airdrop: false,
+            allow_airprint: false,
+            allow_dns: false,
+            pause_until: None,
+            endpoints: Vec::new(),
+            tunnel_patterns: Vec::new(),
+        }
+    }
+}
+
+/// Why a settings file could not be used. Each variant names the file.
+#[derive(Debug, thiserror::Error)]
+pub enum SettingsError {
+    #[error("{path}: cannot read: {source}")]
+    Read {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("{path}:{line}:{column}: {key}{message}")]
+    Parse {
+        path: PathBuf,
+        line: usize,
+        column: usize,
+        /// `key `name`: ` when the offending key is known, else empty.
+        key: String,
+        message: String,
+    },
+    #[error("{path}: {key}: {message}")]
+    Invalid {
+        path: PathBuf,
+        key: String,
+        message: String,
+    },
+}
+
+/// A value that is well-formed TOML but makes no sense.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{key}: {message}")]
+pub struct Invalid {
+    pub key: String,
+    pub message: String,
+}
+
+impl Settings {
+    /// Reads and validates a settings file.
+    pub fn load(path: &Path) -> Result<Settings, SettingsError> {
+        let text = std::fs::read_to_string(path).map_err(|source| SettingsError::Read {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        Settings::parse(&text, path)
+    }
+
+    /// Parses TOML text; `path` is only used in error messages.
+    pub fn parse(text: &str, path: &Path) -> Result<Settings, SettingsError> {
+        let settings: Settings = toml::from_str(text).map_err(|e| {
+            let (line, column, key) = match e.span() {
+                Some(span) => locate(text, span.start),
+                None => (0, 0, None),
+            };
+            SettingsError::Parse {
+                path: path.to_path_buf(),
+                line,
+                column,
+                key: key.map(|k| format!("key `{k}`: ")).unwrap_or_default(),
+                message: e.message().trim().to_string(),
+            }
+        })?;
+        settings.validate().map_err(|e| SettingsError::Invalid {
+            path: path.to_path_buf(),
+            key: e.key,
+            message: e.message,
+        })?;
+        Ok(settings)
+    }
+
+    /// Checks what serde cannot: sane patterns, no port 0.
+    pub fn validate(&self) -> Result<(), Invalid> {
+        for (i, p) in self.tunnel_patterns.iter().enumerate() {
+            if !valid_pattern(p) {
+                return Err(Invalid {
+                    key: format!("tunnel_patterns[{i}]"),
+                    message: format!(
+                        "{p:?} is not an interface name or `prefix*` pattern (letters, digits, `_.-`, at most 15 characters, one trailing `*`)"
+                    ),
+                });
+            }
+        }
+        for (i, e) in self.endpoints.iter().enumerate() {
+            if e.port == 0 {
+                return Err(Invalid {
+                    key: format!("endpoints[{i}].port"),
+                    message: "port 0 is not a port a VPN server listens on".into(),
+                });
+            }
+        }
+        Ok(())
+    }
+
+    /// TOML text for persisting; infallible for this type.
+    pub fn to_toml(&self) -> String {
+        toml::to_string_pretty(self).unwrap_or_else(|e| {
+            // Only reachable if the struct gains a type TOML cannot hold.
+            unreachable!("Settings must serialize to TOML: {e}")
+        })
+    }
+
+    /// Whether a pause is in force at `now` (Unix seconds).
+    pub fn paused_at(&self, now: u64) -> bool {
+        self.kill_switch && self.pause_until.is_some_and(|t| t > now)
+    }
+}
+
+/// 1-based line and column of a byte offset, plus the key on that line.
+fn locate(text: &str, offset: usize) -> (usize, usize, Option<String>) {
+    let offset = offset.min(text.len());
+    let before = &text[..offset];
+    let line = before.matches('\n').count() + 1;
+    let line_start = before.rfind('\n').map_or(0, |i| i + 1);
+    let column = before[line_start..].chars().count() + 1;
+    let line_text = text[line_start..].lines().next().unwrap_or("");
+    let key = line_text
+        .split_once('=')
+        .map(|(k, _)| k.trim().trim_matches('"').to_string())
+        .filter(|k| !k.is_empty() && !k.starts_with('['));
+    (line, column, key)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::endpoint::Transport;
+
+    fn parse(text: &str) -> Result<Settings, SettingsError> {
+        Settings::parse(text, Path::new("/etc/airlock/settings.toml"))
+    }
+
+    #[test]
+    fn empty_file_is_all_defaults_and_kill_switch_off() {
+        assert_eq!(parse("").unwrap(), Settings::default());
+        assert!(!Settings::default().kill_switch);
+    }
+
+    #[test]
+    fn full_file_round_trips() {
+        let text = r#"
+kill_switch = true
+allow_lan = true
+allow_dns = true
+pause_until = 1700000000
+tunnel_patterns = ["zt*", "nordlynx"]
+
+[[endpoints]]
+address = "198.51.100.7"
+port = 1194
+protocol = "udp"
+host = "vpn.example.com"
+"#;
+        let s = parse(text).unwrap();
+        assert!(s.kill_switch && s.allow_lan && s.allow_dns && !s.allow_airdrop);
+        assert_eq!(s.endpoints[0].protocol, Transport::Udp);
+        assert_eq!(s.endpoints[0].host.as_deref(), Some("vpn.example.com"));
+        assert_eq!(parse(&s.to_toml()).unwrap(), s);
+    }
+
+    #[test]
+    fn type_error_names_file_line_and_key() {
+        let err = parse("kill_switch = true\nallow_lan = \"yes\"\n").unwrap_err();
+        let msg = err.to_string();
+        assert!(msg.starts_with("/etc/airlock/settings.toml:2:"), "{msg}");
+        assert!(msg.contains("key `allow_lan`"), "{msg}");
+    }
+
+    #[test]
+    fn unknown_key_is_an_error_not_ignored() {
+        let msg = parse("kill_switch = true\nalow_lan = true\n")
+            .unwrap_err()
+            .to_string();
+        assert!(msg.contains(":2:"), "{msg}");
+        assert!(msg.contains("alow_lan"), "{msg}");
+    }
+
+    #[test]
+    fn bad_endpoint_and_pattern_are_rejected() {
+        let msg =
+            parse("[[endpoints]]\naddress = \"vpn.example.com\"\nport = 1\nprotocol = \"udp\"\n")
+                .unwrap_err()
+                .to_string();
+        assert!(msg.contains(":2:") || msg.contains(":1:"), "{msg}");
+        let msg =
+            parse("[[endpoints]]\naddress = \"198.51.100.7\"\nport = 0\nprotocol = \"udp\"\n")
+                .unwrap_err()
+                .to_string();
+        assert!(msg.contains("endpoints[0].port"), "{msg}");
+        let msg = parse("tunnel_patterns = [\"tun*x\"]\n")
+            .unwrap_err()
+            .to_string();
+        assert!(msg.contains("tunnel_patterns[0]"), "{msg}");
+    }
+
+    #[test]
+    fn pause_only_counts_while_kill_switch_on_and_before_deadline() {
+        let mut s = Settings {
+            kill_switch: true,
+            pause_until: Some(100),
+            ..Settings::default()
+        };
+        assert!(s.paused_at(99));
+        assert!(!s.paused_at(100));
+        s.kill_switch = false;
+        assert!(!s.paused_at(99));
+    }
+}
