@@ -19,3 +19,4 @@ pub mod platform;
 pub mod policy;
 pub mod render;
 pub mod settings;
+pub mod status;

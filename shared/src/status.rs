@@ -1,0 +1,129 @@
+//! What every client shows: the helper's answer to "am I protected?".
+//! Derived, never stored: [`Protection::derive`] is the one place that
+//! decides the colour.
+
+use serde::{Deserialize, Serialize};
+
+/// The kill switch as the user set it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum KillSwitch {
+    On,
+    Off,
+    Paused,
+}
+
+/// The one-word answer, mapped to the tray colour.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Protection {
+    /// Green: kill switch on, tunnel up, rules healthy.
+    Protected,
+    /// Red: kill switch on, tunnel down: nothing gets out, as promised.
+    Blocking,
+    /// Grey: kill switch off.
+    Off,
+    /// Amber: the user paused the kill switch.
+    Paused,
+    /// Amber: the rules are not what they should be (see `reason`).
+    Fault,
+}
+
+impl Protection {
+    /// Colour logic in one place. A firewall fault outranks everything
+    /// except "off", because "protected" must never be shown on a guess.
+    pub fn derive(kill_switch: KillSwitch, tunnel_up: bool, firewall_healthy: bool) -> Protection {
+        match kill_switch {
+            KillSwitch::Off => Protection::Off,
+            _ if !firewall_healthy => Protection::Fault,
+            KillSwitch::Paused => Protection::Paused,
+            KillSwitch::On if tunnel_up => Protection::Protected,
+            KillSwitch::On => Protection::Blocking,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum TunnelState {
+    Up,
+    Down,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Tunnel {
+    pub state: TunnelState,
+    /// `utun4`, `tun0`, ... when up.
+    pub interface: Option<String>,
+    /// The VPN server the tunnel runs through, when known (`198.51.100.7:1194/udp`).
+    pub endpoint: Option<String>,
+}
+
+/// The firewall's health as last verified by the helper.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FirewallHealth {
+    /// `nft` or `pf`.
+    pub backend: String,
+    /// All checks below pass (or the kill switch is off and nothing is loaded).
+    pub healthy: bool,
+    /// What is wrong, in words, each with what to do about it.
+    pub problems: Vec<String>,
+    /// Unix time of the last time someone else removed or changed our rules.
+    pub last_tamper: Option<u64>,
+    /// Packets refused by the kill switch since the rules were loaded.
+    pub blocked_packets: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Options {
+    pub allow_lan: bool,
+    pub allow_airdrop: bool,
+    pub allow_airprint: bool,
+    pub allow_dns: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Status {
+    pub kill_switch: KillSwitch,
+    /// Unix time the pause ends, while paused.
+    pub paused_until: Option<u64>,
+    pub protection: Protection,
+    /// Why the protection is what it is, when that is not obvious (faults).
+    pub reason: Option<String>,
+    pub tunnel: Tunnel,
+    pub firewall: FirewallHealth,
+    pub options: Options,
+    pub endpoints: usize,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn colour_table() {
+        use KillSwitch::*;
+        use Protection as P;
+        let cases = [
+            (On, true, true, P::Protected),
+            (On, false, true, P::Blocking),
+            (On, true, false, P::Fault),
+            (On, false, false, P::Fault),
+            (Paused, true, true, P::Paused),
+            (Paused, false, false, P::Fault),
+            (Off, true, true, P::Off),
+            (Off, false, false, P::Off),
+        ];
+        for (k, up, healthy, want) in cases {
+            assert_eq!(
+                Protection::derive(k, up, healthy),
+                want,
+                "{k:?} {up} {healthy}"
+            );
+        }
+    }
+}
