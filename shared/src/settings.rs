@@ -10,7 +10,7 @@ use crate::endpoint::Endpoint;
 use crate::network::classify::valid_pattern;
 
 /// Everything the user can choose. A missing key takes the default below.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct Settings {
     /// The kill switch itself. Off by default: installing Airlock must not
@@ -35,21 +35,6 @@ pub struct Settings {
     /// Extra interface-name patterns to treat as tunnels (`name` or
     /// `prefix*`), for VPN clients with unusual interface names.
     pub tunnel_patterns: Vec<String>,
-}
-
-impl Default for Settings {
-    fn default() -> Self {
-        Settings {
-            kill_switch: false,
-            allow_lan: false,
-            allow_airdrop: false,
-            allow_airprint: false,
-            allow_dns: false,
-            pause_until: None,
-            endpoints: Vec::new(),
-            tunnel_patterns: Vec::new(),
-        }
-    }
 }
 
 /// Why a settings file could not be used. Each variant names the file.

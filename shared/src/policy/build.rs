@@ -48,7 +48,7 @@ pub fn build(
         });
 
     let mut endpoints = settings.endpoints.clone();
-    endpoints.sort_by(|a, b| (a.address, a.protocol, a.port).cmp(&(b.address, b.protocol, b.port)));
+    endpoints.sort_by_key(|e| (e.address, e.protocol, e.port));
     endpoints.dedup_by(|a, b| a.same_target(b));
 
     let loopback = iface_set(platform, InterfaceKind::Loopback, snapshot, &[]);

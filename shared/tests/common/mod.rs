@@ -165,9 +165,18 @@ pub fn many_endpoints(n: usize) -> Settings {
     let endpoints = (0..n)
         .map(|i| {
             if i % 2 == 0 {
-                endpoint(&format!("10.{}.{}.{}:1194/udp", (i >> 16) & 255, (i >> 8) & 255, i & 255))
+                endpoint(&format!(
+                    "10.{}.{}.{}:1194/udp",
+                    (i >> 16) & 255,
+                    (i >> 8) & 255,
+                    i & 255
+                ))
             } else {
-                endpoint(&format!("[2001:db8:{:x}::{:x}]:443/tcp", i >> 16, i & 0xffff))
+                endpoint(&format!(
+                    "[2001:db8:{:x}::{:x}]:443/tcp",
+                    i >> 16,
+                    i & 0xffff
+                ))
             }
         })
         .collect();
