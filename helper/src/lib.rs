@@ -1,0 +1,14 @@
+//! `airlockd`, the privileged helper: the only process that touches the
+//! firewall. It owns the state (settings + network -> policy -> rules),
+//! persists it, watches the network and the firewall, and serves clients
+//! over a Unix socket.
+
+pub mod auth;
+#[cfg(target_os = "macos")]
+mod auth_macos;
+pub mod monitor;
+#[cfg(target_os = "linux")]
+mod monitor_linux;
+#[cfg(target_os = "macos")]
+mod monitor_macos;
+pub mod persist;
