@@ -12,3 +12,10 @@ mod monitor_linux;
 #[cfg(target_os = "macos")]
 mod monitor_macos;
 pub mod persist;
+pub mod daemon;
+pub mod driver;
+pub mod engine;
+pub mod learn;
+pub mod server;
+pub mod socket;
+pub mod watchdog;

@@ -1,0 +1,204 @@
+//! `airlockd run`: wires the engine thread, the socket server, the network
+//! monitor and the tamper watchdog together.
+//!
+//! Start-up order is the point: the persisted state is loaded into the
+//! kernel *before* the socket exists, so at boot the kill switch is back
+//! before anyone can log in and ask. Shutdown (SIGTERM/SIGINT) leaves the
+//! firewall exactly as it is: a kill switch that is on stays on.
+
+use std::path::PathBuf;
+use std::sync::mpsc::{self, RecvTimeoutError};
+use std::sync::Arc;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use airlock::network::{live, NetworkSnapshot};
+use airlock::platform::Platform;
+use airlock::settings::Settings;
+use tokio::sync::watch;
+
+use crate::driver::Firewall;
+use crate::engine::{Backend, Engine};
+use crate::persist::Store;
+use crate::server::{self, Job, Limits, Shared};
+use crate::{learn, monitor, socket, watchdog};
+
+pub struct Config {
+    pub platform: Platform,
+    pub socket: PathBuf,
+    pub state_dir: PathBuf,
+    pub backend: Backend,
+    pub admin_group: String,
+    pub limits: Limits,
+}
+
+/// Messages to the engine thread, its only input.
+pub enum Msg {
+    Request(Job),
+    /// The kernel reported a link/address/route change.
+    Network,
+    /// The firewall may have been changed by someone else.
+    CheckFirewall,
+    Shutdown,
+}
+
+pub fn now() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
+}
+
+fn snapshot(platform: Platform, settings: &Settings) -> NetworkSnapshot {
+    match live::snapshot(platform, &settings.tunnel_patterns) {
+        Ok(s) => s,
+        Err(e) => {
+            // Without a view of the network the policy still blocks
+            // everything but loopback and tunnels: fail closed.
+            eprintln!("airlockd: cannot read the network state: {e}");
+            NetworkSnapshot::default()
+        }
+    }
+}
+
+/// Runs until SIGTERM/SIGINT.
+pub fn run(config: Config, driver: Box<dyn Firewall>) -> anyhow::Result<()> {
+    let platform = config.platform;
+    let store = Store::new(&config.state_dir);
+    let mut engine = Engine::start(
+        platform,
+        config.backend,
+        driver,
+        store,
+        snapshot(platform, &Settings::default()),
+        now(),
+    );
+    // Now that the settings are known, classify with the user's patterns too.
+    let snap = snapshot(platform, engine.settings());
+    engine.on_network(snap, Vec::new(), now());
+    let first = engine.status(now());
+    eprintln!(
+        "airlockd: started: kill switch {:?}, protection {:?}{}",
+        first.kill_switch,
+        first.protection,
+        first.reason.as_ref().map(|r| format!(" ({r})")).unwrap_or_default()
+    );
+
+    let (status_tx, status_rx) = watch::channel(first);
+    let (jobs_tx, jobs_rx) = mpsc::channel::<Msg>();
+    let engine_thread = std::thread::Builder::new()
+        .name("engine".into())
+        .spawn(move || engine_loop(engine, platform, jobs_rx, status_tx))?;
+
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    let result = runtime.block_on(async {
+        let listener = socket::bind(&config.socket)?;
+        eprintln!("airlockd: listening on {}", config.socket.display());
+        let shared = Arc::new(Shared {
+            jobs: jobs_tx.clone(),
+            status: status_rx,
+            admin_gid: crate::auth::group_gid(&config.admin_group),
+            admin_group: config.admin_group.clone(),
+            limits: config.limits.clone(),
+            server_name: format!("airlockd {}", env!("CARGO_PKG_VERSION")),
+        });
+        let net_tx = jobs_tx.clone();
+        let net_task = tokio::spawn(async move {
+            let (tx, mut rx) = tokio::sync::mpsc::channel(1);
+            let fd = match monitor::open() {
+                Ok(fd) => fd,
+                Err(e) => {
+                    eprintln!("airlockd: no network change notifications ({e}); status may lag");
+                    return;
+                }
+            };
+            tokio::spawn(async move {
+                if let Err(e) = monitor::run(fd, tx).await {
+                    eprintln!("airlockd: network monitor stopped: {e}");
+                }
+            });
+            while rx.recv().await.is_some() {
+                if net_tx.send(Msg::Network).is_err() {
+                    return;
+                }
+            }
+        });
+        let watch_task = tokio::spawn(watchdog::run(config.backend, jobs_tx.clone()));
+        let server_task = tokio::spawn(server::serve(listener, shared));
+        wait_for_signal().await?;
+        eprintln!("airlockd: stopping; the firewall rules stay as they are");
+        server_task.abort();
+        net_task.abort();
+        watch_task.abort();
+        let _ = std::fs::remove_file(&config.socket);
+        anyhow::Ok(())
+    });
+    let _ = jobs_tx.send(Msg::Shutdown);
+    let _ = engine_thread.join();
+    result
+}
+
+async fn wait_for_signal() -> anyhow::Result<()> {
+    use tokio::signal::unix::{signal, SignalKind};
+    let mut term = signal(SignalKind::terminate())?;
+    let mut int = signal(SignalKind::interrupt())?;
+    tokio::select! {
+        _ = term.recv() => {}
+        _ = int.recv() => {}
+    }
+    Ok(())
+}
+
+/// The engine thread: one message at a time, waking by itself only for
+/// the end of a pause.
+fn engine_loop(
+    mut engine: Engine,
+    platform: Platform,
+    rx: mpsc::Receiver<Msg>,
+    status: watch::Sender<airlock::status::Status>,
+) {
+    loop {
+        let wait = engine.next_deadline().map(|t| {
+            let now = now();
+            Duration::from_secs(t.saturating_sub(now))
+        });
+        let msg = match wait {
+            Some(d) => rx.recv_timeout(d),
+            None => rx.recv().map_err(|_| RecvTimeoutError::Disconnected),
+        };
+        match msg {
+            Ok(Msg::Request(job)) => {
+                let reply = engine.handle(job.body, now());
+                let _ = job.reply.send(reply);
+            }
+            Ok(Msg::Network) => {
+                let snap = snapshot(platform, engine.settings());
+                let learned = learn::endpoints(&snap, engine.flows());
+                engine.on_network(snap, learned, now());
+            }
+            Ok(Msg::CheckFirewall) => {
+                if engine.check_firewall(now()) {
+                    eprintln!("airlockd: someone changed the firewall; Airlock's rules were restored");
+                }
+            }
+            Err(RecvTimeoutError::Timeout) => {
+                if let Err(e) = engine.on_deadline(now()) {
+                    // nft's own element timeout re-locks the kernel anyway;
+                    // retry without spinning on a deadline in the past.
+                    eprintln!("airlockd: could not end the pause, retrying: {e}");
+                    std::thread::sleep(Duration::from_secs(1));
+                }
+            }
+            Ok(Msg::Shutdown) | Err(RecvTimeoutError::Disconnected) => return,
+        }
+        let st = engine.status(now());
+        status.send_if_modified(|old| {
+            if *old != st {
+                *old = st;
+                true
+            } else {
+                false
+            }
+        });
+    }
+}

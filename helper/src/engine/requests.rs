@@ -1,0 +1,127 @@
+//! Client requests -> engine operations -> responses. Authorization and
+//! the handshake are the server's business; by the time a request gets
+//! here it is allowed.
+
+use airlock::ipc::protocol::{ErrorCode, IpcError, OptionName, RequestBody, ResponseBody};
+use airlock::settings::Settings;
+
+use super::{Engine, EngineError};
+
+/// The longest pause a client may ask for. A pause is a hole in the kill
+/// switch; a day is plenty for a captive portal and bounds a mistake.
+pub const MAX_PAUSE_SECS: u64 = 24 * 60 * 60;
+
+impl Engine {
+    /// Serves one request. Reads never fail; changes answer with the new
+    /// status only once the kernel holds the new rules.
+    pub fn handle(&mut self, body: RequestBody, now: u64) -> Result<ResponseBody, IpcError> {
+        match body {
+            RequestBody::GetStatus => {
+                self.refresh_counters();
+                Ok(ResponseBody::Status(self.status(now)))
+            }
+            RequestBody::ListEndpoints => Ok(ResponseBody::Endpoints(self.settings.endpoints.clone())),
+            RequestBody::GetSettings => Ok(ResponseBody::Settings(self.settings.clone())),
+            RequestBody::GetRules => match self.driver.loaded_text() {
+                Ok(text) => Ok(ResponseBody::Rules {
+                    backend: self.driver.backend().to_string(),
+                    text,
+                }),
+                Err(e) => Err(IpcError::new(ErrorCode::Firewall, format!("cannot read the loaded rules: {e}"))),
+            },
+            RequestBody::Hello { .. } | RequestBody::Subscribe => Err(IpcError::new(
+                ErrorCode::BadRequest,
+                "hello and subscribe are handled by the connection, not the engine",
+            )),
+            RequestBody::Enable => self.done(now, |s| {
+                s.kill_switch = true;
+                s.pause_until = None;
+                Ok(())
+            }),
+            RequestBody::Disable => self.done(now, |s| {
+                s.kill_switch = false;
+                s.pause_until = None;
+                Ok(())
+            }),
+            RequestBody::SetOption { option, value } => self.done(now, move |s| {
+                *option_field(s, option) = value;
+                Ok(())
+            }),
+            RequestBody::Pause { seconds } => self.done(now, move |s| {
+                if !s.kill_switch {
+                    return Err("the kill switch is off: there is nothing to pause".into());
+                }
+                if seconds == 0 || seconds > MAX_PAUSE_SECS {
+                    return Err(format!(
+                        "a pause lasts from 1 second to {} hours, not {seconds} seconds",
+                        MAX_PAUSE_SECS / 3600
+                    ));
+                }
+                s.pause_until = Some(now + seconds);
+                Ok(())
+            }),
+            RequestBody::Resume => self.done(now, |s| {
+                s.pause_until = None;
+                Ok(())
+            }),
+            RequestBody::AddEndpoints { endpoints } => self.done(now, move |s| {
+                if endpoints.is_empty() {
+                    return Err("no endpoints given".into());
+                }
+                for e in endpoints {
+                    if !s.endpoints.iter().any(|x| x.same_target(&e)) {
+                        s.endpoints.push(e);
+                    }
+                }
+                Ok(())
+            }),
+            RequestBody::RemoveEndpoints { endpoints } => self.done(now, move |s| {
+                let unknown: Vec<String> = endpoints
+                    .iter()
+                    .filter(|e| !s.endpoints.iter().any(|x| x.same_target(e)))
+                    .map(|e| e.to_string())
+                    .collect();
+                if !unknown.is_empty() {
+                    return Err(format!("not in the endpoint list: {}", unknown.join(", ")));
+                }
+                s.endpoints.retain(|x| !endpoints.iter().any(|e| e.same_target(x)));
+                Ok(())
+            }),
+        }
+    }
+
+    fn done(
+        &mut self,
+        now: u64,
+        mutate: impl FnOnce(&mut Settings) -> Result<(), String>,
+    ) -> Result<ResponseBody, IpcError> {
+        match self.change(now, mutate) {
+            Ok(()) => Ok(ResponseBody::Done(self.status(now))),
+            Err(e) => Err(to_ipc(e)),
+        }
+    }
+
+    fn refresh_counters(&mut self) {
+        if let Ok(Some(n)) = self.driver.blocked_packets() {
+            self.blocked_packets = n;
+        }
+    }
+}
+
+fn option_field(s: &mut Settings, option: OptionName) -> &mut bool {
+    match option {
+        OptionName::AllowLan => &mut s.allow_lan,
+        OptionName::AllowAirdrop => &mut s.allow_airdrop,
+        OptionName::AllowAirprint => &mut s.allow_airprint,
+        OptionName::AllowDns => &mut s.allow_dns,
+    }
+}
+
+fn to_ipc(e: EngineError) -> IpcError {
+    let code = match e {
+        EngineError::Firewall(_) => ErrorCode::Firewall,
+        EngineError::Persist(_) => ErrorCode::Internal,
+        EngineError::Invalid(_) => ErrorCode::BadRequest,
+    };
+    IpcError::new(code, e.to_string())
+}

@@ -1,0 +1,338 @@
+//! Engine behaviour with a fake kernel: what is loaded when, what is
+//! persisted, what the status says, and that failures leave the previous
+//! rules in force.
+
+use std::sync::{Arc, Mutex};
+
+use airlock::endpoint::Endpoint;
+use airlock::ipc::protocol::{ErrorCode, OptionName, RequestBody, ResponseBody};
+use airlock::network::classify::classify;
+use airlock::network::{Interface, InterfaceFlags, NetworkSnapshot, Route};
+use airlock::platform::Platform;
+use airlock::policy::Policy;
+use airlock::settings::Settings;
+use airlock::status::{KillSwitch, Protection};
+
+use super::{Backend, Engine};
+use crate::driver::{DriverError, Firewall, Problem};
+use crate::persist::Store;
+
+/// What the fake kernel holds and what was asked of it.
+#[derive(Default)]
+struct Kernel {
+    rules: Option<String>,
+    loads: usize,
+    removes: usize,
+    kills: usize,
+    fail_next_load: bool,
+}
+
+struct FakeDriver(Arc<Mutex<Kernel>>);
+
+impl Firewall for FakeDriver {
+    fn backend(&self) -> &'static str {
+        "nft"
+    }
+    fn load(&mut self, ruleset: &str) -> Result<(), DriverError> {
+        let mut k = self.0.lock().unwrap();
+        if std::mem::take(&mut k.fail_next_load) {
+            return Err(DriverError::Verify("fake kernel refused".into()));
+        }
+        k.rules = Some(ruleset.to_string());
+        k.loads += 1;
+        Ok(())
+    }
+    fn remove(&mut self) -> Result<(), DriverError> {
+        let mut k = self.0.lock().unwrap();
+        k.rules = None;
+        k.removes += 1;
+        Ok(())
+    }
+    fn check(&mut self, expect_loaded: bool) -> Result<Vec<Problem>, DriverError> {
+        let k = self.0.lock().unwrap();
+        Ok(match (expect_loaded, k.rules.is_some()) {
+            (true, false) => vec![Problem::TableMissing],
+            (false, true) => vec![Problem::LeftOver { backend: "nft" }],
+            _ => vec![],
+        })
+    }
+    fn kill_forbidden(&mut self, _: &Policy, _: &NetworkSnapshot) -> Result<usize, DriverError> {
+        self.0.lock().unwrap().kills += 1;
+        Ok(0)
+    }
+    fn blocked_packets(&mut self) -> Result<Option<u64>, DriverError> {
+        Ok(self.0.lock().unwrap().rules.as_ref().map(|_| 7))
+    }
+    fn loaded_text(&mut self) -> Result<String, DriverError> {
+        Ok(self.0.lock().unwrap().rules.clone().unwrap_or_default())
+    }
+}
+
+const T0: u64 = 1_800_000_000;
+
+fn iface(name: &str, addrs: &[&str]) -> Interface {
+    Interface {
+        name: name.into(),
+        kind: classify(Platform::Linux, name, &[]),
+        flags: InterfaceFlags {
+            up: true,
+            running: true,
+            ..Default::default()
+        },
+        addresses: addrs.iter().map(|a| a.parse().unwrap()).collect(),
+    }
+}
+
+fn net(tunnel: bool) -> NetworkSnapshot {
+    let mut s = NetworkSnapshot {
+        interfaces: vec![iface("lo", &["127.0.0.1/8"]), iface("eth0", &["192.168.1.20/24"])],
+        routes: vec![Route {
+            destination: "0.0.0.0/0".parse().unwrap(),
+            gateway: Some("192.168.1.1".parse().unwrap()),
+            interface: "eth0".into(),
+        }],
+        dns: vec![],
+    };
+    if tunnel {
+        s.interfaces.push(iface("tun0", &["10.8.0.2/24"]));
+        s.routes.push(Route {
+            destination: "198.51.100.7/32".parse().unwrap(),
+            gateway: Some("192.168.1.1".parse().unwrap()),
+            interface: "eth0".into(),
+        });
+    }
+    s
+}
+
+struct Rig {
+    kernel: Arc<Mutex<Kernel>>,
+    dir: tempfile::TempDir,
+}
+
+impl Rig {
+    fn new() -> Rig {
+        Rig {
+            kernel: Arc::default(),
+            dir: tempfile::tempdir().unwrap(),
+        }
+    }
+    fn engine(&self) -> Engine {
+        Engine::start(
+            Platform::Linux,
+            Backend::Nft,
+            Box::new(FakeDriver(self.kernel.clone())),
+            Store::new(self.dir.path()),
+            net(false),
+            T0,
+        )
+    }
+    fn k(&self) -> std::sync::MutexGuard<'_, Kernel> {
+        self.kernel.lock().unwrap()
+    }
+    fn persisted(&self) -> Settings {
+        Settings::load(&self.dir.path().join("settings.toml")).unwrap()
+    }
+}
+
+fn endpoint() -> Endpoint {
+    "198.51.100.7:1194/udp".parse().unwrap()
+}
+
+fn ok(e: &mut Engine, body: RequestBody) -> ResponseBody {
+    e.handle(body, T0).unwrap()
+}
+
+#[test]
+fn first_start_is_off_and_loads_nothing() {
+    let rig = Rig::new();
+    let e = rig.engine();
+    let st = e.status(T0);
+    assert_eq!((st.kill_switch, st.protection), (KillSwitch::Off, Protection::Off));
+    assert_eq!((rig.k().loads, rig.k().removes), (0, 0));
+    assert!(st.firewall.healthy);
+}
+
+#[test]
+fn enable_loads_persists_cuts_and_reports_blocking() {
+    let rig = Rig::new();
+    let mut e = rig.engine();
+    ok(&mut e, RequestBody::AddEndpoints { endpoints: vec![endpoint()] });
+    assert_eq!(rig.k().loads, 0, "adding an endpoint while off loads nothing");
+    let ResponseBody::Done(st) = ok(&mut e, RequestBody::Enable) else { panic!() };
+    assert_eq!((st.kill_switch, st.protection), (KillSwitch::On, Protection::Blocking));
+    let k = rig.k();
+    assert_eq!((k.loads, k.kills), (1, 1));
+    assert!(k.rules.as_deref().unwrap().contains("198.51.100.7"));
+    drop(k);
+    let saved = rig.persisted();
+    assert!(saved.kill_switch);
+    assert_eq!(saved.endpoints, vec![endpoint()]);
+}
+
+#[test]
+fn a_refused_load_changes_nothing() {
+    let rig = Rig::new();
+    let mut e = rig.engine();
+    ok(&mut e, RequestBody::Enable);
+    let before = rig.k().rules.clone();
+    rig.k().fail_next_load = true;
+    let err = e
+        .handle(RequestBody::SetOption { option: OptionName::AllowLan, value: true }, T0)
+        .unwrap_err();
+    assert_eq!(err.code, ErrorCode::Firewall);
+    assert!(err.message.contains("previous ones stay in force"), "{}", err.message);
+    assert!(!e.settings().allow_lan);
+    assert!(!rig.persisted().allow_lan, "nothing persisted");
+    assert_eq!(rig.k().rules, before, "kernel keeps the old rules");
+}
+
+#[test]
+fn tunnel_up_turns_green_without_reloading_wildcard_rules() {
+    let rig = Rig::new();
+    let mut e = rig.engine();
+    ok(&mut e, RequestBody::AddEndpoints { endpoints: vec![endpoint()] });
+    ok(&mut e, RequestBody::Enable);
+    let loads = rig.k().loads;
+    e.on_network(net(true), vec![], T0 + 1);
+    let st = e.status(T0 + 1);
+    assert_eq!(st.protection, Protection::Protected);
+    assert_eq!(st.tunnel.interface.as_deref(), Some("tun0"));
+    assert_eq!(st.tunnel.endpoint.as_deref(), Some("198.51.100.7:1194/udp"));
+    assert_eq!(rig.k().loads, loads, "nft's tun* wildcard covers tun0 already");
+    e.on_network(net(false), vec![], T0 + 2);
+    assert_eq!(e.status(T0 + 2).protection, Protection::Blocking);
+}
+
+#[test]
+fn learned_endpoints_are_added_loaded_and_persisted() {
+    let rig = Rig::new();
+    let mut e = rig.engine();
+    ok(&mut e, RequestBody::Enable);
+    e.on_network(net(true), vec![endpoint()], T0 + 1);
+    assert_eq!(e.settings().endpoints, vec![endpoint()]);
+    assert_eq!(rig.persisted().endpoints, vec![endpoint()]);
+    assert!(rig.k().rules.as_deref().unwrap().contains("198.51.100.7"));
+    // Learning the same one again changes nothing.
+    let loads = rig.k().loads;
+    e.on_network(net(true), vec![endpoint()], T0 + 2);
+    assert_eq!(rig.k().loads, loads);
+}
+
+#[test]
+fn pause_relocks_at_the_deadline_by_itself() {
+    let rig = Rig::new();
+    let mut e = rig.engine();
+    ok(&mut e, RequestBody::Enable);
+    let ResponseBody::Done(st) = ok(&mut e, RequestBody::Pause { seconds: 300 }) else { panic!() };
+    assert_eq!((st.kill_switch, st.protection), (KillSwitch::Paused, Protection::Paused));
+    assert_eq!(st.paused_until, Some(T0 + 300));
+    assert_eq!(e.next_deadline(), Some(T0 + 300));
+    let kills = rig.k().kills;
+    e.on_deadline(T0 + 299).unwrap();
+    assert_eq!(e.status(T0 + 299).kill_switch, KillSwitch::Paused);
+    e.on_deadline(T0 + 300).unwrap();
+    let st = e.status(T0 + 300);
+    assert_eq!(st.kill_switch, KillSwitch::On);
+    assert_eq!(e.next_deadline(), None);
+    assert_eq!(rig.persisted().pause_until, None);
+    assert_eq!(rig.k().kills, kills + 1, "connections opened during the pause are cut");
+}
+
+#[test]
+fn bad_requests_are_refused_and_change_nothing() {
+    let rig = Rig::new();
+    let mut e = rig.engine();
+    let err = e.handle(RequestBody::Pause { seconds: 60 }, T0).unwrap_err();
+    assert_eq!(err.code, ErrorCode::BadRequest);
+    ok(&mut e, RequestBody::Enable);
+    for body in [
+        RequestBody::Pause { seconds: 0 },
+        RequestBody::Pause { seconds: 90_000 },
+        RequestBody::RemoveEndpoints { endpoints: vec![endpoint()] },
+        RequestBody::AddEndpoints { endpoints: vec![] },
+    ] {
+        let err = e.handle(body, T0).unwrap_err();
+        assert_eq!(err.code, ErrorCode::BadRequest, "{}", err.message);
+    }
+    assert_eq!(rig.persisted(), Settings { kill_switch: true, ..Settings::default() });
+}
+
+#[test]
+fn tamper_is_repaired_and_reported() {
+    let rig = Rig::new();
+    let mut e = rig.engine();
+    ok(&mut e, RequestBody::Enable);
+    assert!(!e.check_firewall(T0 + 1), "healthy: nothing to do");
+    let loaded = rig.k().rules.clone();
+    rig.k().rules = None; // someone ran `nft delete table inet airlock`
+    assert!(e.check_firewall(T0 + 5));
+    assert_eq!(rig.k().rules, loaded, "the same rules are back");
+    let st = e.status(T0 + 5);
+    assert_eq!(st.firewall.last_tamper, Some(T0 + 5));
+    assert!(st.firewall.healthy);
+    assert_eq!(st.protection, Protection::Blocking);
+}
+
+#[test]
+fn disable_removes_the_rules() {
+    let rig = Rig::new();
+    let mut e = rig.engine();
+    ok(&mut e, RequestBody::Enable);
+    ok(&mut e, RequestBody::Disable);
+    assert_eq!((rig.k().rules.is_none(), rig.k().removes), (true, 1));
+    assert!(!rig.persisted().kill_switch);
+}
+
+#[test]
+fn restart_restores_the_persisted_state_before_serving() {
+    let rig = Rig::new();
+    {
+        let mut e = rig.engine();
+        ok(&mut e, RequestBody::AddEndpoints { endpoints: vec![endpoint()] });
+        ok(&mut e, RequestBody::Enable);
+    }
+    rig.k().rules = None; // a reboot: the kernel starts empty
+    let e = rig.engine();
+    assert!(rig.k().rules.as_deref().unwrap().contains("198.51.100.7"));
+    assert_eq!(e.status(T0).kill_switch, KillSwitch::On);
+}
+
+#[test]
+fn corrupt_state_keeps_the_kernel_rules_and_faults() {
+    let rig = Rig::new();
+    {
+        let mut e = rig.engine();
+        ok(&mut e, RequestBody::Enable);
+    }
+    std::fs::write(rig.dir.path().join("settings.toml"), "kill_switch = yes please\n").unwrap();
+    let (loads, removes) = (rig.k().loads, rig.k().removes);
+    let e = rig.engine();
+    assert_eq!((rig.k().loads, rig.k().removes), (loads, removes), "kernel untouched");
+    let st = e.status(T0);
+    assert_eq!(st.protection, Protection::Fault);
+    assert_eq!(st.kill_switch, KillSwitch::On, "the rules in the kernel still block");
+    let reason = st.reason.unwrap();
+    assert!(reason.contains("settings.toml:1:") && reason.contains("moved to"), "{reason}");
+    // The next start does not trip over the same file again.
+    let e = rig.engine();
+    assert_eq!(e.status(T0).reason, None);
+}
+
+#[test]
+fn unsaveable_settings_roll_the_kernel_back() {
+    let rig = Rig::new();
+    let blocker = rig.dir.path().join("not-a-dir");
+    std::fs::write(&blocker, "").unwrap();
+    let mut e = Engine::start(
+        Platform::Linux,
+        Backend::Nft,
+        Box::new(FakeDriver(rig.kernel.clone())),
+        Store::new(blocker.join("state")),
+        net(false),
+        T0,
+    );
+    let err = e.handle(RequestBody::Enable, T0).unwrap_err();
+    assert_eq!(err.code, ErrorCode::Internal);
+    assert!(rig.k().rules.is_none(), "kernel rolled back to the old (empty) state");
+    assert_eq!(e.status(T0).kill_switch, KillSwitch::Off);
+}

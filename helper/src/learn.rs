@@ -1,0 +1,95 @@
+//! Learning VPN endpoints from what the VPN client does, so a reconnect
+//! after a drop works without the user typing an address.
+//!
+//! While a tunnel is up, a VPN client pins its server with a host route
+//! through the physical gateway. The tracked connection to that address
+//! tells the port and protocol. Pure: the caller supplies both.
+
+use airlock::endpoint::{Endpoint, Transport};
+use airlock::network::NetworkSnapshot;
+use airlock::policy::Protocol;
+
+use crate::driver::flow::Flow;
+
+pub fn endpoints(snapshot: &NetworkSnapshot, flows: Vec<Flow>) -> Vec<Endpoint> {
+    let servers: Vec<_> = snapshot
+        .vpn_server_routes()
+        .iter()
+        .map(|r| r.destination.addr())
+        .collect();
+    let mut found: Vec<Endpoint> = Vec::new();
+    for f in flows {
+        let transport = match f.protocol {
+            Protocol::Udp => Transport::Udp,
+            Protocol::Tcp => Transport::Tcp,
+            _ => continue,
+        };
+        let Some(port) = f.dst_port else { continue };
+        if !servers.contains(&f.dst) || port == 0 {
+            continue;
+        }
+        let e = Endpoint::new(f.dst, port, transport);
+        if !found.iter().any(|x| x.same_target(&e)) {
+            found.push(e);
+        }
+    }
+    found
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use airlock::network::classify::InterfaceKind;
+    use airlock::network::{Interface, InterfaceFlags, Route};
+
+    fn snap(tunnel: bool) -> NetworkSnapshot {
+        let up = InterfaceFlags { up: true, ..Default::default() };
+        let mut interfaces = vec![Interface {
+            name: "eth0".into(),
+            kind: InterfaceKind::Physical,
+            flags: up,
+            addresses: vec!["192.168.1.20/24".parse().unwrap()],
+        }];
+        if tunnel {
+            interfaces.push(Interface {
+                name: "tun0".into(),
+                kind: InterfaceKind::Tunnel,
+                flags: up,
+                addresses: vec!["10.8.0.2/24".parse().unwrap()],
+            });
+        }
+        NetworkSnapshot {
+            interfaces,
+            routes: vec![Route {
+                destination: "198.51.100.7/32".parse().unwrap(),
+                gateway: Some("192.168.1.1".parse().unwrap()),
+                interface: "eth0".into(),
+            }],
+            dns: vec![],
+        }
+    }
+
+    fn flow(proto: Protocol, dst: &str, port: u16) -> Flow {
+        Flow {
+            protocol: proto,
+            src: "192.168.1.20".parse().unwrap(),
+            dst: dst.parse().unwrap(),
+            src_port: Some(40000),
+            dst_port: Some(port),
+            icmp_type: None,
+        }
+    }
+
+    #[test]
+    fn learns_the_pinned_server_with_its_port_and_protocol() {
+        let flows = vec![
+            flow(Protocol::Udp, "198.51.100.7", 1194),
+            flow(Protocol::Udp, "198.51.100.7", 1194),
+            flow(Protocol::Tcp, "203.0.113.80", 443),
+            flow(Protocol::Icmp, "198.51.100.7", 0),
+        ];
+        let got = endpoints(&snap(true), flows.clone());
+        assert_eq!(got, vec!["198.51.100.7:1194/udp".parse::<Endpoint>().unwrap()]);
+        assert!(endpoints(&snap(false), flows).is_empty(), "no tunnel, no learning");
+    }
+}

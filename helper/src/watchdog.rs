@@ -1,0 +1,75 @@
+//! Tamper watchdog: notices when someone else removes or changes our rules
+//! and asks the engine to check (and restore) them.
+//!
+//! nftables announces every change on its netlink monitor, so on Linux
+//! this is event-driven: `nft monitor` prints a line per change and we
+//! check after each burst. pf announces nothing, so on macOS the check
+//! runs on a 1 s timer (DESIGN.md asks for detection within 2 s).
+
+use std::process::Stdio;
+use std::sync::mpsc::Sender;
+use std::time::Duration;
+
+use tokio::io::{AsyncBufReadExt, BufReader};
+use tokio::process::Command;
+
+use crate::daemon::Msg;
+use crate::engine::Backend;
+
+/// pf has no change events; this is how long a tamper can go unnoticed.
+pub const PF_CHECK_INTERVAL: Duration = Duration::from_secs(1);
+/// Changes arrive in bursts (a table is many objects); check once after.
+const BURST: Duration = Duration::from_millis(20);
+
+pub async fn run(backend: Backend, engine: Sender<Msg>) {
+    match backend {
+        Backend::Nft => loop {
+            if let Err(e) = nft_monitor(&engine).await {
+                eprintln!("airlockd: `nft monitor` failed ({e}); checking every second instead");
+                timer(&engine, Duration::from_secs(1)).await;
+                return;
+            }
+            // The monitor exited (nft upgraded, killed): check now, restart.
+            if engine.send(Msg::CheckFirewall).is_err() {
+                return;
+            }
+            tokio::time::sleep(Duration::from_secs(1)).await;
+        },
+        Backend::Pf => timer(&engine, PF_CHECK_INTERVAL).await,
+    }
+}
+
+async fn timer(engine: &Sender<Msg>, every: Duration) {
+    let mut tick = tokio::time::interval(every);
+    loop {
+        tick.tick().await;
+        if engine.send(Msg::CheckFirewall).is_err() {
+            return;
+        }
+    }
+}
+
+/// Runs `nft monitor` until it exits; each burst of events -> one check.
+async fn nft_monitor(engine: &Sender<Msg>) -> std::io::Result<()> {
+    let mut child = Command::new("nft")
+        .args(["monitor", "ruleset"])
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .kill_on_drop(true)
+        .spawn()?;
+    let stdout = child
+        .stdout
+        .take()
+        .ok_or_else(|| std::io::Error::other("no stdout from nft monitor"))?;
+    let mut lines = BufReader::new(stdout).lines();
+    while lines.next_line().await?.is_some() {
+        // Swallow the rest of the burst, then check once.
+        while let Ok(Ok(Some(_))) = tokio::time::timeout(BURST, lines.next_line()).await {}
+        if engine.send(Msg::CheckFirewall).is_err() {
+            return Ok(());
+        }
+    }
+    let _ = child.wait().await;
+    Ok(())
+}
