@@ -3,7 +3,7 @@
 //! table and the DNS resolvers.
 //!
 //! Only the reading is here and in the thin per-OS shims
-//! ([`super::live_linux`], `live_macos`); every decision about what the
+//! (`live_linux`, `live_macos`); every decision about what the
 //! text or the kernel's answers mean is in pure functions
 //! ([`assemble_interfaces`], [`super::routes_linux`], [`super::netstat`],
 //! [`super::resolv`]) that the tests reach on any machine.
