@@ -3,6 +3,13 @@
 
 pub mod classify;
 pub mod live;
+#[cfg(target_os = "linux")]
+mod live_linux;
+#[cfg(target_os = "macos")]
+mod live_macos;
+pub mod netstat;
+pub mod resolv;
+pub mod routes_linux;
 
 use std::net::IpAddr;
 

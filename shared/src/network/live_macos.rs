@@ -1,0 +1,51 @@
+//! macOS sources for the live snapshot: `netstat -rn` and `scutil --dns`,
+//! run and handed to the pure parsers in [`super::netstat`] and
+//! [`super::resolv`]. UNVERIFIED: this file is never compiled on the
+//! development machines (Linux); it only runs two documented commands.
+
+use std::net::IpAddr;
+use std::process::Command;
+
+use super::live::{LiveError, ParseError};
+use super::{netstat, resolv, Route};
+
+pub fn routes() -> Result<Vec<Route>, LiveError> {
+    let mut routes = parsed("/usr/sbin/netstat", &["-rn", "-f", "inet"], netstat::parse)?;
+    routes.extend(parsed(
+        "/usr/sbin/netstat",
+        &["-rn", "-f", "inet6"],
+        netstat::parse,
+    )?);
+    Ok(routes)
+}
+
+pub fn dns() -> Result<Vec<IpAddr>, LiveError> {
+    parsed("/usr/sbin/scutil", &["--dns"], resolv::parse_scutil_dns)
+}
+
+fn parsed<T>(
+    program: &str,
+    args: &[&str],
+    parse: fn(&str) -> Result<T, ParseError>,
+) -> Result<T, LiveError> {
+    let command = format!("{program} {}", args.join(" "));
+    let out = Command::new(program)
+        .args(args)
+        .env("LC_ALL", "C")
+        .output()
+        .map_err(|source| LiveError::Spawn {
+            command: command.clone(),
+            source,
+        })?;
+    if !out.status.success() {
+        return Err(LiveError::Command {
+            command,
+            status: out.status.to_string(),
+            stderr: String::from_utf8_lossy(&out.stderr).trim().to_string(),
+        });
+    }
+    parse(&String::from_utf8_lossy(&out.stdout)).map_err(|error| LiveError::Parse {
+        source_name: command,
+        error,
+    })
+}
