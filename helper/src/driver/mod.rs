@@ -25,6 +25,8 @@ pub mod nft_shape;
 pub mod pf;
 pub mod pf_parse;
 mod problem;
+#[cfg(test)]
+mod test_support;
 
 use airlock::network::NetworkSnapshot;
 use airlock::policy::Policy;

@@ -108,7 +108,10 @@ pub fn declared(script: &str) -> TableShape {
     let mut shape = TableShape::default();
     for line in script.lines() {
         let words: Vec<&str> = line.split_whitespace().collect();
-        if let [kind, name, "{", ..] = words.as_slice() {
+        if let [kind, name, open, ..] = words.as_slice() {
+            if !open.starts_with('{') {
+                continue;
+            }
             let name = name.trim_matches('"').to_string();
             match *kind {
                 "chain" => {
@@ -206,4 +209,94 @@ pub fn missing(declared: &TableShape, found: &TableShape) -> Vec<String> {
         .difference(&found.counters)
         .map(|n| format!("counter {n}"));
     chains.chain(sets).chain(counters).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `nft -j list table inet airlock` from nft 1.0.6, trimmed.
+    const LOADED: &str = r#"{"nftables": [{"metainfo": {"version": "1.0.6", "release_name": "Lester Gooch #5", "json_schema_version": 1}}, {"table": {"family": "inet", "name": "airlock", "handle": 3}}, {"counter": {"family": "inet", "name": "blocked_in", "table": "airlock", "handle": 4, "packets": 7, "bytes": 420}}, {"counter": {"family": "inet", "name": "blocked_out", "table": "airlock", "handle": 5, "packets": 3, "bytes": 180}}, {"set": {"family": "inet", "name": "endpoints4", "table": "airlock", "type": ["ipv4_addr", "inet_proto", "inet_service"], "handle": 6}}, {"chain": {"family": "inet", "table": "airlock", "name": "output", "handle": 1, "type": "filter", "hook": "output", "prio": 0, "policy": "drop"}}, {"chain": {"family": "inet", "table": "airlock", "name": "input", "handle": 2, "type": "filter", "hook": "input", "prio": 0, "policy": "drop"}}, {"rule": {"family": "inet", "table": "airlock", "chain": "output", "handle": 7, "comment": "loopback", "expr": [{"match": {"op": "==", "left": {"meta": {"key": "oifname"}}, "right": "lo"}}, {"accept": null}]}}, {"rule": {"family": "inet", "table": "airlock", "chain": "output", "handle": 8, "expr": [{"counter": "blocked_out"}, {"reject": {"type": "icmpx", "expr": "port-unreachable"}}]}}, {"rule": {"family": "inet", "table": "airlock", "chain": "input", "handle": 11, "expr": [{"counter": "blocked_in"}, {"drop": null}]}}]}"#;
+
+    const SCRIPT: &str = "table inet airlock\ndelete table inet airlock\ntable inet airlock {\n  counter blocked_in {}\n  counter blocked_out {}\n  set endpoints4 { type ipv4_addr . inet_proto . inet_service; }\n  chain output {\n    type filter hook output priority 0; policy drop;\n    counter name blocked_out reject\n  }\n  chain input {\n    type filter hook input priority 0; policy drop;\n  }\n}\n";
+
+    #[test]
+    fn shape_of_a_listing() {
+        let shape = parse(LOADED, "airlock").unwrap();
+        assert_eq!(shape.chains["output"].rules, 2);
+        assert_eq!(shape.chains["input"].rules, 1);
+        assert_eq!(shape.chains["output"].hook.as_deref(), Some("output"));
+        assert_eq!(shape.chains["input"].policy.as_deref(), Some("drop"));
+        assert!(shape.sets.contains("endpoints4"));
+        assert_eq!(shape.counters.len(), 2);
+        assert!(parse(LOADED, "other").unwrap().chains.is_empty());
+        assert!(parse("{}", "airlock").is_err());
+    }
+
+    #[test]
+    fn flushed_chain_and_lost_objects_are_reported() {
+        let loaded = parse(LOADED, "airlock").unwrap();
+        assert_eq!(compare(&loaded, &loaded), vec![]);
+        let mut flushed = loaded.clone();
+        flushed.chains.get_mut("output").unwrap().rules = 0;
+        flushed.chains.get_mut("input").unwrap().policy = Some("accept".into());
+        flushed.chains.remove("input");
+        flushed.sets.clear();
+        let problems = compare(&loaded, &flushed);
+        assert_eq!(
+            problems,
+            vec![
+                Problem::ChainMissing {
+                    chain: "input".into()
+                },
+                Problem::ChainChanged {
+                    chain: "output".into(),
+                    loaded: 2,
+                    found: 0
+                },
+                Problem::ObjectMissing {
+                    kind: "set".into(),
+                    name: "endpoints4".into()
+                },
+            ]
+        );
+        assert_eq!(
+            empty_base_chains(&flushed),
+            vec![Problem::ChainEmpty {
+                chain: "output".into()
+            }]
+        );
+    }
+
+    #[test]
+    fn script_declarations_must_all_be_there() {
+        let declared = declared(SCRIPT);
+        assert_eq!(
+            declared.chains.keys().collect::<Vec<_>>(),
+            ["input", "output"]
+        );
+        assert_eq!(
+            declared.counters.len(),
+            2,
+            "`counter name X` in a rule is no declaration"
+        );
+        let found = parse(LOADED, "airlock").unwrap();
+        assert_eq!(missing(&declared, &found), Vec::<String>::new());
+        let mut partial = found.clone();
+        partial.chains.remove("input");
+        partial.counters.remove("blocked_in");
+        assert_eq!(
+            missing(&declared, &partial),
+            ["chain input", "counter blocked_in"]
+        );
+    }
+
+    #[test]
+    fn counters_sum_packets() {
+        assert_eq!(
+            counter_packets(LOADED, &["blocked_in", "blocked_out"]),
+            Ok(Some(10))
+        );
+        assert_eq!(counter_packets(LOADED, &["nope"]), Ok(None));
+    }
 }

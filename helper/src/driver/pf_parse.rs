@@ -174,3 +174,120 @@ pub fn blocked_packets(verbose_rules: &str) -> Result<u64, String> {
     }
     Ok(total)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::driver::flow::allowed;
+    use crate::driver::test_support::{laptop, policy};
+
+    #[test]
+    fn token_from_enable_output() {
+        let stderr = "No ALTQ support in kernel\nALTQ related functions disabled\npf enabled\nToken : 13580866039543779079\n";
+        assert_eq!(
+            enable_token(stderr).as_deref(),
+            Some("13580866039543779079")
+        );
+        assert_eq!(enable_token("pf enabled\n"), None);
+        assert_eq!(enable_token("Token : abc"), None);
+    }
+
+    #[test]
+    fn status_line() {
+        let on = "Status: Enabled for 0 days 00:12:03           Debug: Urgent\n\nState Table                          Total             Rate\n  current entries                        4\n";
+        assert_eq!(status_enabled(on), Some(true));
+        assert_eq!(
+            status_enabled("Status: Disabled for 0 days 00:00:00           Debug: Urgent\n"),
+            Some(false)
+        );
+        assert_eq!(status_enabled("State Table\n"), None);
+    }
+
+    #[test]
+    fn anchor_reference() {
+        let stock =
+            "scrub-anchor \"com.apple/*\" all fragment reassemble\nanchor \"com.apple/*\" all\n";
+        assert!(references_anchor(stock, "com.apple/airlock"));
+        let custom = "scrub-anchor \"com.apple/*\" all fragment reassemble\nblock drop all\npass out quick on utun0 all flags S/SA keep state\n";
+        assert!(!references_anchor(custom, "com.apple/airlock"));
+        assert!(references_anchor(
+            "anchor \"com.apple/airlock\" all\n",
+            "com.apple/airlock"
+        ));
+    }
+
+    #[test]
+    fn states_in_macos_format() {
+        let listing = "\
+ALL tcp 192.168.1.20:52000 -> 203.0.113.80:443       ESTABLISHED:ESTABLISHED
+ALL udp 192.168.1.20:61000 -> 198.51.100.7:1194       MULTIPLE:MULTIPLE
+en0 udp 192.168.1.20:5353 -> 224.0.0.251:5353       SINGLE:NO_TRAFFIC
+ALL tcp 2001:db8:1::20[52100] -> 2001:db8:ff::80[443]       ESTABLISHED:ESTABLISHED
+ALL icmp 192.168.1.20:4242 -> 203.0.113.80:4242       0:0
+ALL tcp 192.168.2.5:49000 (192.168.1.20:62000) -> 203.0.113.80:443       ESTABLISHED:ESTABLISHED
+ALL tcp 192.168.1.20:22 <- 192.168.1.50:50000       ESTABLISHED:ESTABLISHED
+";
+        let flows = parse_states(listing).unwrap();
+        assert_eq!(flows.len(), 7);
+        assert_eq!(flows[0].dst_port, Some(443));
+        assert_eq!(flows[3].src.to_string(), "2001:db8:1::20");
+        assert_eq!(
+            (flows[3].src_port, flows[3].dst_port),
+            (Some(52100), Some(443))
+        );
+        assert_eq!(
+            (flows[4].protocol, flows[4].src_port),
+            (Protocol::Icmp, None)
+        );
+        assert_eq!(
+            flows[5].src.to_string(),
+            "192.168.2.5",
+            "NAT: the inside host"
+        );
+        assert_eq!(
+            flows[6].src.to_string(),
+            "192.168.1.50",
+            "<-: the remote side began it"
+        );
+        assert_eq!(flows[6].dst_port, Some(22));
+
+        let snap = laptop(false);
+        let policy = policy(&snap, false);
+        let keep: Vec<bool> = flows.iter().map(|f| allowed(&policy, &snap, f)).collect();
+        assert_eq!(keep, [false, true, true, false, false, false, false]);
+        assert!(parse_states("ALL tcp 192.168.1.20:52000 203.0.113.80:443 ESTABLISHED").is_err());
+        assert!(parse_states("ALL tcp 192.168.1.20:x -> 203.0.113.80:443 ESTABLISHED").is_err());
+    }
+
+    #[test]
+    fn killed_message() {
+        assert_eq!(
+            killed_count("killed 3 states from 1 sources and 1 destinations\n"),
+            Some(3)
+        );
+        assert_eq!(
+            killed_count(
+                "No ALTQ support in kernel\nkilled 0 states from 1 sources and 0 destinations\n"
+            ),
+            Some(0)
+        );
+        assert_eq!(killed_count("pfctl: Permission denied\n"), None);
+    }
+
+    #[test]
+    fn block_counters_from_verbose_rules() {
+        let text = "\
+pass quick on lo0 all flags S/SA keep state
+  [ Evaluations: 900       Packets: 800       Bytes: 70000       States: 2     ]
+  [ Inserted: uid 0 pid 321 State Creations: 2     ]
+block return out log quick on en0 all
+  [ Evaluations: 120       Packets: 17        Bytes: 1200        States: 0     ]
+  [ Inserted: uid 0 pid 321 State Creations: 0     ]
+block drop in log quick on en0 all
+  [ Evaluations: 60        Packets: 5         Bytes: 300         States: 0     ]
+  [ Inserted: uid 0 pid 321 State Creations: 0     ]
+";
+        assert_eq!(blocked_packets(text), Ok(22));
+        assert_eq!(blocked_packets(""), Ok(0));
+    }
+}
