@@ -346,3 +346,14 @@ fn stricter_policy_cuts_forbidden_connections_and_keeps_vpn_and_loopback() {
     }
     drop(web_client);
 }
+
+#[test]
+fn a_missing_nft_says_what_and_how_to_get_it() {
+    let mut nft = NftDriver::new(NftConfig {
+        nft: "/nonexistent/nft".into(),
+        ..NftConfig::default()
+    });
+    let err = nft.load(STRICT).unwrap_err().to_string();
+    assert!(err.contains("/nonexistent/nft"), "{err}");
+    assert!(err.contains("apt-get install nftables"), "{err}");
+}
