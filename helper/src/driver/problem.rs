@@ -1,0 +1,121 @@
+//! Something wrong with the firewall as the kernel holds it. Each one's
+//! text says what is wrong, the likely cause, and the fix, because it is
+//! shown to the user as is (status, `airlockctl doctor`).
+
+use std::fmt;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Problem {
+    /// nft: the `inet airlock` table is gone.
+    TableMissing,
+    /// nft: a chain we loaded is gone.
+    ChainMissing { chain: String },
+    /// nft: a chain holds a different number of rules than we loaded
+    /// (0 after `nft flush chain` / `nft flush table`).
+    ChainChanged {
+        chain: String,
+        loaded: usize,
+        found: usize,
+    },
+    /// nft: a base chain holds no rules (found without knowing what was
+    /// loaded, e.g. after the helper restarted).
+    ChainEmpty { chain: String },
+    /// nft: a chain's default policy is not what we loaded.
+    ChainPolicyChanged {
+        chain: String,
+        loaded: String,
+        found: String,
+    },
+    /// nft: a named set or counter we loaded is gone.
+    ObjectMissing { kind: String, name: String },
+    /// pf: our anchor holds no rules.
+    AnchorEmpty,
+    /// pf: our anchor holds other rules than we loaded.
+    AnchorChanged,
+    /// pf: the packet filter is disabled, so no rule applies.
+    PfDisabled,
+    /// pf: the main ruleset does not evaluate `anchor "com.apple/*"`, so
+    /// our anchor is loaded but never consulted.
+    AnchorNotReferenced,
+    /// Our rules are in the kernel although the kill switch is off.
+    LeftOver { backend: &'static str },
+}
+
+impl fmt::Display for Problem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Problem::TableMissing => write!(
+                f,
+                "the nftables table `inet airlock` is gone (someone ran `nft flush ruleset` or \
+                 `nft delete table inet airlock`), so nothing is blocked; fix: Airlock reloads \
+                 it by itself, or run `airlockctl enable`"
+            ),
+            Problem::ChainMissing { chain } => write!(
+                f,
+                "chain `{chain}` of table `inet airlock` is gone (someone edited the table); \
+                 fix: Airlock reloads the whole table by itself, or run `airlockctl enable`"
+            ),
+            Problem::ChainChanged {
+                chain,
+                loaded,
+                found,
+            } => write!(
+                f,
+                "chain `{chain}` of table `inet airlock` holds {found} rules but {loaded} were \
+                 loaded (someone ran `nft flush chain`/`nft flush table` or edited it); fix: \
+                 Airlock reloads the whole table by itself, or run `airlockctl enable`"
+            ),
+            Problem::ChainEmpty { chain } => write!(
+                f,
+                "chain `{chain}` of table `inet airlock` holds no rules (someone ran `nft flush \
+                 chain`/`nft flush table`); fix: Airlock reloads the whole table by itself, or \
+                 run `airlockctl enable`"
+            ),
+            Problem::ChainPolicyChanged {
+                chain,
+                loaded,
+                found,
+            } => write!(
+                f,
+                "chain `{chain}` of table `inet airlock` has policy {found} but {loaded} was \
+                 loaded (someone edited it); fix: Airlock reloads the whole table by itself, \
+                 or run `airlockctl enable`"
+            ),
+            Problem::ObjectMissing { kind, name } => write!(
+                f,
+                "{kind} `{name}` of table `inet airlock` is gone (someone edited the table); \
+                 fix: Airlock reloads the whole table by itself, or run `airlockctl enable`"
+            ),
+            Problem::AnchorEmpty => write!(
+                f,
+                "the pf anchor `com.apple/airlock` holds no rules (someone flushed it), so \
+                 nothing is blocked; fix: Airlock reloads it by itself, or run `airlockctl enable`"
+            ),
+            Problem::AnchorChanged => write!(
+                f,
+                "the pf anchor `com.apple/airlock` holds other rules than Airlock loaded \
+                 (someone loaded into it); fix: Airlock reloads it by itself, or run \
+                 `airlockctl enable`"
+            ),
+            Problem::PfDisabled => write!(
+                f,
+                "pf is disabled (someone ran `pfctl -d`, which drops every program's enable \
+                 reference), so no rule applies; fix: Airlock re-enables it with `pfctl -E` on \
+                 its next load, or run `airlockctl enable`"
+            ),
+            Problem::AnchorNotReferenced => write!(
+                f,
+                "the main pf ruleset does not evaluate `anchor \"com.apple/*\"` (a custom \
+                 /etc/pf.conf), so Airlock's rules are loaded but never consulted; fix: add the \
+                 line `anchor \"com.apple/*\"` to /etc/pf.conf before your own filter rules, as \
+                 in macOS's stock file, then run `sudo pfctl -f /etc/pf.conf` (Airlock never \
+                 edits that file itself)"
+            ),
+            Problem::LeftOver { backend } => write!(
+                f,
+                "Airlock's {backend} rules are still in the kernel although the kill switch is \
+                 off, so traffic is still blocked; fix: run `airlockctl disable` again"
+            ),
+        }
+    }
+}

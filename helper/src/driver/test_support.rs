@@ -1,0 +1,65 @@
+//! A laptop for unit tests: Wi-Fi with home subnets, the VPN up on tun0
+//! (routes 0/1 + 128/1 through it, a host route to the server via Wi-Fi),
+//! a libvirt bridge for VMs.
+
+use airlock::endpoint::Endpoint;
+use airlock::network::classify::classify;
+use airlock::network::{Interface, InterfaceFlags, NetworkSnapshot, Route};
+use airlock::platform::Platform;
+use airlock::policy::{self, Policy};
+use airlock::settings::Settings;
+
+pub const VPN_SERVER: &str = "198.51.100.7:1194/udp";
+
+fn iface(name: &str, addrs: &[&str]) -> Interface {
+    Interface {
+        name: name.into(),
+        kind: classify(Platform::Linux, name, &[]),
+        flags: InterfaceFlags {
+            up: true,
+            running: true,
+            ..Default::default()
+        },
+        addresses: addrs.iter().map(|a| a.parse().unwrap()).collect(),
+    }
+}
+
+fn route(dst: &str, gw: Option<&str>, dev: &str) -> Route {
+    Route {
+        destination: dst.parse().unwrap(),
+        gateway: gw.map(|g| g.parse().unwrap()),
+        interface: dev.into(),
+    }
+}
+
+pub fn laptop(tunnel_up: bool) -> NetworkSnapshot {
+    let mut interfaces = vec![
+        iface("lo", &["127.0.0.1/8", "::1/128"]),
+        iface("wlan0", &["192.168.1.20/24", "2001:db8:1::20/64"]),
+        iface("virbr0", &["192.168.122.1/24"]),
+    ];
+    let mut routes = vec![
+        route("0.0.0.0/0", Some("192.168.1.1"), "wlan0"),
+        route("198.51.100.7/32", Some("192.168.1.1"), "wlan0"),
+    ];
+    if tunnel_up {
+        interfaces.push(iface("tun0", &["10.8.0.2/24"]));
+        routes.push(route("0.0.0.0/1", Some("10.8.0.1"), "tun0"));
+        routes.push(route("128.0.0.0/1", Some("10.8.0.1"), "tun0"));
+    }
+    NetworkSnapshot {
+        interfaces,
+        routes,
+        dns: vec![],
+    }
+}
+
+pub fn policy(snapshot: &NetworkSnapshot, allow_lan: bool) -> Policy {
+    let settings = Settings {
+        kill_switch: true,
+        allow_lan,
+        endpoints: vec![VPN_SERVER.parse::<Endpoint>().unwrap()],
+        ..Settings::default()
+    };
+    policy::build(&settings, snapshot, Platform::Linux, 1_795_694_400)
+}

@@ -1,0 +1,359 @@
+//! The nft driver against the real kernel, inside network namespaces this
+//! test creates (and always deletes): load, read back, replace, tamper
+//! detection, remove, counters, and cutting conntrack entries a stricter
+//! policy forbids. Needs root, `nft` and `conntrack`; skips with a message
+//! without them.
+
+use std::io::{Read, Write};
+use std::net::{TcpListener, TcpStream, UdpSocket};
+use std::process::Command;
+use std::sync::atomic::{AtomicU32, Ordering};
+
+use airlock::endpoint::Endpoint;
+use airlock::network::classify::classify;
+use airlock::network::{Interface, InterfaceFlags, NetworkSnapshot};
+use airlock::platform::Platform;
+use airlock::policy;
+use airlock::settings::Settings;
+use airlockd::driver::nft::{NftConfig, NftDriver};
+use airlockd::driver::{Firewall, Problem};
+
+/// Loopback, replies, and everything on eth0: the "before" state.
+const OPEN: &str = r#"table inet airlock
+delete table inet airlock
+table inet airlock {
+	counter blocked_in {}
+	counter blocked_out {}
+	chain input {
+		type filter hook input priority filter; policy drop;
+		iifname "lo" accept comment "loopback"
+		ct state established,related accept comment "replies"
+		iifname "eth0" accept comment "test: LAN allowed"
+		counter name blocked_in drop
+	}
+	chain output {
+		type filter hook output priority filter; policy drop;
+		oifname "lo" accept comment "loopback"
+		oifname "eth0" accept comment "test: LAN allowed"
+		counter name blocked_out reject
+	}
+	chain forward {
+		type filter hook forward priority filter; policy drop;
+		counter name blocked_out drop
+	}
+}
+"#;
+
+/// Loopback, replies and the "VPN server" 10.200.1.2:1194/tcp only.
+const STRICT: &str = r#"table inet airlock
+delete table inet airlock
+table inet airlock {
+	counter blocked_in {}
+	counter blocked_out {}
+	chain input {
+		type filter hook input priority filter; policy drop;
+		iifname "lo" accept comment "loopback"
+		ct state established,related accept comment "replies"
+		counter name blocked_in drop
+	}
+	chain output {
+		type filter hook output priority filter; policy drop;
+		oifname "lo" accept comment "loopback"
+		ip daddr 10.200.1.2 tcp dport 1194 accept comment "VPN server"
+		counter name blocked_out reject
+	}
+	chain forward {
+		type filter hook forward priority filter; policy drop;
+		counter name blocked_out drop
+	}
+}
+"#;
+
+fn sh(args: &[&str]) -> std::process::Output {
+    let out = Command::new(args[0]).args(&args[1..]).output().unwrap();
+    assert!(
+        out.status.success(),
+        "{args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out
+}
+
+fn ready() -> bool {
+    // SAFETY: geteuid has no preconditions and cannot fail.
+    if unsafe { libc::geteuid() } != 0 {
+        eprintln!("skipping: needs root to create network namespaces");
+        return false;
+    }
+    for tool in ["nft", "conntrack", "ip"] {
+        if Command::new(tool).arg("--version").output().is_err() {
+            eprintln!(
+                "skipping: `{tool}` is not installed (apt-get install nftables conntrack iproute2)"
+            );
+            return false;
+        }
+    }
+    true
+}
+
+/// A network namespace of our own, deleted on drop.
+struct Netns(String);
+
+impl Netns {
+    fn new() -> Netns {
+        static N: AtomicU32 = AtomicU32::new(0);
+        let name = format!(
+            "airlock-test-{}-{}",
+            std::process::id(),
+            N.fetch_add(1, Ordering::Relaxed)
+        );
+        sh(&["ip", "netns", "add", &name]);
+        let ns = Netns(name);
+        ns.exec(&["ip", "link", "set", "lo", "up"]);
+        ns
+    }
+
+    fn exec(&self, args: &[&str]) -> String {
+        let mut argv = vec!["ip", "netns", "exec", &self.0];
+        argv.extend(args);
+        String::from_utf8_lossy(&sh(&argv).stdout).into_owned()
+    }
+
+    fn driver(&self) -> NftDriver {
+        NftDriver::new(NftConfig {
+            netns: Some(self.0.clone()),
+            ..NftConfig::default()
+        })
+    }
+
+    /// Runs `f` on a thread that has entered this namespace; sockets it
+    /// makes stay in the namespace wherever they are used later.
+    fn within<T: Send>(&self, f: impl FnOnce() -> T + Send) -> T {
+        let path = format!("/run/netns/{}", self.0);
+        std::thread::scope(|s| {
+            s.spawn(|| {
+                let file = std::fs::File::open(&path).unwrap();
+                use std::os::fd::AsRawFd;
+                // SAFETY: a valid namespace fd; only this thread moves.
+                let rc = unsafe { libc::setns(file.as_raw_fd(), libc::CLONE_NEWNET) };
+                assert_eq!(rc, 0, "setns {path}: {}", std::io::Error::last_os_error());
+                f()
+            })
+            .join()
+            .unwrap()
+        })
+    }
+}
+
+impl Drop for Netns {
+    fn drop(&mut self) {
+        let _ = Command::new("ip").args(["netns", "del", &self.0]).status();
+    }
+}
+
+/// Two namespaces joined by a veth pair named eth0 on both sides:
+/// "laptop" 10.200.1.1/24, "server" 10.200.1.2/24.
+fn laptop_and_server() -> (Netns, Netns) {
+    let laptop = Netns::new();
+    let server = Netns::new();
+    sh(&[
+        "ip", "-n", &laptop.0, "link", "add", "eth0", "type", "veth", "peer", "name", "eth0",
+        "netns", &server.0,
+    ]);
+    for (ns, addr) in [(&laptop, "10.200.1.1/24"), (&server, "10.200.1.2/24")] {
+        ns.exec(&["ip", "addr", "add", addr, "dev", "eth0"]);
+        ns.exec(&["ip", "link", "set", "eth0", "up"]);
+    }
+    (laptop, server)
+}
+
+#[test]
+fn load_replace_tamper_remove() {
+    if !ready() {
+        return;
+    }
+    let ns = Netns::new();
+    let mut nft = ns.driver();
+    assert_eq!(nft.check(false).unwrap(), vec![]);
+    assert_eq!(nft.check(true).unwrap(), vec![Problem::TableMissing]);
+
+    nft.load(OPEN).unwrap();
+    assert_eq!(nft.check(true).unwrap(), vec![]);
+    assert!(nft.loaded_text().unwrap().contains("test: LAN allowed"));
+
+    nft.load(STRICT).unwrap();
+    assert_eq!(nft.check(true).unwrap(), vec![]);
+    let text = nft.loaded_text().unwrap();
+    assert!(
+        text.contains("VPN server") && !text.contains("LAN allowed"),
+        "{text}"
+    );
+
+    ns.exec(&["nft", "flush", "chain", "inet", "airlock", "output"]);
+    assert_eq!(
+        nft.check(true).unwrap(),
+        vec![Problem::ChainChanged {
+            chain: "output".into(),
+            loaded: 3,
+            found: 0
+        }]
+    );
+    nft.load(STRICT).unwrap();
+    assert_eq!(nft.check(true).unwrap(), vec![]);
+
+    ns.exec(&["nft", "delete", "table", "inet", "airlock"]);
+    assert_eq!(nft.check(true).unwrap(), vec![Problem::TableMissing]);
+    assert_eq!(nft.blocked_packets().unwrap(), None);
+    assert_eq!(nft.loaded_text().unwrap(), "");
+
+    nft.load(STRICT).unwrap();
+    assert_eq!(
+        nft.check(false).unwrap(),
+        vec![Problem::LeftOver { backend: "nft" }]
+    );
+    nft.remove().unwrap();
+    assert_eq!(nft.check(false).unwrap(), vec![]);
+    nft.remove().expect("removing a missing table is fine");
+}
+
+#[test]
+fn a_rejected_script_leaves_the_old_rules_in_place() {
+    if !ready() {
+        return;
+    }
+    let ns = Netns::new();
+    let mut nft = ns.driver();
+    nft.load(STRICT).unwrap();
+    let broken = STRICT.replace("policy drop;", "policy dorp;");
+    let err = nft.load(&broken).unwrap_err().to_string();
+    assert!(err.contains("nft -f -") && err.contains("dorp"), "{err}");
+    assert_eq!(
+        nft.check(true).unwrap(),
+        vec![],
+        "one transaction: all or nothing"
+    );
+    nft.remove().unwrap();
+    let missing_table = "table inet other {\n\tchain c {\n\t\ttype filter hook input priority 0; policy accept;\n\t}\n}\n";
+    let err = nft.load(missing_table).unwrap_err().to_string();
+    assert!(err.contains("does not exist"), "{err}");
+}
+
+#[test]
+fn counts_blocked_packets() {
+    if !ready() {
+        return;
+    }
+    let (laptop, _server) = laptop_and_server();
+    let mut nft = laptop.driver();
+    nft.load(STRICT).unwrap();
+    let before = nft.blocked_packets().unwrap().unwrap();
+    laptop.within(|| {
+        let sock = UdpSocket::bind("10.200.1.1:0").unwrap();
+        for _ in 0..3 {
+            let _ = sock.send_to(b"leak?", "10.200.1.2:9");
+        }
+    });
+    let after = nft.blocked_packets().unwrap().unwrap();
+    assert!(after >= before + 3, "before {before}, after {after}");
+}
+
+fn snapshot() -> NetworkSnapshot {
+    let iface = |name: &str, addrs: &[&str]| Interface {
+        name: name.into(),
+        kind: classify(Platform::Linux, name, &[]),
+        flags: InterfaceFlags {
+            up: true,
+            running: true,
+            ..Default::default()
+        },
+        addresses: addrs.iter().map(|a| a.parse().unwrap()).collect(),
+    };
+    NetworkSnapshot {
+        interfaces: vec![
+            iface("lo", &["127.0.0.1/8"]),
+            iface("eth0", &["10.200.1.1/24"]),
+        ],
+        routes: vec![],
+        dns: vec![],
+    }
+}
+
+fn tracked(ns: &Netns, port: u16) -> usize {
+    ns.exec(&["conntrack", "-L", "-o", "extended"])
+        .lines()
+        .filter(|l| l.contains(&format!("dport={port} ")))
+        .count()
+}
+
+#[test]
+fn stricter_policy_cuts_forbidden_connections_and_keeps_vpn_and_loopback() {
+    if !ready() {
+        return;
+    }
+    let (laptop, server) = laptop_and_server();
+    let mut nft = laptop.driver();
+    nft.load(OPEN).unwrap();
+
+    let (web, vpn) = server.within(|| {
+        (
+            TcpListener::bind("10.200.1.2:8080").unwrap(),
+            TcpListener::bind("10.200.1.2:1194").unwrap(),
+        )
+    });
+    let local = laptop.within(|| TcpListener::bind("127.0.0.1:7070").unwrap());
+    let (web_client, vpn_client, local_client) = laptop.within(|| {
+        (
+            TcpStream::connect("10.200.1.2:8080").unwrap(),
+            TcpStream::connect("10.200.1.2:1194").unwrap(),
+            TcpStream::connect("127.0.0.1:7070").unwrap(),
+        )
+    });
+    let accepted: Vec<TcpStream> = [&web, &vpn, &local]
+        .iter()
+        .map(|l| l.accept().unwrap().0)
+        .collect();
+    assert_eq!(
+        (
+            tracked(&laptop, 8080),
+            tracked(&laptop, 1194),
+            tracked(&laptop, 7070)
+        ),
+        (1, 1, 1)
+    );
+
+    let settings = Settings {
+        kill_switch: true,
+        endpoints: vec!["10.200.1.2:1194/tcp".parse::<Endpoint>().unwrap()],
+        ..Settings::default()
+    };
+    let snap = snapshot();
+    let policy = policy::build(&settings, &snap, Platform::Linux, 1_795_694_400);
+    nft.load(STRICT).unwrap();
+    let killed = nft.kill_forbidden(&policy, &snap).unwrap();
+
+    assert_eq!(killed, 1, "only the web connection");
+    assert_eq!(tracked(&laptop, 8080), 0, "web connection cut");
+    assert_eq!(tracked(&laptop, 1194), 1, "VPN connection kept");
+    assert_eq!(tracked(&laptop, 7070), 1, "loopback kept");
+
+    // The kept ones still carry data.
+    for (client, mut server_side) in [(&vpn_client, &accepted[1]), (&local_client, &accepted[2])] {
+        let mut client = client;
+        client.write_all(b"ping").unwrap();
+        let mut buf = [0u8; 4];
+        server_side.read_exact(&mut buf).unwrap();
+        assert_eq!(&buf, b"ping");
+    }
+    drop(web_client);
+}
+
+#[test]
+fn a_missing_nft_says_what_and_how_to_get_it() {
+    let mut nft = NftDriver::new(NftConfig {
+        nft: "/nonexistent/nft".into(),
+        ..NftConfig::default()
+    });
+    let err = nft.load(STRICT).unwrap_err().to_string();
+    assert!(err.contains("/nonexistent/nft"), "{err}");
+    assert!(err.contains("apt-get install nftables"), "{err}");
+}

@@ -1,0 +1,370 @@
+//! The pf driver against a recording stand-in `pfctl` (tests/fixtures/pfctl):
+//! the exact commands and stdin it sends, how it keeps and releases its pf
+//! enable token, what it reports, and that it never runs anything that would
+//! disturb other pf users (`-d`, `-F all`, /etc/pf.conf).
+
+use std::path::{Path, PathBuf};
+
+use airlock::endpoint::Endpoint;
+use airlock::network::classify::classify;
+use airlock::network::{Interface, InterfaceFlags, NetworkSnapshot, Route};
+use airlock::platform::Platform;
+use airlock::policy;
+use airlock::settings::Settings;
+use airlockd::driver::pf::{PfConfig, PfDriver, ANCHOR, TOKEN_FILE};
+use airlockd::driver::{DriverError, Firewall, Problem};
+
+const RULES: &str = "\
+# loopback: this machine talking to itself
+pass quick on lo0 all
+# VPN tunnel: everything inside the tunnel is protected
+pass quick on utun4 all
+block return out log quick all
+block drop in log quick all
+";
+
+/// One stand-in pfctl with its own log and state directory.
+struct Bench {
+    dir: tempfile::TempDir,
+    state: PathBuf,
+}
+
+impl Bench {
+    /// `env` is extra `NAME=value` settings for the stand-in.
+    fn new(env: &[&str]) -> Bench {
+        let dir = tempfile::tempdir().unwrap();
+        let standin = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/pfctl");
+        let wrapper = dir.path().join("pfctl");
+        let settings: String = env
+            .iter()
+            .map(|e| {
+                let (name, value) = e.split_once('=').unwrap();
+                format!("{name}={} ", quote(value))
+            })
+            .collect();
+        std::fs::write(
+            &wrapper,
+            format!(
+                "#!/bin/sh\nPFCTL_STANDIN_DIR={} {settings}exec {} \"$@\"\n",
+                quote(&dir.path().display().to_string()),
+                quote(&standin.display().to_string())
+            ),
+        )
+        .unwrap();
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&wrapper, std::fs::Permissions::from_mode(0o755)).unwrap();
+        let state = dir.path().join("state");
+        Bench { dir, state }
+    }
+
+    fn driver(&self) -> PfDriver {
+        PfDriver::new(PfConfig {
+            pfctl: self.dir.path().join("pfctl"),
+            state_dir: self.state.clone(),
+        })
+    }
+
+    /// Calls so far, each as (argv line, stdin if it read one); clears the log.
+    fn take_calls(&self) -> Vec<(String, Option<String>)> {
+        let log = self.dir.path().join("calls.log");
+        let text = std::fs::read_to_string(&log).unwrap_or_default();
+        let calls = text
+            .lines()
+            .enumerate()
+            .map(|(i, line)| {
+                let stdin = self.dir.path().join(format!("stdin.{}", i + 1));
+                let input = std::fs::read_to_string(&stdin).ok();
+                let _ = std::fs::remove_file(stdin);
+                (line.to_string(), input)
+            })
+            .collect::<Vec<_>>();
+        let _ = std::fs::remove_file(log);
+        assert_harmless(&calls);
+        calls
+    }
+
+    fn token(&self) -> Option<String> {
+        std::fs::read_to_string(self.state.join(TOKEN_FILE)).ok()
+    }
+
+    fn standin_state(&self, name: &str) -> PathBuf {
+        self.dir.path().join(name)
+    }
+}
+
+fn quote(s: &str) -> String {
+    format!("'{}'", s.replace('\'', "'\\''"))
+}
+
+/// An argv line as the stand-in logs it.
+fn call(args: &[&str]) -> String {
+    args.iter().map(|a| quote(a)).collect::<Vec<_>>().join(" ")
+}
+
+fn plain(args: &[&str]) -> (String, Option<String>) {
+    (call(args), None)
+}
+
+/// Nothing that switches pf off for everyone, flushes everyone's rules or
+/// touches the system's pf.conf.
+fn assert_harmless(calls: &[(String, Option<String>)]) {
+    for (line, _) in calls {
+        let words: Vec<&str> = line.split(' ').collect();
+        assert!(!words.contains(&"'-d'"), "pfctl -d: {line}");
+        assert!(!line.contains("pf.conf"), "mentions pf.conf: {line}");
+        for pair in words.windows(2) {
+            assert!(
+                !(pair[0] == "'-F'" && pair[1] == "'all'"),
+                "pfctl -F all: {line}"
+            );
+        }
+        assert!(!line.contains("'-Fa'"), "pfctl -Fa: {line}");
+    }
+}
+
+fn load_anchor(stdin: &str) -> (String, Option<String>) {
+    (call(&["-a", ANCHOR, "-f", "-"]), Some(stdin.to_string()))
+}
+
+#[test]
+fn first_load_loads_then_enables_and_verifies() {
+    let bench = Bench::new(&[]);
+    let mut pf = bench.driver();
+    pf.load(RULES).unwrap();
+    assert_eq!(
+        bench.take_calls(),
+        vec![
+            load_anchor(RULES),
+            plain(&["-E"]),
+            plain(&["-s", "info"]),
+            plain(&["-a", ANCHOR, "-s", "rules"]),
+        ]
+    );
+    assert_eq!(bench.token().as_deref(), Some("13580866039543779071\n"));
+    assert_eq!(pf.check(true).unwrap(), vec![]);
+}
+
+#[test]
+fn second_load_takes_no_second_reference() {
+    let bench = Bench::new(&[]);
+    let mut pf = bench.driver();
+    pf.load(RULES).unwrap();
+    bench.take_calls();
+    let stricter = RULES.replace("pass quick on utun4 all\n", "");
+    pf.load(&stricter).unwrap();
+    assert_eq!(
+        bench.take_calls(),
+        vec![
+            load_anchor(&stricter),
+            plain(&["-s", "info"]),
+            plain(&["-a", ANCHOR, "-s", "rules"]),
+        ]
+    );
+    assert_eq!(bench.token().as_deref(), Some("13580866039543779071\n"));
+}
+
+#[test]
+fn a_restarted_helper_reuses_the_saved_token() {
+    let bench = Bench::new(&[]);
+    bench.driver().load(RULES).unwrap();
+    bench.take_calls();
+    let mut restarted = bench.driver();
+    restarted.load(RULES).unwrap();
+    assert!(!bench.take_calls().contains(&plain(&["-E"])));
+    restarted.remove().unwrap();
+    assert!(bench
+        .take_calls()
+        .contains(&plain(&["-X", "13580866039543779071"])));
+}
+
+#[test]
+fn remove_empties_the_anchor_then_releases_the_token() {
+    let bench = Bench::new(&[]);
+    let mut pf = bench.driver();
+    pf.load(RULES).unwrap();
+    bench.take_calls();
+    pf.remove().unwrap();
+    assert_eq!(
+        bench.take_calls(),
+        vec![
+            load_anchor(""),
+            plain(&["-a", ANCHOR, "-s", "rules"]),
+            plain(&["-X", "13580866039543779071"]),
+        ]
+    );
+    assert_eq!(bench.token(), None);
+    assert_eq!(pf.check(false).unwrap(), vec![]);
+    bench.take_calls();
+    pf.remove().unwrap();
+    assert_eq!(
+        bench.take_calls(),
+        vec![load_anchor(""), plain(&["-a", ANCHOR, "-s", "rules"])],
+        "no token left: nothing to release"
+    );
+}
+
+#[test]
+fn custom_main_ruleset_without_the_apple_hook_is_a_problem() {
+    let bench = Bench::new(&["PFCTL_STANDIN_MAIN=custom"]);
+    let mut pf = bench.driver();
+    pf.load(RULES).unwrap();
+    bench.take_calls();
+    let problems = pf.check(true).unwrap();
+    assert_eq!(problems, vec![Problem::AnchorNotReferenced]);
+    let text = problems[0].to_string();
+    assert!(text.contains("anchor \"com.apple/*\""), "{text}");
+    assert!(
+        text.contains("sudo pfctl -f /etc/pf.conf"),
+        "says how: {text}"
+    );
+    assert_eq!(
+        bench.take_calls(),
+        vec![
+            plain(&["-s", "info"]),
+            plain(&["-s", "rules"]),
+            plain(&["-a", ANCHOR, "-s", "rules"]),
+        ]
+    );
+}
+
+#[test]
+fn failing_enable_carries_stderr_and_writes_no_token() {
+    let bench = Bench::new(&["PFCTL_STANDIN_FAIL=-E"]);
+    let err = bench.driver().load(RULES).unwrap_err();
+    let text = err.to_string();
+    assert!(matches!(err, DriverError::Failed { .. }), "{err:?}");
+    assert!(text.contains("pfctl -E"), "{text}");
+    assert!(text.contains("/dev/pf: Permission denied"), "{text}");
+    assert_eq!(bench.token(), None);
+    assert!(!bench.state.exists(), "state directory untouched");
+}
+
+#[test]
+fn failing_load_carries_stderr_and_keeps_the_token() {
+    let bench = Bench::new(&["PFCTL_STANDIN_FAIL=-a com.apple/airlock -f -"]);
+    std::fs::create_dir_all(&bench.state).unwrap();
+    std::fs::write(bench.state.join(TOKEN_FILE), "424242\n").unwrap();
+    let err = bench
+        .driver()
+        .load("pass quick on lo0 all\nnonsense\n")
+        .unwrap_err();
+    let text = err.to_string();
+    assert!(text.contains("Syntax error in config file"), "{text}");
+    assert!(text.contains("stdin:3: syntax error"), "{text}");
+    assert_eq!(bench.token().as_deref(), Some("424242\n"));
+    assert_eq!(
+        bench.take_calls(),
+        vec![load_anchor("pass quick on lo0 all\nnonsense\n")],
+        "nothing after a failed load"
+    );
+}
+
+#[test]
+fn pf_disabled_by_someone_else_is_reported_and_reenabled_on_load() {
+    let bench = Bench::new(&[]);
+    let mut pf = bench.driver();
+    pf.load(RULES).unwrap();
+    std::fs::remove_file(bench.standin_state("enabled")).unwrap();
+    assert_eq!(pf.check(true).unwrap(), vec![Problem::PfDisabled]);
+    bench.take_calls();
+    pf.load(RULES).unwrap();
+    assert_eq!(
+        bench.take_calls(),
+        vec![
+            load_anchor(RULES),
+            plain(&["-s", "info"]),
+            plain(&["-E"]),
+            plain(&["-s", "info"]),
+            plain(&["-a", ANCHOR, "-s", "rules"]),
+        ]
+    );
+    assert_eq!(bench.token().as_deref(), Some("13580866039543779072\n"));
+}
+
+#[test]
+fn emptied_or_replaced_anchor_is_tamper() {
+    let bench = Bench::new(&[]);
+    let mut pf = bench.driver();
+    pf.load(RULES).unwrap();
+    let anchor = bench.standin_state("anchor");
+    std::fs::write(&anchor, "pass all\n").unwrap();
+    assert_eq!(pf.check(true).unwrap(), vec![Problem::AnchorChanged]);
+    std::fs::write(&anchor, "").unwrap();
+    assert_eq!(pf.check(true).unwrap(), vec![Problem::AnchorEmpty]);
+    std::fs::write(&anchor, RULES).unwrap();
+    assert_eq!(
+        pf.check(false).unwrap(),
+        vec![Problem::LeftOver { backend: "pf" }]
+    );
+}
+
+#[test]
+fn counters_and_text_come_from_the_anchor() {
+    let bench = Bench::new(&[]);
+    let mut pf = bench.driver();
+    assert_eq!(pf.blocked_packets().unwrap(), None, "nothing loaded yet");
+    pf.load(RULES).unwrap();
+    assert_eq!(pf.blocked_packets().unwrap(), Some(42 + 19));
+    let text = pf.loaded_text().unwrap();
+    assert!(text.starts_with("pass quick on lo0 all\n"), "{text}");
+    assert!(!text.contains('#'), "pfctl prints no comments: {text}");
+}
+
+fn mac_snapshot() -> NetworkSnapshot {
+    let iface = |name: &str, addrs: &[&str]| Interface {
+        name: name.into(),
+        kind: classify(Platform::Macos, name, &[]),
+        flags: InterfaceFlags {
+            up: true,
+            running: true,
+            ..Default::default()
+        },
+        addresses: addrs.iter().map(|a| a.parse().unwrap()).collect(),
+    };
+    let route = |dst: &str, dev: &str| Route {
+        destination: dst.parse().unwrap(),
+        gateway: None,
+        interface: dev.into(),
+    };
+    NetworkSnapshot {
+        interfaces: vec![
+            iface("lo0", &["127.0.0.1/8", "::1/128"]),
+            iface("en0", &["192.168.1.20/24", "2001:db8:1::20/64"]),
+            iface("utun4", &["10.8.0.2/24"]),
+        ],
+        routes: vec![
+            route("0.0.0.0/0", "en0"),
+            route("0.0.0.0/1", "utun4"),
+            route("128.0.0.0/1", "utun4"),
+        ],
+        dns: vec![],
+    }
+}
+
+#[test]
+fn kills_forbidden_states_by_host_pair_but_never_the_vpns() {
+    let bench = Bench::new(&[]);
+    let mut pf = bench.driver();
+    let snapshot = mac_snapshot();
+    let settings = Settings {
+        kill_switch: true,
+        endpoints: vec!["198.51.100.7:1194/udp".parse::<Endpoint>().unwrap()],
+        ..Settings::default()
+    };
+    let policy = policy::build(&settings, &snapshot, Platform::Macos, 1_795_694_400);
+    let killed = pf.kill_forbidden(&policy, &snapshot).unwrap();
+    // states.txt: two HTTPS states over Wi-Fi to one host, SSH in from the
+    // LAN, IPv6 HTTPS over Wi-Fi die; the VPN, the tunnel's state and mDNS
+    // stay, and so does a forbidden HTTPS state to the VPN server's
+    // address, since killing that host pair would cut the VPN too.
+    assert_eq!(
+        bench.take_calls(),
+        vec![
+            plain(&["-s", "states"]),
+            plain(&["-k", "192.168.1.20", "-k", "203.0.113.80"]),
+            plain(&["-k", "192.168.1.50", "-k", "192.168.1.20"]),
+            plain(&["-k", "2001:db8:1::20", "-k", "2001:db8:ff::80"]),
+        ]
+    );
+    assert_eq!(killed, 4);
+}
