@@ -113,8 +113,12 @@ impl FrameDecoder {
         if let Some(p) = self.poisoned {
             return Err(p.error());
         }
-        self.buf.extend_from_slice(bytes);
-        self.front_len().map(|_| ())
+        // Complete and check a pending prefix before taking anything else.
+        let head = HEADER_LEN.saturating_sub(self.buf.len()).min(bytes.len());
+        self.buf.extend_from_slice(&bytes[..head]);
+        self.front_len()?;
+        self.buf.extend_from_slice(&bytes[head..]);
+        Ok(())
     }
 
     /// The payload of the next complete frame, if one is buffered.
