@@ -79,7 +79,11 @@ pub fn run(config: Config, driver: Box<dyn Firewall>) -> anyhow::Result<()> {
         "airlockd: started: kill switch {:?}, protection {:?}{}",
         first.kill_switch,
         first.protection,
-        first.reason.as_ref().map(|r| format!(" ({r})")).unwrap_or_default()
+        first
+            .reason
+            .as_ref()
+            .map(|r| format!(" ({r})"))
+            .unwrap_or_default()
     );
 
     let (status_tx, status_rx) = watch::channel(first);
@@ -178,7 +182,9 @@ fn engine_loop(
             }
             Ok(Msg::CheckFirewall) => {
                 if engine.check_firewall(now()) {
-                    eprintln!("airlockd: someone changed the firewall; Airlock's rules were restored");
+                    eprintln!(
+                        "airlockd: someone changed the firewall; Airlock's rules were restored"
+                    );
                 }
             }
             Err(RecvTimeoutError::Timeout) => {

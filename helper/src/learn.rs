@@ -43,7 +43,10 @@ mod tests {
     use airlock::network::{Interface, InterfaceFlags, Route};
 
     fn snap(tunnel: bool) -> NetworkSnapshot {
-        let up = InterfaceFlags { up: true, ..Default::default() };
+        let up = InterfaceFlags {
+            up: true,
+            ..Default::default()
+        };
         let mut interfaces = vec![Interface {
             name: "eth0".into(),
             kind: InterfaceKind::Physical,
@@ -89,7 +92,13 @@ mod tests {
             flow(Protocol::Icmp, "198.51.100.7", 0),
         ];
         let got = endpoints(&snap(true), flows.clone());
-        assert_eq!(got, vec!["198.51.100.7:1194/udp".parse::<Endpoint>().unwrap()]);
-        assert!(endpoints(&snap(false), flows).is_empty(), "no tunnel, no learning");
+        assert_eq!(
+            got,
+            vec!["198.51.100.7:1194/udp".parse::<Endpoint>().unwrap()]
+        );
+        assert!(
+            endpoints(&snap(false), flows).is_empty(),
+            "no tunnel, no learning"
+        );
     }
 }

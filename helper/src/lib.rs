@@ -6,16 +6,16 @@
 pub mod auth;
 #[cfg(target_os = "macos")]
 mod auth_macos;
+pub mod daemon;
+pub mod driver;
+pub mod engine;
+pub mod learn;
 pub mod monitor;
 #[cfg(target_os = "linux")]
 mod monitor_linux;
 #[cfg(target_os = "macos")]
 mod monitor_macos;
 pub mod persist;
-pub mod daemon;
-pub mod driver;
-pub mod engine;
-pub mod learn;
 pub mod server;
 pub mod socket;
 pub mod watchdog;

@@ -94,7 +94,12 @@ pub async fn serve(listener: UnixListener, shared: Arc<Shared>) {
                         ErrorCode::Busy,
                         "too many connections to the helper; try again shortly",
                     );
-                    let _ = send(&mut stream, &ServerMessage::err(UNKNOWN_REQUEST_ID, busy), &shared.limits).await;
+                    let _ = send(
+                        &mut stream,
+                        &ServerMessage::err(UNKNOWN_REQUEST_ID, busy),
+                        &shared.limits,
+                    )
+                    .await;
                 });
             }
         }
@@ -130,12 +135,22 @@ async fn connection(mut stream: UnixStream, shared: &Shared) -> Result<(), End> 
     let first = match reader.next(&mut stream, limits, limits.handshake).await? {
         Incoming::Request(r) => r,
         Incoming::Garbage(err) => {
-            send(&mut stream, &ServerMessage::err(UNKNOWN_REQUEST_ID, err), limits).await?;
+            send(
+                &mut stream,
+                &ServerMessage::err(UNKNOWN_REQUEST_ID, err),
+                limits,
+            )
+            .await?;
             return Err(End::Refused("bad first message".into()));
         }
     };
     if let Err(err) = check_hello(&first.body) {
-        send(&mut stream, &ServerMessage::err(first.id, err.clone()), limits).await?;
+        send(
+            &mut stream,
+            &ServerMessage::err(first.id, err.clone()),
+            limits,
+        )
+        .await?;
         return Err(End::Refused(err.message));
     }
     let hello = ResponseBody::Hello {
@@ -180,18 +195,28 @@ async fn connection(mut stream: UnixStream, shared: &Shared) -> Result<(), End> 
 /// Authorizes and forwards one request to the engine.
 async fn answer(body: RequestBody, peer: &Peer, shared: &Shared) -> Result<ResponseBody, IpcError> {
     if let RequestBody::Hello { .. } = body {
-        return Err(IpcError::new(ErrorCode::BadRequest, "hello was already exchanged on this connection"));
+        return Err(IpcError::new(
+            ErrorCode::BadRequest,
+            "hello was already exchanged on this connection",
+        ));
     }
     if body.is_mutating() && !auth::may_change(peer, shared.admin_gid) {
-        return Err(IpcError::new(ErrorCode::NotAuthorized, auth::refusal(peer, &shared.admin_group)));
+        return Err(IpcError::new(
+            ErrorCode::NotAuthorized,
+            auth::refusal(peer, &shared.admin_group),
+        ));
     }
     let (tx, rx) = oneshot::channel();
     shared
         .jobs
         .send(crate::daemon::Msg::Request(Job { body, reply: tx }))
         .map_err(|_| IpcError::new(ErrorCode::Internal, "the helper is shutting down"))?;
-    rx.await
-        .unwrap_or_else(|_| Err(IpcError::new(ErrorCode::Internal, "the helper is shutting down")))
+    rx.await.unwrap_or_else(|_| {
+        Err(IpcError::new(
+            ErrorCode::Internal,
+            "the helper is shutting down",
+        ))
+    })
 }
 
 enum Incoming {
@@ -208,14 +233,24 @@ struct Reader {
 }
 
 impl Reader {
-    async fn next(&mut self, s: &mut UnixStream, limits: &Limits, wait: Duration) -> Result<Incoming, End> {
+    async fn next(
+        &mut self,
+        s: &mut UnixStream,
+        limits: &Limits,
+        wait: Duration,
+    ) -> Result<Incoming, End> {
         self.next_opt(s, limits, Some(wait)).await
     }
 
     /// The next frame. `wait` bounds the time until its first byte (None:
     /// forever, for subscribers); once a frame has started it must finish
     /// within `limits.read`.
-    async fn next_opt(&mut self, s: &mut UnixStream, limits: &Limits, wait: Option<Duration>) -> Result<Incoming, End> {
+    async fn next_opt(
+        &mut self,
+        s: &mut UnixStream,
+        limits: &Limits,
+        wait: Option<Duration>,
+    ) -> Result<Incoming, End> {
         if self.buf.is_empty() {
             self.buf = vec![0u8; 8192];
         }
@@ -224,18 +259,29 @@ impl Reader {
                 Ok(Some(payload)) => {
                     return Ok(match frame::decode::<Request>(&payload) {
                         Ok(r) => Incoming::Request(r),
-                        Err(e) => Incoming::Garbage(IpcError::new(ErrorCode::BadRequest, format!("not a valid request: {e}"))),
+                        Err(e) => Incoming::Garbage(IpcError::new(
+                            ErrorCode::BadRequest,
+                            format!("not a valid request: {e}"),
+                        )),
                     });
                 }
                 Ok(None) => {}
                 Err(e) => return Err(self.fatal(s, e, limits).await),
             }
-            let deadline = if self.decoder.is_idle() { wait } else { Some(limits.read) };
+            let deadline = if self.decoder.is_idle() {
+                wait
+            } else {
+                Some(limits.read)
+            };
             let read = s.read(&mut self.buf);
             let n = match deadline {
-                Some(d) => tokio::time::timeout(d, read)
-                    .await
-                    .map_err(|_| End::Timeout(if self.decoder.is_idle() { "waiting for a request" } else { "reading a frame" }))?,
+                Some(d) => tokio::time::timeout(d, read).await.map_err(|_| {
+                    End::Timeout(if self.decoder.is_idle() {
+                        "waiting for a request"
+                    } else {
+                        "reading a frame"
+                    })
+                })?,
                 None => read.await,
             }
             .map_err(End::Io)?;
@@ -269,7 +315,10 @@ async fn send(s: &mut UnixStream, msg: &ServerMessage, limits: &Limits) -> Resul
         Ok(b) => b,
         Err(e) => {
             // Our own message too big (e.g. a huge ruleset): say so instead.
-            let err = IpcError::new(ErrorCode::Internal, format!("the answer does not fit in a frame: {e}"));
+            let err = IpcError::new(
+                ErrorCode::Internal,
+                format!("the answer does not fit in a frame: {e}"),
+            );
             let id = match msg {
                 ServerMessage::Response { id, .. } => *id,
                 ServerMessage::Event { .. } => UNKNOWN_REQUEST_ID,

@@ -41,7 +41,11 @@ pub fn bind(path: &Path) -> Result<UnixListener, SocketError> {
         path: shown.clone(),
         source,
     })?;
-    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o666))
-        .map_err(|source| SocketError::Bind { path: shown, source })?;
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o666)).map_err(|source| {
+        SocketError::Bind {
+            path: shown,
+            source,
+        }
+    })?;
     Ok(listener)
 }

@@ -62,6 +62,10 @@ pub trait Firewall: Send {
         snapshot: &NetworkSnapshot,
     ) -> Result<usize, DriverError>;
 
+    /// The connections the kernel tracks now (conntrack / pf states), in
+    /// their original direction. The engine learns VPN endpoints from them.
+    fn tracked_flows(&mut self) -> Result<Vec<flow::Flow>, DriverError>;
+
     /// Packets refused by the kill switch so far, from the kernel's
     /// counters; `None` when our rules are not loaded.
     fn blocked_packets(&mut self) -> Result<Option<u64>, DriverError>;

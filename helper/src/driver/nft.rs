@@ -128,7 +128,7 @@ impl NftDriver {
         }
     }
 
-    fn tracked_flows(&self) -> Result<Vec<Flow>, DriverError> {
+    fn list_flows(&self) -> Result<Vec<Flow>, DriverError> {
         let (argv, hint) = self.argv(&self.config.conntrack, &["-L", "-o", "extended"]);
         let out = command::run_ok(&argv, None, hint)?;
         conntrack::parse_listing(&out.stdout).map_err(|reason| DriverError::Parse {
@@ -212,12 +212,16 @@ impl Firewall for NftDriver {
         snapshot: &NetworkSnapshot,
     ) -> Result<usize, DriverError> {
         let mut killed = 0;
-        for flow in self.tracked_flows()? {
+        for flow in self.list_flows()? {
             if !flow::allowed(policy, snapshot, &flow) {
                 killed += self.delete_flow(&flow)?;
             }
         }
         Ok(killed)
+    }
+
+    fn tracked_flows(&mut self) -> Result<Vec<Flow>, DriverError> {
+        self.list_flows()
     }
 
     fn blocked_packets(&mut self) -> Result<Option<u64>, DriverError> {

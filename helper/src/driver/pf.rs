@@ -30,7 +30,7 @@ use airlock::network::NetworkSnapshot;
 use airlock::policy::Policy;
 
 use super::command::{self, Output};
-use super::flow;
+use super::flow::{self, Flow};
 use super::{pf_parse, DriverError, Firewall, Problem};
 
 /// Our anchor, below Apple's `com.apple/*` hook.
@@ -243,11 +243,7 @@ impl Firewall for PfDriver {
         policy: &Policy,
         snapshot: &NetworkSnapshot,
     ) -> Result<usize, DriverError> {
-        let out = self.pfctl(&["-s", "states"], None)?;
-        let flows = pf_parse::parse_states(&out.stdout).map_err(|reason| DriverError::Parse {
-            command: "pfctl -s states".into(),
-            reason,
-        })?;
+        let flows = self.tracked_flows()?;
         let mut kept: BTreeSet<(IpAddr, IpAddr)> = BTreeSet::new();
         let mut doomed: Vec<(IpAddr, IpAddr)> = Vec::new();
         for f in &flows {
@@ -268,6 +264,14 @@ impl Firewall for PfDriver {
             })?;
         }
         Ok(killed)
+    }
+
+    fn tracked_flows(&mut self) -> Result<Vec<Flow>, DriverError> {
+        let out = self.pfctl(&["-s", "states"], None)?;
+        pf_parse::parse_states(&out.stdout).map_err(|reason| DriverError::Parse {
+            command: "pfctl -s states".into(),
+            reason,
+        })
     }
 
     fn blocked_packets(&mut self) -> Result<Option<u64>, DriverError> {

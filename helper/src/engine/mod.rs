@@ -141,6 +141,12 @@ impl Engine {
         &self.settings
     }
 
+    /// Connections the kernel tracks now; empty when it cannot say (the
+    /// engine only learns from them, nothing depends on having them).
+    pub fn flows(&mut self) -> Vec<crate::driver::flow::Flow> {
+        self.driver.tracked_flows().unwrap_or_default()
+    }
+
     pub fn backend_name(&self) -> &'static str {
         self.driver.backend()
     }
@@ -169,7 +175,11 @@ impl Engine {
         if policy.enforce {
             self.driver.load(&text)?;
             let stricter = policy.pause.is_none()
-                && !(was_enforcing_all && self.loaded.as_ref().is_some_and(|l| looser_or_same(&l.policy, &policy)));
+                && !(was_enforcing_all
+                    && self
+                        .loaded
+                        .as_ref()
+                        .is_some_and(|l| looser_or_same(&l.policy, &policy)));
             self.loaded = Some(InKernel {
                 policy: policy.clone(),
                 text,
@@ -177,8 +187,9 @@ impl Engine {
             if stricter {
                 // The rules are in; now cut what was open before them.
                 if let Err(e) = self.driver.kill_forbidden(&policy, &self.snapshot) {
-                    self.problems
-                        .push(format!("could not cut connections the kill switch forbids: {e}"));
+                    self.problems.push(format!(
+                        "could not cut connections the kill switch forbids: {e}"
+                    ));
                 }
             }
         } else {
@@ -208,7 +219,9 @@ impl Engine {
             // Disk and kernel must agree: put the old rules back.
             self.settings = old;
             if let Err(back) = self.apply(now) {
-                self.fault = Some(format!("settings could not be saved ({e}) nor the previous rules restored ({back})"));
+                self.fault = Some(format!(
+                    "settings could not be saved ({e}) nor the previous rules restored ({back})"
+                ));
             }
             return Err(e.into());
         }
@@ -237,7 +250,9 @@ impl Engine {
             return;
         }
         if let Err(e) = self.apply(now) {
-            self.fault = Some(format!("could not update the rules for the new network: {e}"));
+            self.fault = Some(format!(
+                "could not update the rules for the new network: {e}"
+            ));
         }
     }
 
@@ -273,7 +288,8 @@ impl Engine {
             self.last_tamper = Some(now);
             if let Some(l) = &self.loaded {
                 if let Err(e) = self.driver.load(&l.text) {
-                    self.problems = vec![format!("rules were removed and could not be restored: {e}")];
+                    self.problems =
+                        vec![format!("rules were removed and could not be restored: {e}")];
                     return true;
                 }
             }
@@ -311,7 +327,10 @@ impl Engine {
                 endpoint: None,
             },
         };
-        let reason = self.fault.clone().or_else(|| self.problems.first().cloned());
+        let reason = self
+            .fault
+            .clone()
+            .or_else(|| self.problems.first().cloned());
         let healthy = reason.is_none();
         Status {
             kill_switch,
@@ -357,7 +376,11 @@ impl Engine {
 fn looser_or_same(old: &Policy, new: &Policy) -> bool {
     old.rules.iter().all(|r| new.rules.contains(r))
         && old.endpoints.iter().all(|e| new.endpoints.contains(e))
-        && old.tunnels.patterns.iter().all(|p| new.tunnels.patterns.contains(p))
+        && old
+            .tunnels
+            .patterns
+            .iter()
+            .all(|p| new.tunnels.patterns.contains(p))
 }
 
 #[cfg(test)]

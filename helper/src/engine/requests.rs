@@ -20,14 +20,19 @@ impl Engine {
                 self.refresh_counters();
                 Ok(ResponseBody::Status(self.status(now)))
             }
-            RequestBody::ListEndpoints => Ok(ResponseBody::Endpoints(self.settings.endpoints.clone())),
+            RequestBody::ListEndpoints => {
+                Ok(ResponseBody::Endpoints(self.settings.endpoints.clone()))
+            }
             RequestBody::GetSettings => Ok(ResponseBody::Settings(self.settings.clone())),
             RequestBody::GetRules => match self.driver.loaded_text() {
                 Ok(text) => Ok(ResponseBody::Rules {
                     backend: self.driver.backend().to_string(),
                     text,
                 }),
-                Err(e) => Err(IpcError::new(ErrorCode::Firewall, format!("cannot read the loaded rules: {e}"))),
+                Err(e) => Err(IpcError::new(
+                    ErrorCode::Firewall,
+                    format!("cannot read the loaded rules: {e}"),
+                )),
             },
             RequestBody::Hello { .. } | RequestBody::Subscribe => Err(IpcError::new(
                 ErrorCode::BadRequest,
@@ -84,7 +89,8 @@ impl Engine {
                 if !unknown.is_empty() {
                     return Err(format!("not in the endpoint list: {}", unknown.join(", ")));
                 }
-                s.endpoints.retain(|x| !endpoints.iter().any(|e| e.same_target(x)));
+                s.endpoints
+                    .retain(|x| !endpoints.iter().any(|e| e.same_target(x)));
                 Ok(())
             }),
         }

@@ -36,7 +36,7 @@ impl Firewall for FakeDriver {
     fn load(&mut self, ruleset: &str) -> Result<(), DriverError> {
         let mut k = self.0.lock().unwrap();
         if std::mem::take(&mut k.fail_next_load) {
-            return Err(DriverError::Verify("fake kernel refused".into()));
+            return Err(DriverError::Verification("fake kernel refused".into()));
         }
         k.rules = Some(ruleset.to_string());
         k.loads += 1;
@@ -59,6 +59,9 @@ impl Firewall for FakeDriver {
     fn kill_forbidden(&mut self, _: &Policy, _: &NetworkSnapshot) -> Result<usize, DriverError> {
         self.0.lock().unwrap().kills += 1;
         Ok(0)
+    }
+    fn tracked_flows(&mut self) -> Result<Vec<crate::driver::flow::Flow>, DriverError> {
+        Ok(vec![])
     }
     fn blocked_packets(&mut self) -> Result<Option<u64>, DriverError> {
         Ok(self.0.lock().unwrap().rules.as_ref().map(|_| 7))
@@ -85,7 +88,10 @@ fn iface(name: &str, addrs: &[&str]) -> Interface {
 
 fn net(tunnel: bool) -> NetworkSnapshot {
     let mut s = NetworkSnapshot {
-        interfaces: vec![iface("lo", &["127.0.0.1/8"]), iface("eth0", &["192.168.1.20/24"])],
+        interfaces: vec![
+            iface("lo", &["127.0.0.1/8"]),
+            iface("eth0", &["192.168.1.20/24"]),
+        ],
         routes: vec![Route {
             destination: "0.0.0.0/0".parse().unwrap(),
             gateway: Some("192.168.1.1".parse().unwrap()),
@@ -147,7 +153,10 @@ fn first_start_is_off_and_loads_nothing() {
     let rig = Rig::new();
     let e = rig.engine();
     let st = e.status(T0);
-    assert_eq!((st.kill_switch, st.protection), (KillSwitch::Off, Protection::Off));
+    assert_eq!(
+        (st.kill_switch, st.protection),
+        (KillSwitch::Off, Protection::Off)
+    );
     assert_eq!((rig.k().loads, rig.k().removes), (0, 0));
     assert!(st.firewall.healthy);
 }
@@ -156,10 +165,24 @@ fn first_start_is_off_and_loads_nothing() {
 fn enable_loads_persists_cuts_and_reports_blocking() {
     let rig = Rig::new();
     let mut e = rig.engine();
-    ok(&mut e, RequestBody::AddEndpoints { endpoints: vec![endpoint()] });
-    assert_eq!(rig.k().loads, 0, "adding an endpoint while off loads nothing");
-    let ResponseBody::Done(st) = ok(&mut e, RequestBody::Enable) else { panic!() };
-    assert_eq!((st.kill_switch, st.protection), (KillSwitch::On, Protection::Blocking));
+    ok(
+        &mut e,
+        RequestBody::AddEndpoints {
+            endpoints: vec![endpoint()],
+        },
+    );
+    assert_eq!(
+        rig.k().loads,
+        0,
+        "adding an endpoint while off loads nothing"
+    );
+    let ResponseBody::Done(st) = ok(&mut e, RequestBody::Enable) else {
+        panic!()
+    };
+    assert_eq!(
+        (st.kill_switch, st.protection),
+        (KillSwitch::On, Protection::Blocking)
+    );
     let k = rig.k();
     assert_eq!((k.loads, k.kills), (1, 1));
     assert!(k.rules.as_deref().unwrap().contains("198.51.100.7"));
@@ -177,10 +200,20 @@ fn a_refused_load_changes_nothing() {
     let before = rig.k().rules.clone();
     rig.k().fail_next_load = true;
     let err = e
-        .handle(RequestBody::SetOption { option: OptionName::AllowLan, value: true }, T0)
+        .handle(
+            RequestBody::SetOption {
+                option: OptionName::AllowLan,
+                value: true,
+            },
+            T0,
+        )
         .unwrap_err();
     assert_eq!(err.code, ErrorCode::Firewall);
-    assert!(err.message.contains("previous ones stay in force"), "{}", err.message);
+    assert!(
+        err.message.contains("previous ones stay in force"),
+        "{}",
+        err.message
+    );
     assert!(!e.settings().allow_lan);
     assert!(!rig.persisted().allow_lan, "nothing persisted");
     assert_eq!(rig.k().rules, before, "kernel keeps the old rules");
@@ -190,7 +223,12 @@ fn a_refused_load_changes_nothing() {
 fn tunnel_up_turns_green_without_reloading_wildcard_rules() {
     let rig = Rig::new();
     let mut e = rig.engine();
-    ok(&mut e, RequestBody::AddEndpoints { endpoints: vec![endpoint()] });
+    ok(
+        &mut e,
+        RequestBody::AddEndpoints {
+            endpoints: vec![endpoint()],
+        },
+    );
     ok(&mut e, RequestBody::Enable);
     let loads = rig.k().loads;
     e.on_network(net(true), vec![], T0 + 1);
@@ -198,7 +236,11 @@ fn tunnel_up_turns_green_without_reloading_wildcard_rules() {
     assert_eq!(st.protection, Protection::Protected);
     assert_eq!(st.tunnel.interface.as_deref(), Some("tun0"));
     assert_eq!(st.tunnel.endpoint.as_deref(), Some("198.51.100.7:1194/udp"));
-    assert_eq!(rig.k().loads, loads, "nft's tun* wildcard covers tun0 already");
+    assert_eq!(
+        rig.k().loads,
+        loads,
+        "nft's tun* wildcard covers tun0 already"
+    );
     e.on_network(net(false), vec![], T0 + 2);
     assert_eq!(e.status(T0 + 2).protection, Protection::Blocking);
 }
@@ -223,8 +265,13 @@ fn pause_relocks_at_the_deadline_by_itself() {
     let rig = Rig::new();
     let mut e = rig.engine();
     ok(&mut e, RequestBody::Enable);
-    let ResponseBody::Done(st) = ok(&mut e, RequestBody::Pause { seconds: 300 }) else { panic!() };
-    assert_eq!((st.kill_switch, st.protection), (KillSwitch::Paused, Protection::Paused));
+    let ResponseBody::Done(st) = ok(&mut e, RequestBody::Pause { seconds: 300 }) else {
+        panic!()
+    };
+    assert_eq!(
+        (st.kill_switch, st.protection),
+        (KillSwitch::Paused, Protection::Paused)
+    );
     assert_eq!(st.paused_until, Some(T0 + 300));
     assert_eq!(e.next_deadline(), Some(T0 + 300));
     let kills = rig.k().kills;
@@ -235,26 +282,40 @@ fn pause_relocks_at_the_deadline_by_itself() {
     assert_eq!(st.kill_switch, KillSwitch::On);
     assert_eq!(e.next_deadline(), None);
     assert_eq!(rig.persisted().pause_until, None);
-    assert_eq!(rig.k().kills, kills + 1, "connections opened during the pause are cut");
+    assert_eq!(
+        rig.k().kills,
+        kills + 1,
+        "connections opened during the pause are cut"
+    );
 }
 
 #[test]
 fn bad_requests_are_refused_and_change_nothing() {
     let rig = Rig::new();
     let mut e = rig.engine();
-    let err = e.handle(RequestBody::Pause { seconds: 60 }, T0).unwrap_err();
+    let err = e
+        .handle(RequestBody::Pause { seconds: 60 }, T0)
+        .unwrap_err();
     assert_eq!(err.code, ErrorCode::BadRequest);
     ok(&mut e, RequestBody::Enable);
     for body in [
         RequestBody::Pause { seconds: 0 },
         RequestBody::Pause { seconds: 90_000 },
-        RequestBody::RemoveEndpoints { endpoints: vec![endpoint()] },
+        RequestBody::RemoveEndpoints {
+            endpoints: vec![endpoint()],
+        },
         RequestBody::AddEndpoints { endpoints: vec![] },
     ] {
         let err = e.handle(body, T0).unwrap_err();
         assert_eq!(err.code, ErrorCode::BadRequest, "{}", err.message);
     }
-    assert_eq!(rig.persisted(), Settings { kill_switch: true, ..Settings::default() });
+    assert_eq!(
+        rig.persisted(),
+        Settings {
+            kill_switch: true,
+            ..Settings::default()
+        }
+    );
 }
 
 #[test]
@@ -288,7 +349,12 @@ fn restart_restores_the_persisted_state_before_serving() {
     let rig = Rig::new();
     {
         let mut e = rig.engine();
-        ok(&mut e, RequestBody::AddEndpoints { endpoints: vec![endpoint()] });
+        ok(
+            &mut e,
+            RequestBody::AddEndpoints {
+                endpoints: vec![endpoint()],
+            },
+        );
         ok(&mut e, RequestBody::Enable);
     }
     rig.k().rules = None; // a reboot: the kernel starts empty
@@ -304,15 +370,30 @@ fn corrupt_state_keeps_the_kernel_rules_and_faults() {
         let mut e = rig.engine();
         ok(&mut e, RequestBody::Enable);
     }
-    std::fs::write(rig.dir.path().join("settings.toml"), "kill_switch = yes please\n").unwrap();
+    std::fs::write(
+        rig.dir.path().join("settings.toml"),
+        "kill_switch = yes please\n",
+    )
+    .unwrap();
     let (loads, removes) = (rig.k().loads, rig.k().removes);
     let e = rig.engine();
-    assert_eq!((rig.k().loads, rig.k().removes), (loads, removes), "kernel untouched");
+    assert_eq!(
+        (rig.k().loads, rig.k().removes),
+        (loads, removes),
+        "kernel untouched"
+    );
     let st = e.status(T0);
     assert_eq!(st.protection, Protection::Fault);
-    assert_eq!(st.kill_switch, KillSwitch::On, "the rules in the kernel still block");
+    assert_eq!(
+        st.kill_switch,
+        KillSwitch::On,
+        "the rules in the kernel still block"
+    );
     let reason = st.reason.unwrap();
-    assert!(reason.contains("settings.toml:1:") && reason.contains("moved to"), "{reason}");
+    assert!(
+        reason.contains("settings.toml:1:") && reason.contains("moved to"),
+        "{reason}"
+    );
     // The next start does not trip over the same file again.
     let e = rig.engine();
     assert_eq!(e.status(T0).reason, None);
@@ -333,6 +414,9 @@ fn unsaveable_settings_roll_the_kernel_back() {
     );
     let err = e.handle(RequestBody::Enable, T0).unwrap_err();
     assert_eq!(err.code, ErrorCode::Internal);
-    assert!(rig.k().rules.is_none(), "kernel rolled back to the old (empty) state");
+    assert!(
+        rig.k().rules.is_none(),
+        "kernel rolled back to the old (empty) state"
+    );
     assert_eq!(e.status(T0).kill_switch, KillSwitch::Off);
 }
