@@ -97,6 +97,42 @@ fn every_comment_fits_nft_and_hostile_reasons_stay_inside_quotes() {
     }
 }
 
+/// Rules that can match nothing: no interface of their kind, or only
+/// addresses of the other family. nft has no empty-set match, so the
+/// renderer must leave them out visibly rather than emit broken text.
+fn degenerate() -> Policy {
+    use airlock::network::classify::InterfaceKind;
+    use airlock::policy::{Direction, Family, IfaceSet, Interfaces, Remote};
+    let mut policy = common::scenarios(Platform::Linux)[0].policy(Platform::Linux);
+    let template = policy.rules[0].clone();
+    let mut no_ifaces = template.clone();
+    no_ifaces.interfaces = Interfaces::Only(IfaceSet {
+        kind: InterfaceKind::PeerToPeer,
+        patterns: vec![],
+        present: vec![],
+    });
+    no_ifaces.why = "no such interfaces".into();
+    let mut wrong_family = template;
+    wrong_family.direction = Direction::Out;
+    wrong_family.interfaces = Interfaces::Any;
+    wrong_family.family = Some(Family::V4);
+    wrong_family.remote = Remote::Nets(vec!["2001:db8::/32".parse().unwrap()]);
+    wrong_family.why = "only IPv6 nets on an IPv4 rule".into();
+    policy.rules.insert(0, no_ifaces);
+    policy.rules.insert(0, wrong_family);
+    policy
+}
+
+#[test]
+fn rules_that_match_nothing_are_shown_but_not_loaded() {
+    let text = render(&degenerate());
+    for why in ["no such interfaces", "only IPv6 nets on an IPv4 rule"] {
+        let lines: Vec<&str> = text.lines().filter(|l| l.contains(why)).collect();
+        assert_eq!(lines.len(), 1, "{why}: {lines:?}");
+        assert!(lines[0].trim_start().starts_with("# not loaded"), "{}", lines[0]);
+    }
+}
+
 #[test]
 fn ten_thousand_endpoints_grow_the_text_linearly() {
     let base = render(&many(0)).len();
@@ -117,6 +153,7 @@ fn nft_accepts_every_scenario_in_check_mode() {
     let mut hostile = cases[0].1.clone();
     hostile.rules[0].why = format!("say \"{}\"", "é".repeat(200));
     cases.push(("hostile_comment", hostile));
+    cases.push(("degenerate", degenerate()));
     for (name, policy) in cases {
         let out = ns.nft(&["-c", "-f", "-"], &render(&policy));
         assert!(out.ok, "{name}: nft -c rejected it:\n{}", out.stderr);

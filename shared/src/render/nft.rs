@@ -119,8 +119,9 @@ fn header(out: &mut String, policy: &Policy) {
         let _ = write!(
             out,
             "#\n\
-             # PAUSED until {}: everything passes until then. The kernel ends the\n\
-             # pause by itself (set \"paused\" times out), even if airlockd is not running.\n",
+             # PAUSED until {}: everything passes until then.\n\
+             # The kernel ends the pause by itself when the elements of set\n\
+             # \"paused\" time out, even if airlockd is not running.\n",
             text::utc(pause.until)
         );
     }

@@ -25,7 +25,7 @@ use super::lab::Netns;
 
 /// How long a sender waits for an answer; anything refused by our own
 /// ruleset is answered within microseconds.
-const WAIT: Duration = Duration::from_millis(200);
+const WAIT: Duration = Duration::from_millis(100);
 
 #[derive(Clone, Copy, PartialEq)]
 enum Side {
