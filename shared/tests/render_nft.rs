@@ -1,0 +1,228 @@
+//! The nft renderer: golden files, the 10k-endpoint size, and (as root,
+//! in network namespaces of their own) nft's parser, the kernel, and the
+//! packets on the wire held against `Policy::decides`.
+
+mod common;
+#[path = "render_nft/lab.rs"]
+mod lab;
+#[path = "render_nft/wire.rs"]
+mod wire;
+
+use std::path::Path;
+
+use airlock::platform::Platform;
+use airlock::policy::{self, Policy};
+use airlock::render::nft::render;
+
+use common::NOW;
+use lab::Netns;
+
+fn linux_policies() -> Vec<(&'static str, Policy)> {
+    common::scenarios(Platform::Linux)
+        .into_iter()
+        .map(|s| (s.name, s.policy(Platform::Linux)))
+        .collect()
+}
+
+fn many(n: usize) -> Policy {
+    let snapshot = common::laptop(Platform::Linux, &[]);
+    policy::build(&common::many_endpoints(n), &snapshot, Platform::Linux, NOW)
+}
+
+#[test]
+fn golden_files() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/golden/nft");
+    let update = std::env::var_os("UPDATE_GOLDEN").is_some();
+    let mut stale = Vec::new();
+    for (name, policy) in linux_policies() {
+        let text = render(&policy);
+        let path = dir.join(format!("{name}.nft"));
+        if update {
+            std::fs::create_dir_all(&dir).unwrap();
+            std::fs::write(&path, &text).unwrap();
+            continue;
+        }
+        let want = std::fs::read_to_string(&path)
+            .unwrap_or_else(|e| panic!("{}: {e}; run with UPDATE_GOLDEN=1", path.display()));
+        if want != text {
+            let line = want
+                .lines()
+                .zip(text.lines())
+                .position(|(a, b)| a != b)
+                .unwrap_or(want.lines().count().min(text.lines().count()));
+            stale.push(format!("{name} (first difference at line {})", line + 1));
+        }
+    }
+    assert!(
+        stale.is_empty(),
+        "rendered nft differs from the golden files: {stale:?}; \
+         if intended, rerun with UPDATE_GOLDEN=1 and review the diff"
+    );
+}
+
+/// The text between `chain NAME {` and its closing `}`.
+fn chain<'a>(text: &'a str, name: &str) -> &'a str {
+    let start = text
+        .find(&format!("\tchain {name} {{\n"))
+        .unwrap_or_else(|| panic!("no chain {name}"));
+    let end = text[start..].find("\n\t}").expect("unclosed chain") + start;
+    &text[start..end]
+}
+
+#[test]
+fn nothing_on_the_way_out_trusts_connection_state() {
+    // TunnelVision: an accepted `ct state established` on output would let
+    // an old connection follow a new route out of the physical interface.
+    for (name, policy) in linux_policies() {
+        let text = render(&policy);
+        if !policy.enforce {
+            continue;
+        }
+        for c in ["outbound", "output", "forward"] {
+            assert!(!chain(&text, c).contains("ct state"), "{name}: chain {c}");
+        }
+        assert!(chain(&text, "inbound").contains("ct state established,related return"));
+    }
+}
+
+#[test]
+fn every_comment_fits_nft_and_hostile_reasons_stay_inside_quotes() {
+    let mut policy = common::scenarios(Platform::Linux)[0].policy(Platform::Linux);
+    policy.rules[0].why = format!("say \"{}\"\nend", "x".repeat(300));
+    let text = render(&policy);
+    for line in text.lines().filter(|l| l.contains("comment \"")) {
+        let inner = line.split("comment \"").nth(1).unwrap();
+        assert_eq!(inner.matches('"').count(), 1, "{line}");
+        assert!(inner.len() - 1 <= 128, "{line}");
+    }
+}
+
+/// Rules that can match nothing: no interface of their kind, or only
+/// addresses of the other family. nft has no empty-set match, so the
+/// renderer must leave them out visibly rather than emit broken text.
+fn degenerate() -> Policy {
+    use airlock::network::classify::InterfaceKind;
+    use airlock::policy::{Direction, Family, IfaceSet, Interfaces, Remote};
+    let mut policy = common::scenarios(Platform::Linux)[0].policy(Platform::Linux);
+    let template = policy.rules[0].clone();
+    let mut no_ifaces = template.clone();
+    no_ifaces.interfaces = Interfaces::Only(IfaceSet {
+        kind: InterfaceKind::PeerToPeer,
+        patterns: vec![],
+        present: vec![],
+    });
+    no_ifaces.why = "no such interfaces".into();
+    let mut wrong_family = template;
+    wrong_family.direction = Direction::Out;
+    wrong_family.interfaces = Interfaces::Any;
+    wrong_family.family = Some(Family::V4);
+    wrong_family.remote = Remote::Nets(vec!["2001:db8::/32".parse().unwrap()]);
+    wrong_family.why = "only IPv6 nets on an IPv4 rule".into();
+    policy.rules.insert(0, no_ifaces);
+    policy.rules.insert(0, wrong_family);
+    policy
+}
+
+#[test]
+fn rules_that_match_nothing_are_shown_but_not_loaded() {
+    let text = render(&degenerate());
+    for why in ["no such interfaces", "only IPv6 nets on an IPv4 rule"] {
+        let lines: Vec<&str> = text.lines().filter(|l| l.contains(why)).collect();
+        assert_eq!(lines.len(), 1, "{why}: {lines:?}");
+        assert!(lines[0].trim_start().starts_with("# not loaded"), "{}", lines[0]);
+    }
+}
+
+#[test]
+fn ten_thousand_endpoints_grow_the_text_linearly() {
+    let base = render(&many(0)).len();
+    let text = render(&many(10_000));
+    assert_eq!(text.matches(" . udp . 1194").count(), 5_000);
+    assert_eq!(text.matches(" . tcp . 443").count(), 5_000);
+    let per_endpoint = (text.len() - base) / 10_000;
+    assert!(per_endpoint < 64, "{per_endpoint} bytes per endpoint");
+}
+
+#[test]
+fn nft_accepts_every_scenario_in_check_mode() {
+    let Some(ns) = Netns::new("check") else {
+        return;
+    };
+    let mut cases = linux_policies();
+    cases.push(("many_endpoints_10000", many(10_000)));
+    let mut hostile = cases[0].1.clone();
+    hostile.rules[0].why = format!("say \"{}\"", "é".repeat(200));
+    cases.push(("hostile_comment", hostile));
+    cases.push(("degenerate", degenerate()));
+    for (name, policy) in cases {
+        let out = ns.nft(&["-c", "-f", "-"], &render(&policy));
+        assert!(out.ok, "{name}: nft -c rejected it:\n{}", out.stderr);
+    }
+}
+
+#[test]
+fn the_kernel_loads_replaces_and_removes_the_table() {
+    let Some(ns) = Netns::new("load") else { return };
+    let scenarios = linux_policies();
+    let get = |n: &str| scenarios.iter().find(|(s, _)| *s == n).unwrap().1.clone();
+    let policy = get("ipv6_endpoint");
+    let text = render(&policy);
+    for attempt in ["absent", "present"] {
+        let out = ns.nft(&["-f", "-"], &text);
+        assert!(out.ok, "load with the table {attempt}: {}", out.stderr);
+    }
+    let want: Vec<String> = policy
+        .endpoints
+        .iter()
+        .map(|e| format!("{} . {} . {}", e.address, e.protocol, e.port))
+        .collect();
+    let mut got = ns.set_elements("endpoints_v4");
+    got.extend(ns.set_elements("endpoints_v6"));
+    got.sort();
+    let mut want_sorted = want.clone();
+    want_sorted.sort();
+    assert_eq!(got, want_sorted);
+
+    let listing = ns.nft(&["list", "table", "inet", "airlock"], "");
+    assert!(listing.ok, "{}", listing.stderr);
+    for c in ["inbound", "outbound", "input", "output", "forward"] {
+        assert_eq!(
+            listing.stdout.matches(&format!("\tchain {c} {{")).count(),
+            1,
+            "chain {c} once after two loads:\n{}",
+            listing.stdout
+        );
+    }
+    for hook in ["input", "output", "forward"] {
+        assert!(listing.stdout.contains(&format!(
+            "type filter hook {hook} priority filter; policy drop;"
+        )));
+    }
+    assert!(
+        ns.nft(&["list", "counter", "inet", "airlock", "blocked_out"], "")
+            .ok
+    );
+
+    // A pause is a timed set element in the kernel.
+    let out = ns.nft(&["-f", "-"], &render(&get("pause_active")));
+    assert!(out.ok, "{}", out.stderr);
+    let paused = ns.nft(&["list", "set", "inet", "airlock", "paused"], "");
+    assert!(
+        paused.stdout.contains("ipv4 timeout 5m"),
+        "{}",
+        paused.stdout
+    );
+    assert!(
+        paused.stdout.contains("ipv6 timeout 5m"),
+        "{}",
+        paused.stdout
+    );
+
+    // Off removes the table, and works again when it is already gone.
+    let off = render(&get("kill_switch_off"));
+    for attempt in ["present", "absent"] {
+        let out = ns.nft(&["-f", "-"], &off);
+        assert!(out.ok, "off with the table {attempt}: {}", out.stderr);
+        assert!(!ns.nft(&["list", "table", "inet", "airlock"], "").ok);
+    }
+}
