@@ -47,19 +47,20 @@ pub fn render(policy: &Policy) -> String {
             &mut out,
             "pf has no expiry: the helper loads the locked rules again on a timer.",
         );
-        out.push_str("pass quick all flags any keep state\n\n");
+        out.push_str("pass quick all flags any allow-opts keep state\n\n");
     }
     let mut last_why: Option<&str> = None;
     for r in &policy.rules {
         // The two directions of one hole share a reason: say it once.
-        if last_why != Some(r.why.as_str()) {
+        let first = last_why != Some(r.why.as_str());
+        if first {
             if last_why.is_some() {
                 out.push('\n');
             }
             rule::comment(&mut out, &r.why);
             last_why = Some(&r.why);
         }
-        rule::write(&mut out, r, &groups);
+        rule::write(&mut out, r, &groups, first);
     }
     out.push_str(
         "\n# Everything else going out is refused at once (TCP reset, ICMP unreachable),\n\
@@ -81,6 +82,8 @@ fn header(out: &mut String) {
          # pf options (`set skip on lo0`, `set block-policy`) are not honoured in an\n\
          # anchor, so loopback has its own pass rule and each block says how it blocks.\n\
          # `flags any`: pf would otherwise only track a TCP connection from its SYN,\n\
-         # cutting connections these rules allow that were open before they loaded.\n\n",
+         # cutting connections these rules allow that were open before they loaded.\n\
+         # `allow-opts`: IGMP and MLD carry the Router Alert IP option, which pf\n\
+         # drops unless the rule that passes the packet allows options.\n\n",
     );
 }

@@ -24,8 +24,10 @@ struct Far {
     port: Option<u16>,
 }
 
-/// Appends `rule`; the caller has written its `why` comment.
-pub(super) fn write(out: &mut String, rule: &Rule, groups: &[Group]) {
+/// Appends `rule`; the caller has written its `why` comment. `explain`
+/// adds the notes on how pf spells it, once per group of rules sharing a
+/// reason.
+pub(super) fn write(out: &mut String, rule: &Rule, groups: &[Group], explain: bool) {
     if rule.replies_only {
         // pf looks a packet up in its state table before any rule, and
         // every pass rule here keeps state: replies to what these rules let
@@ -44,7 +46,7 @@ pub(super) fn write(out: &mut String, rule: &Rule, groups: &[Group]) {
                 comment(out, "(skipped: no interface name pf can hold)");
                 return;
             }
-            if set.patterns.iter().any(|p| p.ends_with('*')) {
+            if explain && set.patterns.iter().any(|p| p.ends_with('*')) {
                 comment(
                     out,
                     &format!(
@@ -56,8 +58,9 @@ pub(super) fn write(out: &mut String, rule: &Rule, groups: &[Group]) {
             Some(names)
         }
     };
-    let if_bound = matches!(&rule.interfaces, Interfaces::Only(s) if s.kind == InterfaceKind::Tunnel);
-    if if_bound {
+    let if_bound =
+        matches!(&rule.interfaces, Interfaces::Only(s) if s.kind == InterfaceKind::Tunnel);
+    if if_bound && explain {
         comment(
             out,
             "(states bound to the tunnel interface: a connection made inside the tunnel can never leave on another interface)",
@@ -93,7 +96,8 @@ pub(super) fn write(out: &mut String, rule: &Rule, groups: &[Group]) {
             let fars: Vec<Far> = groups
                 .iter()
                 .filter(|g| {
-                    rule.protocol.is_none_or(|p| p == Protocol::from(g.transport))
+                    rule.protocol
+                        .is_none_or(|p| p == Protocol::from(g.transport))
                         && rule.remote_port.is_none_or(|p| p == g.port)
                 })
                 .map(|g| Far {
@@ -110,7 +114,10 @@ pub(super) fn write(out: &mut String, rule: &Rule, groups: &[Group]) {
     };
     for far in fars {
         let Some(line) = pass_line(rule, ifaces.as_deref(), &local, &far, if_bound) else {
-            comment(out, "(skipped: ICMP types without ICMP cannot be written in pf)");
+            comment(
+                out,
+                "(skipped: ICMP types without ICMP cannot be written in pf)",
+            );
             continue;
         };
         out.push_str(&line);
@@ -181,10 +188,11 @@ fn pass_line(
     }
     if matches!(
         far.proto,
-        Proto::One(Protocol::Igmp) | Proto::One(Protocol::Icmpv6)
+        Proto::Any | Proto::One(Protocol::Igmp) | Proto::One(Protocol::Icmpv6)
     ) {
         // IGMP and MLD travel with the Router Alert option; pf drops
-        // packets with IP options unless the passing rule allows them.
+        // packets with IP options unless the passing rule allows them,
+        // and the policy never looks at options.
         s.push_str(" allow-opts");
     }
     s.push_str(if if_bound {

@@ -29,7 +29,10 @@ impl Group {
 pub(super) fn group(endpoints: &[Endpoint]) -> Vec<Group> {
     let mut by_key: BTreeMap<(Transport, u16), Vec<IpAddr>> = BTreeMap::new();
     for e in endpoints {
-        by_key.entry((e.protocol, e.port)).or_default().push(e.address);
+        by_key
+            .entry((e.protocol, e.port))
+            .or_default()
+            .push(e.address);
     }
     by_key
         .into_iter()
