@@ -87,3 +87,93 @@ fn header(out: &mut String) {
          # drops unless the rule that passes the packet allows options.\n\n",
     );
 }
+
+#[cfg(test)]
+mod tests {
+    use super::render;
+    use crate::network::classify::InterfaceKind;
+    use crate::policy::{Direction, Family, IfaceSet, Interfaces, Policy, Protocol, Remote, Rule};
+
+    fn policy(rules: Vec<Rule>) -> Policy {
+        let tunnels = IfaceSet {
+            kind: InterfaceKind::Tunnel,
+            patterns: vec!["utun*".into()],
+            present: vec![],
+        };
+        Policy {
+            enforce: true,
+            pause: None,
+            endpoints: vec![],
+            rules,
+            tunnels,
+        }
+    }
+
+    fn statements(text: &str) -> Vec<&str> {
+        text.lines()
+            .filter(|l| !l.is_empty() && !l.starts_with('#'))
+            .collect()
+    }
+
+    #[test]
+    fn ports_without_a_protocol_mean_tcp_and_udp() {
+        let mut r = Rule::new(Direction::Out, "ports only");
+        r.remote_port = Some(53);
+        let text = render(&policy(vec![r]));
+        assert_eq!(
+            statements(&text)[0],
+            "pass out quick proto { tcp udp } to any port 53 flags any keep state"
+        );
+    }
+
+    #[test]
+    fn a_family_rule_keeps_only_nets_of_its_family_and_fails_closed_without_any() {
+        let mut r = Rule::new(Direction::Out, "v6 only");
+        r.family = Some(Family::V6);
+        r.protocol = Some(Protocol::Udp);
+        r.remote = Remote::Nets(vec![
+            "10.0.0.0/8".parse().unwrap(),
+            "fd00::/8".parse().unwrap(),
+        ]);
+        let mut none = r.clone();
+        none.remote = Remote::Nets(vec!["10.0.0.0/8".parse().unwrap()]);
+        let text = render(&policy(vec![r, none]));
+        let lines = statements(&text);
+        assert_eq!(
+            lines[0],
+            "pass out quick inet6 proto udp to fd00::/8 keep state"
+        );
+        assert_eq!(
+            lines.len(),
+            3,
+            "the rule with no v6 net is left out: {text}"
+        );
+    }
+
+    #[test]
+    fn no_endpoints_means_no_endpoint_rule_and_no_table() {
+        let mut r = Rule::new(Direction::Out, "VPN servers");
+        r.remote = Remote::Endpoints;
+        let text = render(&policy(vec![r]));
+        assert!(!text.contains("table <"), "{text}");
+        assert!(text.contains("no VPN servers configured"), "{text}");
+        assert_eq!(statements(&text).len(), 2, "only the blocks: {text}");
+    }
+
+    #[test]
+    fn names_pf_cannot_hold_are_left_out_and_reasons_cannot_start_a_line() {
+        let set = IfaceSet {
+            kind: InterfaceKind::Virtual,
+            patterns: vec!["br0".into()],
+            present: vec!["evil }".into()],
+        };
+        let mut r = Rule::new(Direction::In, "line one\npass in quick all");
+        r.interfaces = Interfaces::Only(set);
+        let text = render(&policy(vec![r]));
+        assert_eq!(
+            statements(&text)[0],
+            "pass in quick on br0 all flags any allow-opts keep state"
+        );
+        assert!(!text.contains("\npass in quick all"), "{text}");
+    }
+}

@@ -181,7 +181,10 @@ fn pass_line(
         let types: Vec<String> = rule.icmp_types.iter().map(u8::to_string).collect();
         s.push_str(&format!(" {keyword} {}", list(&types)));
     }
-    if matches!(far.proto, Proto::Any | Proto::One(Protocol::Tcp)) {
+    if matches!(
+        far.proto,
+        Proto::Any | Proto::TcpUdp | Proto::One(Protocol::Tcp)
+    ) {
         // pf's default `flags S/SA` would track a TCP connection only from
         // its SYN; the policy has no such condition.
         s.push_str(" flags any");
@@ -205,7 +208,7 @@ fn pass_line(
 
 /// The nets pf should match, or `None` when the rule can match nothing.
 /// `Some(None)` means "any". A family-specific rule drops the other
-/// family's nets, which it could never match anyway (and pfctl rejects).
+/// family's nets, which it could never match anyway.
 fn nets(given: Option<&[IpNet]>, family: Option<Family>) -> Option<Option<String>> {
     let Some(given) = given else {
         return Some(None);

@@ -7,6 +7,7 @@
 //! 1194`. The grouping is a translation, not a decision.
 
 use std::collections::BTreeMap;
+use std::fmt::Write;
 use std::net::IpAddr;
 
 use crate::endpoint::{Endpoint, Transport};
@@ -64,8 +65,8 @@ pub(super) fn write_definitions(out: &mut String, groups: &[Group]) {
         out.push_str(&g.name());
         out.push_str("> persist {");
         for a in &g.addresses {
-            out.push(' ');
-            out.push_str(&a.to_string());
+            // Writing into a String cannot fail.
+            let _ = write!(out, " {a}");
         }
         out.push_str(" }\n");
     }
