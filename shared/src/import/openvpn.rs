@@ -115,7 +115,7 @@ pub fn parse(text: &str) -> Result<Vec<RemoteSpec>, SyntaxError> {
         };
         let directive = first.strip_prefix("--").unwrap_or(first);
 
-        if let Some(tag) = tag_name(directive, '<') {
+        if let Some(tag) = tag_name(directive) {
             if words.len() != 1 {
                 // OpenVPN only treats a lone `<tag>` as an inline file.
                 continue;
@@ -205,9 +205,10 @@ fn current<'a>(
     }
 }
 
-fn tag_name(word: &str, open: char) -> Option<&str> {
-    let inner = word.strip_prefix(open)?.strip_suffix('>')?;
-    (!inner.is_empty()).then_some(inner)
+fn tag_name(word: &str) -> Option<&str> {
+    let inner = word.strip_prefix('<')?.strip_suffix('>')?;
+    // `</tag>` closes; it never opens an inline file.
+    (!inner.is_empty() && !inner.starts_with('/')).then_some(inner)
 }
 
 /// Skips an inline file up to its closing tag, which OpenVPN looks for at
