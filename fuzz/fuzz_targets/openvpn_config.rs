@@ -20,7 +20,11 @@ fuzz_target!(|data: &[u8]| {
             assert!(!specs.is_empty(), "Ok with no remote");
             for spec in &specs {
                 assert_ne!(spec.port, 0);
-                assert!((1..=lines).contains(&spec.line), "line {} of {lines}", spec.line);
+                assert!(
+                    (1..=lines).contains(&spec.line),
+                    "line {} of {lines}",
+                    spec.line
+                );
                 let dns = |_: &str| -> io::Result<Vec<IpAddr>> {
                     Ok(vec![
                         IpAddr::from([192, 0, 2, 1]),

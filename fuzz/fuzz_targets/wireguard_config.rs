@@ -22,7 +22,11 @@ fuzz_target!(|data: &[u8]| {
             for spec in &specs {
                 assert_ne!(spec.port, 0);
                 assert_eq!(spec.transport, Transport::Udp, "WireGuard is UDP only");
-                assert!((1..=lines).contains(&spec.line), "line {} of {lines}", spec.line);
+                assert!(
+                    (1..=lines).contains(&spec.line),
+                    "line {} of {lines}",
+                    spec.line
+                );
                 let dns = |_: &str| -> io::Result<Vec<IpAddr>> {
                     Ok(vec![
                         IpAddr::from([192, 0, 2, 1]),
