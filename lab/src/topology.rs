@@ -238,6 +238,12 @@ impl Lab {
         Ok(self.extra.len() - 1)
     }
 
+    /// [`Lab::spawn`] of `argv` in namespace `which`.
+    pub fn spawn_in(&mut self, which: Ns, label: &str, argv: &[&str]) -> Result<usize> {
+        let cmd = self.command(which, argv);
+        self.spawn(label, cmd)
+    }
+
     /// A process started with [`Lab::spawn`] (for its log, PID, signals).
     pub fn process(&self, index: usize) -> Option<&Proc> {
         self.extra.get(index)

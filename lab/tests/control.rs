@@ -153,8 +153,20 @@ fn control_without_airlock_every_probe_leaks_and_the_meter_sees_it() {
 
     // 3. kill -9 of the OpenVPN client, no kill switch: the routes vanish
     //    with the tunnel device and traffic leaks again.
+    let mut live = lab
+        .web_connect(Ns::Client, addr::WEB_V4.into(), PROBE_TIMEOUT)
+        .expect("live connection through the tunnel");
+    assert!(
+        live.seen_as.starts_with(addr::TUNNEL_V4_PREFIX),
+        "{}",
+        live.seen_as
+    );
+    live.echo("before").expect("echo through the tunnel");
     let meter = lab.meter_start().expect("meter");
     lab.kill_vpn_client();
+    live.set_timeout(Duration::from_millis(300))
+        .expect("timeout");
+    let echo_after = live.echo("after");
     let tcp4 = Probe::tcp(addr::WEB_V4.into());
     let outcome = lab.probe(Ns::Client, &tcp4, PROBE_TIMEOUT).expect("probe");
     let capture = meter.stop().expect("meter stop");
@@ -165,6 +177,19 @@ fn control_without_airlock_every_probe_leaks_and_the_meter_sees_it() {
         capture.report()
     );
     assert_eq!(seen_ip(&outcome), Some(addr::CLIENT_V4.into()));
+    // The connection opened through the tunnel is dead either way: its
+    // source address vanished with the device. (On Linux its packets do not
+    // reach the wire: a route lookup from a no-longer-local source fails.
+    // Counted here so a kernel that behaves otherwise shows up in the log.)
+    assert!(
+        echo_after.is_err(),
+        "echo came back to a dead tunnel address"
+    );
+    let tunnel_src = capture.leaks_where(|s| s.src.to_string().starts_with(addr::TUNNEL_V4_PREFIX));
+    eprintln!(
+        "live connection after kill -9: echo {echo_after:?}; packets on the wire from the tunnel address: {}",
+        tunnel_src.len()
+    );
 
     // 4. Everything goes away with the lab.
     let names: Vec<String> = [Ns::Inet, Ns::Client, Ns::Guest]
@@ -221,5 +246,46 @@ fn assert_cleaned(names: &[String], pids: &[u32]) {
             !Path::new(&format!("/proc/{pid}")).exists(),
             "process {pid} left behind"
         );
+    }
+}
+
+/// The meter's end-of-capture marker must get through a kill switch (it is
+/// mDNS, which Airlock allows), or every Airlock scenario would fail to
+/// sync. A stand-in ruleset in its own table that rejects all but mDNS and
+/// NDP on eth0 shows: the marker syncs, no probe reaches the wire, and
+/// every probe fails at the sender.
+#[test]
+fn behind_a_stand_in_kill_switch_the_meter_syncs_and_sees_no_leak() {
+    let Some(lab) = start_or_skip() else {
+        return;
+    };
+    let standin = r#"
+table inet lab_standin {
+    chain egress {
+        type filter hook output priority 0; policy accept;
+        oifname "eth0" ip daddr 224.0.0.251 udp dport 5353 accept
+        oifname "eth0" icmpv6 type { nd-router-solicit, nd-neighbor-solicit, nd-neighbor-advert, mld2-listener-report } accept
+        oifname "eth0" reject
+    }
+    chain forward_out {
+        type filter hook forward priority 0; policy accept;
+        oifname "eth0" reject
+    }
+}
+"#;
+    lab.ns(Ns::Client)
+        .exec_with_input(&["nft", "-f", "-"], Some(standin))
+        .expect("stand-in ruleset");
+    for from in [Ns::Client, Ns::Guest] {
+        let (outcomes, capture) = probe_all(&lab, from);
+        print_table("stand-in kill switch", from, &outcomes, &capture);
+        assert!(capture.leaks.is_empty(), "{}", capture.report());
+        assert!(capture.count(airlock_lab::Class::Marker) > 0);
+        for (probe, outcome) in &outcomes {
+            assert!(
+                !matches!(outcome, Outcome::Answered { .. }),
+                "{probe} from {from:?} got through: {outcome:?}"
+            );
+        }
     }
 }
