@@ -1,0 +1,435 @@
+//! The lab's three namespaces and the wiring between them:
+//!
+//! ```text
+//!  guest (VM)                client (laptop)                    inet (internet + router)
+//!  eth0 192.168.122.2  ---  virbr1 192.168.122.1                lo: 198.51.100.7 (VPN server)
+//!       fd00:122::2              fd00:122::1                        203.0.113.80, 2001:db8:80::80 (web)
+//!                           eth0 192.168.1.20    ---  to-client     192.0.2.53, 2001:db8:53::53 (resolver)
+//!                                2001:db8:1::20       192.168.1.1, 2001:db8:1::1 (default gateway)
+//!                           tunX 10.8.0.x / fd00:8::x (OpenVPN)     tun0 10.8.0.1 (OpenVPN server)
+//!                           NAT: table inet lab_nat                 tcpdump -Q in on to-client (the meter)
+//! ```
+//!
+//! Addresses are from documentation ranges only. Names carry the owning PID
+//! so parallel tests never collide and a later run can sweep what a killed
+//! run left. Everything is torn down in `Drop`, processes first.
+
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
+use std::path::Path;
+use std::process::Command;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use nix::sys::signal::Signal;
+
+use crate::classify::Classifier;
+use crate::error::{LabError, Result};
+use crate::meter::{Meter, MeterConfig, MARKER};
+use crate::netns::{self, Netns, Proc};
+use crate::openvpn::{self, Pki, TunnelNet};
+use crate::probes::{Outcome, Probe, WebConn};
+use crate::web::WebServer;
+
+/// The lab's addresses (documentation and private ranges only).
+pub mod addr {
+    use std::net::{Ipv4Addr, Ipv6Addr};
+
+    pub const VPN_SERVER: Ipv4Addr = Ipv4Addr::new(198, 51, 100, 7);
+    pub const VPN_PORT: u16 = 1194;
+    pub const WEB_V4: Ipv4Addr = Ipv4Addr::new(203, 0, 113, 80);
+    pub const WEB_V6: Ipv6Addr = Ipv6Addr::new(0x2001, 0xdb8, 0x80, 0, 0, 0, 0, 0x80);
+    pub const WEB_TCP_PORT: u16 = 80;
+    pub const WEB_UDP_PORT: u16 = 7;
+    pub const RESOLVER_V4: Ipv4Addr = Ipv4Addr::new(192, 0, 2, 53);
+    pub const RESOLVER_V6: Ipv6Addr = Ipv6Addr::new(0x2001, 0xdb8, 0x53, 0, 0, 0, 0, 0x53);
+    pub const ROUTER_V4: Ipv4Addr = Ipv4Addr::new(192, 168, 1, 1);
+    pub const ROUTER_V6: Ipv6Addr = Ipv6Addr::new(0x2001, 0xdb8, 1, 0, 0, 0, 0, 1);
+    pub const CLIENT_V4: Ipv4Addr = Ipv4Addr::new(192, 168, 1, 20);
+    pub const CLIENT_V6: Ipv6Addr = Ipv6Addr::new(0x2001, 0xdb8, 1, 0, 0, 0, 0, 0x20);
+    pub const GUEST_GW_V4: Ipv4Addr = Ipv4Addr::new(192, 168, 122, 1);
+    pub const GUEST_V4: Ipv4Addr = Ipv4Addr::new(192, 168, 122, 2);
+    pub const GUEST_GW_V6: Ipv6Addr = Ipv6Addr::new(0xfd00, 0x122, 0, 0, 0, 0, 0, 1);
+    pub const GUEST_V6: Ipv6Addr = Ipv6Addr::new(0xfd00, 0x122, 0, 0, 0, 0, 0, 2);
+    /// Tunnel pools: OpenVPN hands the client 10.8.0.2 and fd00:8::1000.
+    pub const TUNNEL_V4_PREFIX: &str = "10.8.0.";
+    pub const TUNNEL_V6_PREFIX: &str = "fd00:8::";
+}
+
+/// The client's physical interface (what Airlock must guard).
+pub const CLIENT_WAN: &str = "eth0";
+/// The client's side of the guest link; `virbr*` so Airlock classifies it
+/// as a local virtual bridge.
+pub const GUEST_BRIDGE: &str = "virbr1";
+/// The inet side of the client's wire, where the meter listens.
+pub const INET_WIRE: &str = "to-client";
+
+/// Which namespace.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Ns {
+    Inet,
+    Client,
+    Guest,
+}
+
+static LAB_SEQ: AtomicUsize = AtomicUsize::new(0);
+
+/// A running lab. Processes and namespaces go away when it is dropped,
+/// including while a failed assertion unwinds.
+#[derive(Debug)]
+pub struct Lab {
+    vpn_client: Option<Proc>,
+    vpn_server: Option<Proc>,
+    web: Option<WebServer>,
+    extra: Vec<Proc>,
+    guest: Netns,
+    client: Netns,
+    inet: Netns,
+    pki: Option<Pki>,
+    tunnel: TunnelNet,
+    // Last: configs and certs outlive every process that reads them.
+    dir: tempfile::TempDir,
+}
+
+impl Lab {
+    /// Creates the namespaces and wiring and starts the web service.
+    /// Fails with [`LabError::NotRoot`] / [`LabError::MissingTool`] when the
+    /// machine can't host the lab (tests turn those into a skip).
+    pub fn start() -> Result<Lab> {
+        if !nix::unistd::geteuid().is_root() {
+            return Err(LabError::NotRoot);
+        }
+        for tool in ["ip", "nft", "tcpdump", "openvpn", "openssl", "sysctl"] {
+            if !netns::have_tool(tool) {
+                return Err(LabError::MissingTool(tool.into()));
+            }
+        }
+        netns::sweep_stale();
+        let base = format!(
+            "{}{}-{}",
+            netns::PREFIX,
+            std::process::id(),
+            LAB_SEQ.fetch_add(1, Ordering::SeqCst)
+        );
+        let dir = tempfile::Builder::new()
+            .prefix("airlock-lab-")
+            .tempdir()
+            .map_err(LabError::io("creating the lab's temp dir"))?;
+        // Built in this order so that an early `?` drops what exists.
+        let inet = Netns::create(&format!("{base}-inet"))?;
+        let client = Netns::create(&format!("{base}-client"))?;
+        let guest = Netns::create(&format!("{base}-guest"))?;
+        let mut lab = Lab {
+            vpn_client: None,
+            vpn_server: None,
+            web: None,
+            extra: Vec::new(),
+            guest,
+            client,
+            inet,
+            pki: None,
+            tunnel: TunnelNet {
+                server_addr: addr::VPN_SERVER,
+                port: addr::VPN_PORT,
+                v4_net: "10.8.0.0",
+                v4_mask: "255.255.255.0",
+                v6_net: "fd00:8::/64",
+            },
+            dir,
+        };
+        lab.wire()?;
+        let tcp = [
+            SocketAddr::new(addr::WEB_V4.into(), addr::WEB_TCP_PORT),
+            SocketAddr::new(addr::WEB_V6.into(), addr::WEB_TCP_PORT),
+        ];
+        let udp = [
+            SocketAddr::new(addr::WEB_V4.into(), addr::WEB_UDP_PORT),
+            SocketAddr::new(addr::WEB_V6.into(), addr::WEB_UDP_PORT),
+        ];
+        lab.web = Some(WebServer::start(&lab.inet, &tcp, &udp)?);
+        Ok(lab)
+    }
+
+    fn wire(&self) -> Result<()> {
+        let (inet, guest) = (self.inet.name(), self.guest.name());
+        // Both veths are created inside the client namespace, so no name
+        // ever exists in the host's namespace.
+        self.client.ip_batch(&[
+            &format!("link add {CLIENT_WAN} type veth peer name {INET_WIRE} netns {inet}"),
+            &format!("link add {GUEST_BRIDGE} type veth peer name eth0 netns {guest}"),
+        ])?;
+        self.inet.ip_batch(&[
+            &format!("addr add {}/32 dev lo", addr::VPN_SERVER),
+            &format!("addr add {}/32 dev lo", addr::WEB_V4),
+            &format!("addr add {}/128 dev lo", addr::WEB_V6),
+            &format!("addr add {}/32 dev lo", addr::RESOLVER_V4),
+            &format!("addr add {}/128 dev lo", addr::RESOLVER_V6),
+            &format!("addr add {}/24 dev {INET_WIRE}", addr::ROUTER_V4),
+            &format!("addr add {}/64 dev {INET_WIRE}", addr::ROUTER_V6),
+            &format!("link set {INET_WIRE} up"),
+        ])?;
+        self.client.sysctl(&[
+            ("net.ipv4.ip_forward", "1"),
+            ("net.ipv6.conf.all.forwarding", "1"),
+        ])?;
+        self.client.ip_batch(&[
+            &format!("addr add {}/24 dev {CLIENT_WAN}", addr::CLIENT_V4),
+            &format!("addr add {}/64 dev {CLIENT_WAN}", addr::CLIENT_V6),
+            &format!("addr add {}/24 dev {GUEST_BRIDGE}", addr::GUEST_GW_V4),
+            &format!("addr add {}/64 dev {GUEST_BRIDGE}", addr::GUEST_GW_V6),
+            &format!("link set {CLIENT_WAN} up"),
+            &format!("link set {GUEST_BRIDGE} up"),
+            &format!("route add default via {} dev {CLIENT_WAN}", addr::ROUTER_V4),
+            &format!("route add default via {} dev {CLIENT_WAN}", addr::ROUTER_V6),
+        ])?;
+        self.guest.ip_batch(&[
+            &format!("addr add {}/24 dev eth0", addr::GUEST_V4),
+            &format!("addr add {}/64 dev eth0", addr::GUEST_V6),
+            "link set eth0 up",
+            &format!("route add default via {} dev eth0", addr::GUEST_GW_V4),
+            &format!("route add default via {} dev eth0", addr::GUEST_GW_V6),
+        ])?;
+        // The guest's NAT lives in its own table so it never touches (nor
+        // is touched by) Airlock's `table inet airlock`.
+        self.client
+            .exec_with_input(&["nft", "-f", "-"], Some(&nat_ruleset()))?;
+        Ok(())
+    }
+
+    /// The namespace `which`.
+    pub fn ns(&self, which: Ns) -> &Netns {
+        match which {
+            Ns::Inet => &self.inet,
+            Ns::Client => &self.client,
+            Ns::Guest => &self.guest,
+        }
+    }
+
+    /// Scratch directory of this lab (certs, configs); removed on drop.
+    pub fn dir(&self) -> &Path {
+        self.dir.path()
+    }
+
+    /// Runs a command in the client namespace; its stdout.
+    pub fn client_exec(&self, argv: &[&str]) -> Result<String> {
+        self.client.exec(argv)
+    }
+
+    /// Runs a command in the guest namespace; its stdout.
+    pub fn guest_exec(&self, argv: &[&str]) -> Result<String> {
+        self.guest.exec(argv)
+    }
+
+    /// Runs a command in the inet namespace; its stdout.
+    pub fn inet_exec(&self, argv: &[&str]) -> Result<String> {
+        self.inet.exec(argv)
+    }
+
+    /// A command prepared to run in `which` (for callers that need to set
+    /// env or args before [`Lab::spawn`]).
+    pub fn command(&self, which: Ns, argv: &[&str]) -> Command {
+        self.ns(which).command(argv)
+    }
+
+    /// Starts a long-running process (airlockd, iperf3 -s) in `which`,
+    /// owned by the lab: killed by PID before the namespaces go. Returns
+    /// its index for [`Lab::process`] and [`Lab::kill_process`].
+    pub fn spawn(&mut self, label: &str, cmd: Command) -> Result<usize> {
+        self.extra.push(Proc::spawn(label, cmd)?);
+        Ok(self.extra.len() - 1)
+    }
+
+    /// [`Lab::spawn`] of `argv` in namespace `which`.
+    pub fn spawn_in(&mut self, which: Ns, label: &str, argv: &[&str]) -> Result<usize> {
+        let cmd = self.command(which, argv);
+        self.spawn(label, cmd)
+    }
+
+    /// A process started with [`Lab::spawn`] (for its log, PID, signals).
+    pub fn process(&self, index: usize) -> Option<&Proc> {
+        self.extra.get(index)
+    }
+
+    /// Sends `signal` to a process from [`Lab::spawn`] and waits for its
+    /// exit (SIGKILL after `grace`). The slot stays, its process gone.
+    pub fn kill_process(&mut self, index: usize, signal: Signal, grace: Duration) {
+        if let Some(p) = self.extra.get_mut(index) {
+            let _ = p.signal(signal);
+            let start = Instant::now();
+            while p.is_running() && start.elapsed() < grace {
+                std::thread::sleep(Duration::from_millis(10));
+            }
+            if p.is_running() {
+                let _ = p.signal(Signal::SIGKILL);
+            }
+        }
+    }
+
+    fn pki(&mut self) -> Result<Pki> {
+        if let Some(pki) = &self.pki {
+            return Ok(pki.clone());
+        }
+        let pki = openvpn::generate_pki(self.dir.path())?;
+        self.pki = Some(pki.clone());
+        Ok(pki)
+    }
+
+    /// Generates certificates and starts the OpenVPN server in inet;
+    /// returns once it is listening.
+    pub fn start_vpn_server(&mut self) -> Result<Duration> {
+        let start = Instant::now();
+        let pki = self.pki()?;
+        let conf = self.dir.path().join("server.conf");
+        write(&conf, &openvpn::server_config(&pki, &self.tunnel))?;
+        let server = Proc::spawn(
+            "openvpn server",
+            self.inet
+                .command(&["openvpn", "--config", &conf.to_string_lossy()]),
+        )?;
+        server.wait_for_line(openvpn::READY_LINE, Duration::from_secs(10))?;
+        self.vpn_server = Some(server);
+        Ok(start.elapsed())
+    }
+
+    /// Starts the OpenVPN client on tunnel device `dev` without waiting
+    /// (for "connects through the kill switch": call
+    /// [`Lab::wait_vpn_ready`] next). Replaces (kills) a running client.
+    pub fn spawn_vpn_client(&mut self, dev: &str) -> Result<()> {
+        self.kill_vpn_client();
+        let pki = self.pki()?;
+        let conf = self.dir.path().join(format!("client-{dev}.conf"));
+        write(&conf, &openvpn::client_config(&pki, &self.tunnel, dev))?;
+        self.vpn_client = Some(Proc::spawn(
+            "openvpn client",
+            self.client
+                .command(&["openvpn", "--config", &conf.to_string_lossy()]),
+        )?);
+        Ok(())
+    }
+
+    /// Waits until the client's tunnel is up with its routes in place.
+    pub fn wait_vpn_ready(&self, timeout: Duration) -> Result<Duration> {
+        let client = self.vpn_client.as_ref().ok_or_else(|| LabError::Exited {
+            what: "openvpn client (never started)".into(),
+            log: String::new(),
+        })?;
+        client.wait_for_line(openvpn::READY_LINE, timeout)
+    }
+
+    /// Connects the VPN on device `dev` and returns the connect time: from
+    /// starting the client to OpenVPN reporting routes and addresses set.
+    pub fn connect_vpn(&mut self, dev: &str) -> Result<Duration> {
+        let start = Instant::now();
+        self.spawn_vpn_client(dev)?;
+        self.wait_vpn_ready(Duration::from_secs(20))?;
+        Ok(start.elapsed())
+    }
+
+    /// SIGKILLs the OpenVPN client (by PID) and reaps it: the tunnel
+    /// device and its routes vanish without OpenVPN cleaning up, as in a
+    /// crash. No-op without a client.
+    pub fn kill_vpn_client(&mut self) {
+        drop(self.vpn_client.take());
+    }
+
+    /// Stops the OpenVPN client the polite way (SIGTERM: it removes its
+    /// routes and tells the server).
+    pub fn disconnect_vpn(&mut self) {
+        if let Some(client) = self.vpn_client.take() {
+            client.stop(Signal::SIGTERM, Duration::from_secs(3));
+        }
+    }
+
+    /// PIDs of every process the lab owns right now (VPN server and
+    /// client, [`Lab::spawn`]ed ones), for "nothing left behind" checks.
+    pub fn process_ids(&self) -> Vec<u32> {
+        self.vpn_server
+            .iter()
+            .chain(&self.vpn_client)
+            .chain(&self.extra)
+            .map(Proc::pid)
+            .collect()
+    }
+
+    /// The client's OpenVPN output so far (for failure messages).
+    pub fn vpn_client_log(&self) -> String {
+        self.vpn_client
+            .as_ref()
+            .map(Proc::output)
+            .unwrap_or_default()
+    }
+
+    /// The server's OpenVPN output so far.
+    pub fn vpn_server_log(&self) -> String {
+        self.vpn_server
+            .as_ref()
+            .map(Proc::output)
+            .unwrap_or_default()
+    }
+
+    /// Starts the leak meter on the client's wire; returns when tcpdump is
+    /// listening. Stop it with [`Meter::stop`] to get the [`crate::Capture`].
+    pub fn meter_start(&self) -> Result<Meter> {
+        Meter::start(
+            &self.inet,
+            MeterConfig {
+                capture_iface: INET_WIRE.into(),
+                marker_ns: self.client.name().into(),
+                marker_dev: CLIENT_WAN.into(),
+                classifier: Classifier {
+                    vpn_endpoints: vec![SocketAddr::new(
+                        self.tunnel.server_addr.into(),
+                        self.tunnel.port,
+                    )],
+                    marker: MARKER.to_vec(),
+                },
+            },
+        )
+    }
+
+    /// Runs `probe` from namespace `from` (client or guest).
+    pub fn probe(&self, from: Ns, probe: &Probe, timeout: Duration) -> Result<Outcome> {
+        self.ns(from).enter(|| probe.run(timeout))
+    }
+
+    /// Opens a TCP connection to the web service from `from`, which stays
+    /// open (see [`WebConn`]); the socket lives in `from`'s namespace.
+    pub fn web_connect(&self, from: Ns, ip: IpAddr, timeout: Duration) -> Result<WebConn> {
+        let dst = SocketAddr::new(ip, addr::WEB_TCP_PORT);
+        self.ns(from)
+            .enter(|| WebConn::open(dst, timeout))?
+            .map_err(LabError::io(format!("connecting to the web service {dst}")))
+    }
+}
+
+impl Drop for Lab {
+    fn drop(&mut self) {
+        // Processes before namespaces; `Netns::drop` also kills whatever
+        // else is still inside by PID.
+        self.kill_vpn_client();
+        drop(self.vpn_server.take());
+        self.extra.clear();
+        drop(self.web.take());
+    }
+}
+
+fn write(path: &Path, text: &str) -> Result<()> {
+    std::fs::write(path, text).map_err(LabError::io(format!("writing {}", path.display())))
+}
+
+/// The guest's masquerade, out of eth0 and out of any tunnel.
+fn nat_ruleset() -> String {
+    format!(
+        "\
+table inet lab_nat {{
+    chain postrouting {{
+        type nat hook postrouting priority srcnat; policy accept;
+        ip saddr {v4}/24 oifname != \"{br}\" masquerade
+        ip6 saddr {v6}/64 oifname != \"{br}\" masquerade
+    }}
+}}
+",
+        v4 = Ipv4Addr::new(192, 168, 122, 0),
+        v6 = Ipv6Addr::new(0xfd00, 0x122, 0, 0, 0, 0, 0, 0),
+        br = GUEST_BRIDGE,
+    )
+}
