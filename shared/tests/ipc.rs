@@ -1,0 +1,806 @@
+//! The IPC layer end to end: wire format, frame limits, and the blocking
+//! client against a scripted fake helper on a socket in a temp dir.
+
+use std::io::{self, Read, Write};
+use std::os::unix::net::{UnixListener, UnixStream};
+use std::path::PathBuf;
+use std::thread::{self, JoinHandle};
+use std::time::Duration;
+
+use airlock::endpoint::Endpoint;
+use airlock::ipc::frame::HEADER_LEN;
+use airlock::ipc::*;
+use airlock::settings::Settings;
+use airlock::status::{
+    FirewallHealth, KillSwitch, Options, Protection, Status, Tunnel, TunnelState,
+};
+
+// ---------------------------------------------------------------- samples
+
+fn status(n: u64) -> Status {
+    Status {
+        kill_switch: KillSwitch::On,
+        paused_until: None,
+        protection: Protection::Protected,
+        reason: None,
+        tunnel: Tunnel {
+            state: TunnelState::Up,
+            interface: Some(format!("tun{n}")),
+            endpoint: Some("198.51.100.7:1194/udp".into()),
+        },
+        firewall: FirewallHealth {
+            backend: "nft".into(),
+            healthy: true,
+            problems: vec![],
+            last_tamper: Some(1_700_000_000),
+            blocked_packets: n,
+        },
+        options: Options {
+            allow_lan: true,
+            allow_airdrop: false,
+            allow_airprint: false,
+            allow_dns: true,
+        },
+        endpoints: 2,
+    }
+}
+
+fn endpoints() -> Vec<Endpoint> {
+    let mut named: Endpoint = "[2001:db8::7]:443/tcp".parse().unwrap();
+    named.host = Some("vpn.example.com".into());
+    vec!["198.51.100.7:1194/udp".parse().unwrap(), named]
+}
+
+/// One sample per variant; `request_variant` fails to compile when a
+/// variant is added, and the test below fails until it gets a sample.
+fn all_requests() -> Vec<RequestBody> {
+    use RequestBody as R;
+    vec![
+        R::Hello {
+            version: PROTOCOL_VERSION,
+            client: "airlockctl 0.1.0".into(),
+        },
+        R::GetStatus,
+        R::Subscribe,
+        R::Enable,
+        R::Disable,
+        R::SetOption {
+            option: OptionName::AllowAirprint,
+            value: true,
+        },
+        R::Pause { seconds: u64::MAX },
+        R::Resume,
+        R::ListEndpoints,
+        R::AddEndpoints {
+            endpoints: endpoints(),
+        },
+        R::RemoveEndpoints {
+            endpoints: endpoints()[..1].to_vec(),
+        },
+        R::GetRules,
+        R::GetSettings,
+    ]
+}
+
+fn request_variant(b: &RequestBody) -> usize {
+    use RequestBody as R;
+    match b {
+        R::Hello { .. } => 0,
+        R::GetStatus => 1,
+        R::Subscribe => 2,
+        R::Enable => 3,
+        R::Disable => 4,
+        R::SetOption { .. } => 5,
+        R::Pause { .. } => 6,
+        R::Resume => 7,
+        R::ListEndpoints => 8,
+        R::AddEndpoints { .. } => 9,
+        R::RemoveEndpoints { .. } => 10,
+        R::GetRules => 11,
+        R::GetSettings => 12,
+    }
+}
+
+fn all_bodies() -> Vec<ResponseBody> {
+    use ResponseBody as B;
+    let mut settings = Settings {
+        kill_switch: true,
+        pause_until: Some(1_700_000_600),
+        endpoints: endpoints(),
+        tunnel_patterns: vec!["zt*".into()],
+        ..Settings::default()
+    };
+    settings.allow_dns = true;
+    vec![
+        B::Hello {
+            version: PROTOCOL_VERSION,
+            server: "airlockd 0.1.0".into(),
+        },
+        B::Status(status(1)),
+        B::Subscribed(status(2)),
+        B::Done(status(3)),
+        B::Endpoints(endpoints()),
+        B::Rules {
+            backend: "nft".into(),
+            text: "table inet airlock {\n\t# \"quoted\" ✓\n}\n".into(),
+        },
+        B::Settings(settings),
+    ]
+}
+
+fn body_variant(b: &ResponseBody) -> usize {
+    use ResponseBody as B;
+    match b {
+        B::Hello { .. } => 0,
+        B::Status(_) => 1,
+        B::Subscribed(_) => 2,
+        B::Done(_) => 3,
+        B::Endpoints(_) => 4,
+        B::Rules { .. } => 5,
+        B::Settings(_) => 6,
+    }
+}
+
+const ERROR_CODES: [ErrorCode; 8] = [
+    ErrorCode::VersionMismatch,
+    ErrorCode::HandshakeRequired,
+    ErrorCode::NotAuthorized,
+    ErrorCode::BadRequest,
+    ErrorCode::FrameTooLarge,
+    ErrorCode::Firewall,
+    ErrorCode::Busy,
+    ErrorCode::Internal,
+];
+
+fn all_server_messages() -> Vec<ServerMessage> {
+    let mut out: Vec<ServerMessage> = all_bodies()
+        .into_iter()
+        .enumerate()
+        .map(|(i, b)| ServerMessage::ok(i as u64 + 1, b))
+        .collect();
+    for (i, code) in ERROR_CODES.into_iter().enumerate() {
+        out.push(ServerMessage::err(
+            i as u64,
+            IpcError::new(code, format!("because {i}")),
+        ));
+    }
+    out.push(ServerMessage::Event { status: status(9) });
+    out
+}
+
+// ------------------------------------------------------------- wire format
+
+#[test]
+fn samples_cover_every_variant() {
+    let mut seen: Vec<usize> = all_requests().iter().map(request_variant).collect();
+    seen.sort();
+    assert_eq!(seen, (0..13).collect::<Vec<_>>());
+    let mut seen: Vec<usize> = all_bodies().iter().map(body_variant).collect();
+    seen.sort();
+    assert_eq!(seen, (0..7).collect::<Vec<_>>());
+}
+
+#[test]
+fn every_message_round_trips_through_a_frame() {
+    for (i, body) in all_requests().into_iter().enumerate() {
+        let req = Request {
+            id: u64::MAX - i as u64,
+            body,
+        };
+        let frame = encode(&req).unwrap();
+        let payload = read_frame(&mut &frame[..]).unwrap().unwrap();
+        assert_eq!(decode::<Request>(&payload).unwrap(), req);
+    }
+    for msg in all_server_messages() {
+        let frame = encode(&msg).unwrap();
+        let payload = read_frame(&mut &frame[..]).unwrap().unwrap();
+        assert_eq!(decode::<ServerMessage>(&payload).unwrap(), msg);
+    }
+}
+
+#[test]
+fn exact_bytes_of_a_small_frame() {
+    let frame = encode(&Request {
+        id: 1,
+        body: RequestBody::GetStatus,
+    })
+    .unwrap();
+    let mut want = vec![0, 0, 0, 28];
+    want.extend_from_slice(br#"{"id":1,"body":"get_status"}"#);
+    assert_eq!(frame, want);
+}
+
+/// Pins the spelling other clients (and older helpers) rely on.
+#[test]
+fn hand_written_messages_decode() {
+    let req: Request =
+        decode(br#"{"id":7,"body":{"set_option":{"option":"allow_dns","value":true}}}"#).unwrap();
+    assert_eq!(
+        req,
+        Request {
+            id: 7,
+            body: RequestBody::SetOption {
+                option: OptionName::AllowDns,
+                value: true
+            }
+        }
+    );
+    let msg: ServerMessage = decode(
+        br#"{"response":{"id":3,"result":{"err":{"code":"not_authorized","message":"no"}}}}"#,
+    )
+    .unwrap();
+    assert_eq!(
+        msg,
+        ServerMessage::err(3, IpcError::new(ErrorCode::NotAuthorized, "no"))
+    );
+}
+
+#[test]
+fn length_prefix_is_big_endian() {
+    // 300 bytes: a valid request padded with JSON whitespace.
+    let mut payload = br#"{"id":1,"body":"resume"}"#.to_vec();
+    payload.resize(300, b' ');
+    let mut stream = vec![0, 0, 1, 44];
+    stream.extend_from_slice(&payload);
+    let mut d = FrameDecoder::new();
+    d.push(&stream).unwrap();
+    let got = d.next_frame().unwrap().unwrap();
+    assert_eq!(got.len(), 300);
+    assert_eq!(decode::<Request>(&got).unwrap().body, RequestBody::Resume);
+    assert!(d.is_idle());
+}
+
+#[test]
+fn unknown_fields_and_variants_are_rejected() {
+    // (valid, one edit away from valid): the valid one proves the failure
+    // comes from the edit.
+    let requests = [
+        (
+            r#"{"id":1,"body":"get_status"}"#,
+            r#"{"id":1,"body":"get_status","extra":1}"#,
+        ),
+        (
+            r#"{"id":1,"body":"get_status"}"#,
+            r#"{"id":1,"body":"reboot"}"#,
+        ),
+        (
+            r#"{"id":1,"body":"get_status"}"#,
+            r#"{"id":-1,"body":"get_status"}"#,
+        ),
+        (
+            r#"{"id":1,"body":{"pause":{"seconds":5}}}"#,
+            r#"{"id":1,"body":{"pause":{"seconds":5,"minutes":1}}}"#,
+        ),
+        (
+            r#"{"id":1,"body":{"pause":{"seconds":5}}}"#,
+            r#"{"id":1,"body":{"pause":{"seconds":5},"resume":null}}"#,
+        ),
+        (
+            r#"{"id":1,"body":{"set_option":{"option":"allow_lan","value":true}}}"#,
+            r#"{"id":1,"body":{"set_option":{"option":"allow_ssh","value":true}}}"#,
+        ),
+        (
+            r#"{"id":1,"body":{"add_endpoints":{"endpoints":[{"address":"198.51.100.7","port":1,"protocol":"udp"}]}}}"#,
+            r#"{"id":1,"body":{"add_endpoints":{"endpoints":[{"address":"198.51.100.7","port":1,"protocol":"udp","weight":2}]}}}"#,
+        ),
+        (
+            r#"{"id":1,"body":{"hello":{"version":1,"client":"x"}}}"#,
+            r#"{"id":1,"body":{"hello":{"version":1}}}"#,
+        ),
+    ];
+    for (good, bad) in requests {
+        decode::<Request>(good.as_bytes()).unwrap_or_else(|e| panic!("{good}: {e}"));
+        let err = decode::<Request>(bad.as_bytes()).unwrap_err();
+        assert!(matches!(err, FrameError::Json(_)), "{bad}: {err:?}");
+    }
+
+    let status_json = serde_json::to_string(&status(1)).unwrap();
+    let event = format!(r#"{{"event":{{"status":{status_json}}}}}"#);
+    let tampered = event.replacen(r#""healthy":true"#, r#""healthy":true,"trusted":true"#, 1);
+    assert_ne!(tampered, event);
+    let server = [
+        (event.clone(), tampered),
+        (event.clone(), event.replacen("event", "evnt", 1)),
+        (
+            r#"{"response":{"id":1,"result":{"err":{"code":"busy","message":""}}}}"#.into(),
+            r#"{"response":{"id":1,"result":{"err":{"code":"tired","message":""}}}}"#.into(),
+        ),
+        (
+            r#"{"response":{"id":1,"result":{"err":{"code":"busy","message":""}}}}"#.into(),
+            r#"{"response":{"id":1,"result":{"err":{"code":"busy","message":"","retry":1}}}}"#
+                .into(),
+        ),
+        (
+            r#"{"response":{"id":1,"result":{"ok":{"rules":{"backend":"pf","text":""}}}}}"#.into(),
+            r#"{"response":{"id":1,"result":{"ok":{"rules":{"backend":"pf","text":""}},"err":null}}}"#
+                .into(),
+        ),
+    ];
+    for (good, bad) in server {
+        decode::<ServerMessage>(good.as_bytes()).unwrap_or_else(|e| panic!("{good}: {e}"));
+        let err = decode::<ServerMessage>(bad.as_bytes()).unwrap_err();
+        assert!(matches!(err, FrameError::Json(_)), "{bad}: {err:?}");
+    }
+}
+
+// ------------------------------------------------------------ frame limits
+
+/// A reader that claims a huge frame and then never runs out of bytes,
+/// counting what was taken from it.
+struct Endless {
+    header: [u8; 4],
+    taken: usize,
+}
+
+impl Read for Endless {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        for b in buf.iter_mut() {
+            *b = self.header.get(self.taken).copied().unwrap_or(b'x');
+            self.taken += 1;
+        }
+        Ok(buf.len())
+    }
+}
+
+#[test]
+fn oversized_declared_length_is_refused_after_the_prefix() {
+    let mut r = Endless {
+        header: u32::MAX.to_be_bytes(),
+        taken: 0,
+    };
+    let err = read_frame(&mut r).unwrap_err();
+    assert!(
+        matches!(err, FrameError::TooLarge { len } if len == u32::MAX as usize),
+        "{err:?}"
+    );
+    assert_eq!(r.taken, HEADER_LEN, "nothing past the prefix is read");
+
+    // One byte over the limit, offered together with its whole payload:
+    // refused without keeping any of it.
+    let mut stream = (MAX_FRAME_LEN as u32 + 1).to_be_bytes().to_vec();
+    stream.resize(HEADER_LEN + MAX_FRAME_LEN + 1, b' ');
+    let mut d = FrameDecoder::new();
+    assert!(matches!(
+        d.push(&stream),
+        Err(FrameError::TooLarge { len }) if len == MAX_FRAME_LEN + 1
+    ));
+    assert!(d.is_idle());
+}
+
+#[test]
+fn the_limit_itself_is_allowed() {
+    let mut payload = br#"{"id":1,"body":"resume"}"#.to_vec();
+    payload.resize(MAX_FRAME_LEN, b'\n');
+    let mut stream = (MAX_FRAME_LEN as u32).to_be_bytes().to_vec();
+    stream.extend_from_slice(&payload);
+    let got = read_frame(&mut &stream[..]).unwrap().unwrap();
+    assert_eq!(got.len(), MAX_FRAME_LEN);
+    decode::<Request>(&got).unwrap();
+
+    let huge = ServerMessage::ok(
+        1,
+        ResponseBody::Rules {
+            backend: "pf".into(),
+            text: "x".repeat(MAX_FRAME_LEN),
+        },
+    );
+    assert!(matches!(encode(&huge), Err(FrameError::TooLarge { len }) if len > MAX_FRAME_LEN));
+    let mut sink = Vec::new();
+    assert!(write_frame(&mut sink, &huge).is_err());
+    assert!(sink.is_empty(), "nothing of a refused frame is written");
+}
+
+#[test]
+fn zero_length_frame_is_an_error() {
+    assert!(matches!(
+        read_frame(&mut &[0u8, 0, 0, 0][..]),
+        Err(FrameError::Empty)
+    ));
+    assert!(matches!(
+        FrameDecoder::new().push(&[0, 0, 0, 0]),
+        Err(FrameError::Empty)
+    ));
+}
+
+#[test]
+fn clean_eof_between_frames_and_truncation_inside_one() {
+    let one = encode(&Request {
+        id: 1,
+        body: RequestBody::GetRules,
+    })
+    .unwrap();
+    let mut two = one.clone();
+    two.extend_from_slice(&one);
+
+    let mut r = &two[..];
+    assert!(read_frame(&mut r).unwrap().is_some());
+    assert!(read_frame(&mut r).unwrap().is_some());
+    assert!(read_frame(&mut r).unwrap().is_none());
+    assert!(read_frame(&mut &[][..]).unwrap().is_none());
+
+    for cut in 1..one.len() {
+        let err = read_frame(&mut &one[..cut]).unwrap_err();
+        let want = if cut < HEADER_LEN {
+            HEADER_LEN
+        } else {
+            one.len()
+        };
+        assert!(
+            matches!(err, FrameError::Truncated { expected, got } if expected == want && got == cut),
+            "cut at {cut}: {err:?}"
+        );
+        let mut d = FrameDecoder::new();
+        d.push(&one[..cut]).unwrap();
+        assert_eq!(d.next_frame().unwrap(), None);
+        assert!(matches!(d.finish(), Err(FrameError::Truncated { got, .. }) if got == cut));
+    }
+}
+
+#[test]
+fn decoder_fed_one_byte_at_a_time() {
+    let messages = all_server_messages();
+    let mut stream = Vec::new();
+    for m in &messages {
+        write_frame(&mut stream, m).unwrap();
+    }
+    let mut d = FrameDecoder::new();
+    let mut got = Vec::new();
+    for b in &stream {
+        d.push(std::slice::from_ref(b)).unwrap();
+        while let Some(payload) = d.next_frame().unwrap() {
+            got.push(decode::<ServerMessage>(&payload).unwrap());
+        }
+    }
+    assert_eq!(got, messages);
+    d.finish().unwrap();
+}
+
+// ------------------------------------------------------ client and server
+
+/// A fake helper: one connection, handled by `script` on its own thread.
+struct Fake {
+    _dir: tempfile::TempDir,
+    path: PathBuf,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl Fake {
+    fn start(script: impl FnOnce(UnixStream) + Send + 'static) -> Fake {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("airlock.sock");
+        let listener = UnixListener::bind(&path).unwrap();
+        let thread = thread::spawn(move || {
+            let (stream, _) = listener.accept().unwrap();
+            script(stream);
+        });
+        Fake {
+            _dir: dir,
+            path,
+            thread: Some(thread),
+        }
+    }
+
+    /// Joins the server thread, so its assertions count.
+    fn finish(mut self) {
+        if let Some(t) = self.thread.take() {
+            t.join().expect("fake helper panicked");
+        }
+    }
+}
+
+fn recv(s: &mut UnixStream) -> Request {
+    read_message(s).unwrap().expect("client closed early")
+}
+
+fn send(s: &mut UnixStream, m: &ServerMessage) {
+    write_frame(s, m).unwrap();
+}
+
+/// The helper's half of the handshake, using the real rule.
+fn accept_hello(s: &mut UnixStream) -> u64 {
+    let req = recv(s);
+    check_hello(&req.body).expect("client sent a valid hello");
+    send(
+        s,
+        &ServerMessage::ok(
+            req.id,
+            ResponseBody::Hello {
+                version: PROTOCOL_VERSION,
+                server: "fake-airlockd 9".into(),
+            },
+        ),
+    );
+    req.id
+}
+
+fn quick() -> ClientOptions {
+    ClientOptions {
+        connect_timeout: Duration::from_secs(5),
+        request_timeout: Some(Duration::from_secs(5)),
+        client_name: "ipc-test".into(),
+    }
+}
+
+#[test]
+fn handshake_request_and_remote_error() {
+    let fake = Fake::start(|mut s| {
+        let hello = recv(&mut s);
+        assert_eq!(
+            hello.body,
+            RequestBody::Hello {
+                version: PROTOCOL_VERSION,
+                client: "ipc-test".into()
+            }
+        );
+        send(
+            &mut s,
+            &ServerMessage::ok(
+                hello.id,
+                ResponseBody::Hello {
+                    version: PROTOCOL_VERSION,
+                    server: "fake-airlockd 9".into(),
+                },
+            ),
+        );
+        let req = recv(&mut s);
+        assert_eq!(req.body, RequestBody::GetStatus);
+        assert!(req.id > hello.id, "ids increase");
+        // Noise the client must skip: an event and a stale answer.
+        send(&mut s, &ServerMessage::Event { status: status(0) });
+        send(
+            &mut s,
+            &ServerMessage::ok(hello.id, ResponseBody::Status(status(0))),
+        );
+        send(
+            &mut s,
+            &ServerMessage::ok(req.id, ResponseBody::Status(status(7))),
+        );
+        let req = recv(&mut s);
+        assert_eq!(req.body, RequestBody::Enable);
+        send(
+            &mut s,
+            &ServerMessage::err(
+                req.id,
+                IpcError::new(ErrorCode::NotAuthorized, "run as an administrator"),
+            ),
+        );
+        // An error the helper cannot pin on a request id.
+        recv(&mut s);
+        send(
+            &mut s,
+            &ServerMessage::err(
+                UNKNOWN_REQUEST_ID,
+                IpcError::new(ErrorCode::BadRequest, "frame is not a request"),
+            ),
+        );
+    });
+    let mut client = Client::connect_with(&fake.path, &quick()).unwrap();
+    assert_eq!(client.server(), "fake-airlockd 9");
+    assert_eq!(
+        client.request(RequestBody::GetStatus).unwrap(),
+        ResponseBody::Status(status(7))
+    );
+    match client.request(RequestBody::Enable) {
+        Err(ClientError::Remote(e)) => {
+            assert_eq!(e.code, ErrorCode::NotAuthorized);
+            assert_eq!(e.message, "run as an administrator");
+        }
+        other => panic!("{other:?}"),
+    }
+    match client.request(RequestBody::GetRules) {
+        Err(ClientError::Remote(e)) => assert_eq!(e.code, ErrorCode::BadRequest),
+        other => panic!("{other:?}"),
+    }
+    fake.finish();
+}
+
+#[test]
+fn subscription_yields_events_until_the_helper_closes() {
+    let fake = Fake::start(|mut s| {
+        accept_hello(&mut s);
+        let req = recv(&mut s);
+        assert_eq!(req.body, RequestBody::Subscribe);
+        send(
+            &mut s,
+            &ServerMessage::ok(req.id, ResponseBody::Subscribed(status(0))),
+        );
+        for n in 1..=3 {
+            send(&mut s, &ServerMessage::Event { status: status(n) });
+        }
+    });
+    let client = Client::connect_with(&fake.path, &quick()).unwrap();
+    let (now, events) = client.subscribe().unwrap();
+    assert_eq!(now, status(0));
+    let got: Vec<Status> = events.map(Result::unwrap).collect();
+    assert_eq!(got, vec![status(1), status(2), status(3)]);
+    fake.finish();
+}
+
+#[test]
+fn helper_with_another_version_is_refused() {
+    let fake = Fake::start(|mut s| {
+        let req = recv(&mut s);
+        send(
+            &mut s,
+            &ServerMessage::ok(
+                req.id,
+                ResponseBody::Hello {
+                    version: PROTOCOL_VERSION + 1,
+                    server: "airlockd 2.0".into(),
+                },
+            ),
+        );
+    });
+    match Client::connect_with(&fake.path, &quick()) {
+        Err(ClientError::VersionMismatch(m)) => {
+            assert!(m.contains("airlockd 2.0"), "{m}");
+            assert!(m.contains(&(PROTOCOL_VERSION + 1).to_string()), "{m}");
+        }
+        other => panic!("{other:?}"),
+    }
+    fake.finish();
+}
+
+#[test]
+fn helper_refusing_our_version_is_a_version_mismatch() {
+    let fake = Fake::start(|mut s| {
+        let req = recv(&mut s);
+        // What a helper speaking only version 2 says to us.
+        let RequestBody::Hello { version, client } = req.body else {
+            panic!("expected hello")
+        };
+        let e = check_hello(&RequestBody::Hello {
+            version: version + 1,
+            client,
+        })
+        .unwrap_err();
+        send(&mut s, &ServerMessage::err(req.id, e));
+    });
+    match Client::connect_with(&fake.path, &quick()) {
+        Err(ClientError::VersionMismatch(m)) => assert!(m.contains("protocol"), "{m}"),
+        other => panic!("{other:?}"),
+    }
+    fake.finish();
+}
+
+#[test]
+fn missing_helper_says_not_running() {
+    let dir = tempfile::tempdir().unwrap();
+    let absent = dir.path().join("nobody.sock");
+    let err = Client::connect(&absent).unwrap_err();
+    assert_eq!(err.connect_failure(), Some(ConnectFailure::NotRunning));
+    assert!(err.to_string().contains("not running"), "{err}");
+
+    // A socket file left behind by a helper that died: ECONNREFUSED.
+    let stale = dir.path().join("stale.sock");
+    drop(UnixListener::bind(&stale).unwrap());
+    let err = Client::connect(&stale).unwrap_err();
+    assert_eq!(
+        err.connect_failure(),
+        Some(ConnectFailure::NotRunning),
+        "{err}"
+    );
+}
+
+#[test]
+fn silent_helper_times_out_the_handshake() {
+    let (tx, rx) = std::sync::mpsc::channel::<()>();
+    let fake = Fake::start(move |mut s| {
+        recv(&mut s);
+        // Hold the connection open, unanswered, until the client gave up.
+        let _ = rx.recv();
+    });
+    let opts = ClientOptions {
+        connect_timeout: Duration::from_millis(200),
+        ..quick()
+    };
+    let err = Client::connect_with(&fake.path, &opts).unwrap_err();
+    assert!(
+        matches!(err, ClientError::Timeout { after } if after == Duration::from_millis(200)),
+        "{err:?}"
+    );
+    tx.send(()).unwrap();
+    fake.finish();
+}
+
+/// A request that timed out must not poison the next one: its late
+/// answer is skipped, and a frame cut by the timeout is completed.
+#[test]
+fn client_recovers_after_a_request_timeout() {
+    let fake = Fake::start(|mut s| {
+        accept_hello(&mut s);
+        let slow = recv(&mut s);
+        // Say nothing: the client times out and asks again.
+        let cut = recv(&mut s);
+        let frame = encode(&ServerMessage::ok(cut.id, ResponseBody::Done(status(3)))).unwrap();
+        s.write_all(&frame[..10]).unwrap();
+        // The client times out mid-frame and asks a third time.
+        let last = recv(&mut s);
+        s.write_all(&frame[10..]).unwrap();
+        send(
+            &mut s,
+            &ServerMessage::ok(slow.id, ResponseBody::Done(status(1))),
+        );
+        send(
+            &mut s,
+            &ServerMessage::ok(last.id, ResponseBody::Status(status(4))),
+        );
+        // Then the helper dies.
+    });
+    let mut client = Client::connect_with(
+        &fake.path,
+        &ClientOptions {
+            request_timeout: Some(Duration::from_millis(200)),
+            ..quick()
+        },
+    )
+    .unwrap();
+    for _ in 0..2 {
+        let err = client.request(RequestBody::Enable).unwrap_err();
+        assert!(matches!(err, ClientError::Timeout { .. }), "{err:?}");
+    }
+    assert_eq!(
+        client.request(RequestBody::GetStatus).unwrap(),
+        ResponseBody::Status(status(4))
+    );
+    let err = client.request(RequestBody::GetStatus).unwrap_err();
+    assert!(matches!(err, ClientError::Disconnected), "{err:?}");
+    fake.finish();
+}
+
+#[test]
+fn helper_dying_mid_frame_is_a_protocol_error() {
+    let fake = Fake::start(|mut s| {
+        accept_hello(&mut s);
+        let req = recv(&mut s);
+        let frame = encode(&ServerMessage::ok(req.id, ResponseBody::Status(status(1)))).unwrap();
+        s.write_all(&frame[..frame.len() / 2]).unwrap();
+    });
+    let mut client = Client::connect_with(&fake.path, &quick()).unwrap();
+    let err = client.request(RequestBody::GetStatus).unwrap_err();
+    assert!(
+        matches!(&err, ClientError::Protocol(m) if m.contains("mid-frame")),
+        "{err:?}"
+    );
+    fake.finish();
+}
+
+/// On Linux a connect to a listener whose backlog is full sleeps; the
+/// connect timeout must bound it.
+#[cfg(target_os = "linux")]
+#[test]
+fn full_backlog_times_out_the_connect() {
+    use nix::sys::socket::{
+        bind, listen, socket, AddressFamily, Backlog, SockFlag, SockType, UnixAddr,
+    };
+    use std::os::fd::AsRawFd;
+
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("busy.sock");
+    let fd = socket(
+        AddressFamily::Unix,
+        SockType::Stream,
+        SockFlag::empty(),
+        None,
+    )
+    .unwrap();
+    bind(fd.as_raw_fd(), &UnixAddr::new(&path).unwrap()).unwrap();
+    listen(&fd, Backlog::new(0).unwrap()).unwrap();
+    // Never accepted: fills the queue.
+    let _first = UnixStream::connect(&path).unwrap();
+    let opts = ClientOptions {
+        connect_timeout: Duration::from_millis(200),
+        ..quick()
+    };
+    // On a thread, so a regression fails the test instead of hanging it.
+    let (tx, rx) = std::sync::mpsc::channel();
+    thread::spawn(move || tx.send(Client::connect_with(&path, &opts).map(|_| ())));
+    let result = rx
+        .recv_timeout(Duration::from_secs(20))
+        .expect("connect was not bounded by the connect timeout");
+    assert!(
+        matches!(result, Err(ClientError::Timeout { .. })),
+        "{result:?}"
+    );
+    drop(fd);
+}
