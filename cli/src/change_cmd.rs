@@ -39,6 +39,8 @@ without the VPN. To let traffic through for a while and re-lock by itself, use \
 pub struct DisableArgs {}
 
 /// An option as typed on the command line.
+// The shared prefix is the point: variant names are the CLI spellings.
+#[allow(clippy::enum_variant_names)]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum OptionArg {
     /// The local network (printers, NAS, router admin page) stays reachable.

@@ -79,6 +79,8 @@ pub fn local_offset(unix: u64) -> i64 {
         if libc::localtime_r(&t, &mut tm).is_null() {
             return 0;
         }
+        // c_long: i64 here, i32 on 32-bit targets.
+        #[allow(clippy::useless_conversion)]
         i64::from(tm.tm_gmtoff)
     }
 }
