@@ -27,7 +27,7 @@ pub fn fail(status: i32, message: &str) -> ! {
 /// `--help` and `--version` print as clap wants (status 0); usage errors
 /// become the one-line form with status 2 instead of clap's paragraph.
 pub fn clap_error(e: clap::Error) -> ! {
-    use clap::error::ErrorKind;
+    use clap::error::{ContextKind, ContextValue, ErrorKind};
     match e.kind() {
         ErrorKind::DisplayHelp | ErrorKind::DisplayVersion => e.exit(),
         ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand | ErrorKind::MissingSubcommand => {
@@ -35,9 +35,31 @@ pub fn clap_error(e: clap::Error) -> ! {
         }
         _ => {
             let text = e.render().to_string();
-            let first = text.lines().next().unwrap_or("invalid arguments");
+            let mut lines = text.lines();
+            let first = lines.next().unwrap_or("invalid arguments");
             let first = first.strip_prefix("error: ").unwrap_or(first);
-            fail(2, &format!("{first} (see --help)"))
+            // "...were not provided:" names them on the indented lines after.
+            let named: Vec<&str> = if first.ends_with(':') {
+                lines
+                    .take_while(|l| l.starts_with("  "))
+                    .map(str::trim)
+                    .collect()
+            } else {
+                Vec::new()
+            };
+            let first = if named.is_empty() {
+                first.to_string()
+            } else {
+                format!("{first} {}", named.join(", "))
+            };
+            // Clap lists the choices on a later line; keep them in the one.
+            let choices = match e.get(ContextKind::ValidValue) {
+                Some(ContextValue::Strings(v)) if !v.is_empty() => {
+                    format!("; expected one of: {}", v.join(", "))
+                }
+                _ => String::new(),
+            };
+            fail(2, &format!("{first}{choices} (see --help)"))
         }
     }
 }

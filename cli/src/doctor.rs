@@ -1,0 +1,544 @@
+//! The judgement behind `airlockctl doctor`: facts gathered elsewhere in,
+//! one verdict line per check out, each with what to do. Pure, so every
+//! verdict is tested without a broken machine to test on.
+
+use std::path::{Path, PathBuf};
+
+use airlock::platform::Platform;
+use airlock::status::{KillSwitch, Protection, Status};
+
+use crate::status_text::Clock;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Level {
+    Ok,
+    Warn,
+    Fail,
+}
+
+impl Level {
+    pub fn word(self) -> &'static str {
+        match self {
+            Level::Ok => "ok",
+            Level::Warn => "warn",
+            Level::Fail => "FAIL",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Check {
+    pub level: Level,
+    pub name: &'static str,
+    pub detail: String,
+}
+
+fn check(level: Level, name: &'static str, detail: impl Into<String>) -> Check {
+    Check {
+        level,
+        name,
+        detail: detail.into(),
+    }
+}
+
+/// Ownership and mode of a file, as `stat` reports them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FileFacts {
+    pub is_socket: bool,
+    /// Permission bits, including setuid/setgid/sticky.
+    pub mode: u32,
+    pub uid: u32,
+}
+
+/// Everything doctor looked at.
+#[derive(Debug, Clone)]
+pub struct Facts {
+    pub platform: Platform,
+    pub socket_path: PathBuf,
+    /// `None`: there is no socket (or it cannot be stat'ed).
+    pub socket: Option<FileFacts>,
+    pub socket_dir: Option<(PathBuf, FileFacts)>,
+    /// The helper's name and status, or why it could not be asked.
+    pub helper: Result<(String, Status), String>,
+    /// The firewall tool's name and where it was found.
+    pub backend: (&'static str, Option<PathBuf>),
+}
+
+/// The firewall tool the helper drives on `platform`.
+pub fn backend_program(platform: Platform) -> &'static str {
+    match platform {
+        Platform::Linux => "nft",
+        Platform::Macos => "pfctl",
+    }
+}
+
+/// The first of `dirs` holding an executable `name` (what a shell's PATH
+/// search would find).
+pub fn find_program(name: &str, dirs: &[PathBuf]) -> Option<PathBuf> {
+    use std::os::unix::fs::PermissionsExt;
+    dirs.iter().map(|d| d.join(name)).find(|p| {
+        std::fs::metadata(p).is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+    })
+}
+
+pub fn judge(facts: &Facts, clock: &Clock) -> Vec<Check> {
+    let mut out = vec![helper_check(facts)];
+    out.extend(socket_checks(facts));
+    out.push(backend_check(facts));
+    match &facts.helper {
+        Ok((_, status)) => out.extend(status_checks(status, clock)),
+        Err(_) => out.push(check(
+            Level::Warn,
+            "rules",
+            "not checked: the helper is not reachable (see above)",
+        )),
+    }
+    out
+}
+
+fn helper_check(facts: &Facts) -> Check {
+    match &facts.helper {
+        Ok((server, _)) => check(
+            Level::Ok,
+            "helper",
+            format!("{server} answers on {}", facts.socket_path.display()),
+        ),
+        Err(why) => check(Level::Fail, "helper", why.clone()),
+    }
+}
+
+fn socket_checks(facts: &Facts) -> Vec<Check> {
+    let path = facts.socket_path.display();
+    let Some(sock) = facts.socket else {
+        // The helper check already failed on this and says how to start it.
+        return vec![check(
+            Level::Warn,
+            "socket",
+            format!("not checked: no socket at {path}"),
+        )];
+    };
+    let mut out = Vec::new();
+    let restart = "remove it and restart the helper";
+    if !sock.is_socket {
+        out.push(check(
+            Level::Fail,
+            "socket",
+            format!("{path} is not a socket; {restart}"),
+        ));
+        return out;
+    }
+    if sock.uid != 0 {
+        out.push(check(
+            Level::Fail,
+            "socket",
+            format!(
+                "{path} is owned by uid {}, not root: another program may be posing as the \
+                 helper; {restart}",
+                sock.uid
+            ),
+        ));
+    }
+    if let Some((dir, d)) = &facts.socket_dir {
+        let writable_by_others = d.mode & 0o022 != 0;
+        let sticky = d.mode & 0o1000 != 0;
+        if d.uid != 0 || (writable_by_others && !sticky) {
+            out.push(check(
+                Level::Fail,
+                "socket",
+                format!(
+                    "{} (mode {:04o}, uid {}) can be written by others than root, who could \
+                     replace the socket; make it root-owned and not group/world-writable, or \
+                     use the default socket path",
+                    dir.display(),
+                    d.mode & 0o7777,
+                    d.uid
+                ),
+            ));
+        }
+    }
+    if sock.mode & 0o006 != 0o006 {
+        out.push(check(
+            Level::Warn,
+            "socket",
+            format!(
+                "{path} has mode {:04o}: users outside its group cannot read the status; the \
+                 helper sets 0666 when it starts, so restart it",
+                sock.mode & 0o7777
+            ),
+        ));
+    }
+    if out.is_empty() {
+        out.push(check(
+            Level::Ok,
+            "socket",
+            format!(
+                "{path} mode {:04o}, owned by root, in a directory only root can change",
+                sock.mode & 0o7777
+            ),
+        ));
+    }
+    out
+}
+
+fn backend_check(facts: &Facts) -> Check {
+    let (name, found) = &facts.backend;
+    match (found, facts.platform) {
+        (Some(p), _) => check(
+            Level::Ok,
+            "backend",
+            format!("{name} found at {}", p.display()),
+        ),
+        (None, Platform::Linux) => check(
+            Level::Fail,
+            "backend",
+            "nft not found in PATH, /usr/sbin or /sbin; install nftables \
+             (`sudo apt install nftables` or `sudo dnf install nftables`)",
+        ),
+        (None, Platform::Macos) => check(
+            Level::Fail,
+            "backend",
+            "pfctl not found in PATH, /usr/sbin or /sbin; it ships with macOS, so /sbin/pfctl \
+             missing means a damaged system",
+        ),
+    }
+}
+
+fn status_checks(status: &Status, clock: &Clock) -> Vec<Check> {
+    let mut out = Vec::new();
+    let fw = &status.firewall;
+    if !fw.healthy {
+        if fw.problems.is_empty() {
+            let why = status
+                .reason
+                .clone()
+                .unwrap_or_else(|| "no reason given".to_string());
+            out.push(check(
+                Level::Fail,
+                "rules",
+                format!("the helper reports the firewall unhealthy: {why}"),
+            ));
+        }
+        for p in &fw.problems {
+            out.push(check(Level::Fail, "rules", p.clone()));
+        }
+    } else if status.kill_switch == KillSwitch::Off {
+        out.push(check(
+            Level::Ok,
+            "rules",
+            "none loaded, as expected with the kill switch off",
+        ));
+    } else {
+        out.push(check(
+            Level::Ok,
+            "rules",
+            format!(
+                "{} rules loaded and verified by the helper; {} packets blocked",
+                fw.backend, fw.blocked_packets
+            ),
+        ));
+    }
+    out.push(match (status.kill_switch, status.protection) {
+        (KillSwitch::On, Protection::Protected) => {
+            check(Level::Ok, "kill switch", "on, VPN tunnel up: protected")
+        }
+        (KillSwitch::On, Protection::Blocking) => check(
+            Level::Ok,
+            "kill switch",
+            "on, no VPN tunnel up: blocking everything but the VPN servers until it connects",
+        ),
+        (KillSwitch::On, _) => check(Level::Ok, "kill switch", "on"),
+        (KillSwitch::Off, _) => check(
+            Level::Warn,
+            "kill switch",
+            "off: traffic is not protected; turn it on with `sudo airlockctl enable`",
+        ),
+        (KillSwitch::Paused, _) => {
+            let until = status
+                .paused_until
+                .map(|t| {
+                    let left = crate::duration::format_seconds(t.saturating_sub(clock.now));
+                    format!(" ({left} left)")
+                })
+                .unwrap_or_default();
+            check(
+                Level::Warn,
+                "kill switch",
+                format!(
+                    "paused{until}: traffic is not protected; `sudo airlockctl resume` ends \
+                     the pause"
+                ),
+            )
+        }
+    });
+    if status.endpoints == 0 && status.kill_switch != KillSwitch::Off {
+        out.push(check(
+            Level::Warn,
+            "endpoints",
+            "no VPN server is let through, so the VPN cannot connect unless the helper \
+             learns it from a tunnel; add it with `sudo airlockctl endpoints add ADDR:PORT/udp`",
+        ));
+    }
+    if let Some(t) = fw.last_tamper {
+        out.push(check(
+            Level::Warn,
+            "tamper",
+            format!(
+                "something else changed Airlock's rules at {} and the helper restored them; \
+                 look for another firewall tool (ufw, firewalld, a VPN client's own kill switch)",
+                crate::localtime::format_datetime(t, (clock.offset)(t))
+            ),
+        ));
+    }
+    out
+}
+
+/// `ok    helper       airlockd 0.1.0 answers on ...`: aligned columns.
+pub fn format(checks: &[Check]) -> String {
+    let width = checks.iter().map(|c| c.name.len()).max().unwrap_or(0);
+    checks
+        .iter()
+        .map(|c| format!("{:<4}  {:<width$}  {}\n", c.level.word(), c.name, c.detail))
+        .collect()
+}
+
+/// Where doctor looks for the firewall tool: PATH, then the sbin
+/// directories an unprivileged user's PATH often lacks.
+pub fn search_dirs(path_var: Option<&std::ffi::OsStr>) -> Vec<PathBuf> {
+    let mut dirs: Vec<PathBuf> = path_var
+        .map(|p| std::env::split_paths(p).collect())
+        .unwrap_or_default();
+    for d in ["/usr/sbin", "/sbin"] {
+        if !dirs.iter().any(|x| x == Path::new(d)) {
+            dirs.push(PathBuf::from(d));
+        }
+    }
+    dirs
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use airlock::status::{FirewallHealth, Options, Tunnel, TunnelState};
+
+    fn clock() -> Clock {
+        Clock {
+            now: 1_000_000,
+            offset: |_| 0,
+        }
+    }
+
+    fn status() -> Status {
+        Status {
+            kill_switch: KillSwitch::On,
+            paused_until: None,
+            protection: Protection::Protected,
+            reason: None,
+            tunnel: Tunnel {
+                state: TunnelState::Up,
+                interface: Some("tun0".into()),
+                endpoint: None,
+            },
+            firewall: FirewallHealth {
+                backend: "nft".into(),
+                healthy: true,
+                problems: vec![],
+                last_tamper: None,
+                blocked_packets: 7,
+            },
+            options: Options {
+                allow_lan: false,
+                allow_airdrop: false,
+                allow_airprint: false,
+                allow_dns: false,
+            },
+            endpoints: 1,
+        }
+    }
+
+    const ROOT_SOCKET: FileFacts = FileFacts {
+        is_socket: true,
+        mode: 0o666,
+        uid: 0,
+    };
+    const ROOT_DIR: FileFacts = FileFacts {
+        is_socket: false,
+        mode: 0o755,
+        uid: 0,
+    };
+
+    fn healthy() -> Facts {
+        Facts {
+            platform: Platform::Linux,
+            socket_path: "/run/airlock/airlock.sock".into(),
+            socket: Some(ROOT_SOCKET),
+            socket_dir: Some(("/run/airlock".into(), ROOT_DIR)),
+            helper: Ok(("airlockd 0.1.0".into(), status())),
+            backend: ("nft", Some("/usr/sbin/nft".into())),
+        }
+    }
+
+    fn levels(checks: &[Check]) -> Vec<(Level, &'static str)> {
+        checks.iter().map(|c| (c.level, c.name)).collect()
+    }
+
+    #[test]
+    fn a_healthy_machine_is_all_ok() {
+        let checks = judge(&healthy(), &clock());
+        assert_eq!(
+            levels(&checks),
+            [
+                (Level::Ok, "helper"),
+                (Level::Ok, "socket"),
+                (Level::Ok, "backend"),
+                (Level::Ok, "rules"),
+                (Level::Ok, "kill switch"),
+            ]
+        );
+        assert_eq!(
+            format(&checks).lines().next(),
+            Some("ok    helper       airlockd 0.1.0 answers on /run/airlock/airlock.sock")
+        );
+    }
+
+    #[test]
+    fn each_firewall_problem_is_a_fail_line_in_the_helpers_words() {
+        let mut f = healthy();
+        let mut s = status();
+        s.firewall.healthy = false;
+        s.protection = Protection::Fault;
+        s.firewall.problems = vec![
+            "pf is disabled; run `sudo airlockctl enable`".into(),
+            "the main ruleset does not load com.apple/*; restore /etc/pf.conf".into(),
+        ];
+        f.helper = Ok(("airlockd 0.1.0".into(), s));
+        let checks = judge(&f, &clock());
+        let fails: Vec<&str> = checks
+            .iter()
+            .filter(|c| c.level == Level::Fail)
+            .map(|c| c.detail.as_str())
+            .collect();
+        assert_eq!(
+            fails,
+            [
+                "pf is disabled; run `sudo airlockctl enable`",
+                "the main ruleset does not load com.apple/*; restore /etc/pf.conf",
+            ]
+        );
+    }
+
+    #[test]
+    fn unreachable_helper_fails_and_skips_the_status_checks() {
+        let mut f = healthy();
+        f.socket = None;
+        f.helper = Err("the Airlock helper is not running (no socket at X)".into());
+        let checks = judge(&f, &clock());
+        assert_eq!(
+            levels(&checks),
+            [
+                (Level::Fail, "helper"),
+                (Level::Warn, "socket"),
+                (Level::Ok, "backend"),
+                (Level::Warn, "rules"),
+            ]
+        );
+    }
+
+    #[test]
+    fn socket_ownership_and_modes() {
+        let judge_socket = |sock: FileFacts, dir: FileFacts| {
+            let mut f = healthy();
+            f.socket = Some(sock);
+            f.socket_dir = Some(("/run/airlock".into(), dir));
+            judge(&f, &clock())
+                .into_iter()
+                .filter(|c| c.name == "socket")
+                .map(|c| c.level)
+                .collect::<Vec<_>>()
+        };
+        let user_socket = FileFacts {
+            uid: 1000,
+            ..ROOT_SOCKET
+        };
+        assert_eq!(judge_socket(user_socket, ROOT_DIR), [Level::Fail]);
+        let tight = FileFacts {
+            mode: 0o660,
+            ..ROOT_SOCKET
+        };
+        assert_eq!(judge_socket(tight, ROOT_DIR), [Level::Warn]);
+        let open_dir = FileFacts {
+            mode: 0o777,
+            ..ROOT_DIR
+        };
+        assert_eq!(judge_socket(ROOT_SOCKET, open_dir), [Level::Fail]);
+        // /tmp-like: world-writable but sticky, so the socket cannot be
+        // replaced while it is there.
+        let tmp = FileFacts {
+            mode: 0o1777,
+            ..ROOT_DIR
+        };
+        assert_eq!(judge_socket(ROOT_SOCKET, tmp), [Level::Ok]);
+        let not_socket = FileFacts {
+            is_socket: false,
+            ..ROOT_SOCKET
+        };
+        assert_eq!(judge_socket(not_socket, ROOT_DIR), [Level::Fail]);
+    }
+
+    #[test]
+    fn missing_backend_and_risky_states() {
+        let mut f = healthy();
+        f.backend = ("nft", None);
+        let mut s = status();
+        s.kill_switch = KillSwitch::Paused;
+        s.protection = Protection::Paused;
+        s.paused_until = Some(1_000_300);
+        s.endpoints = 0;
+        s.firewall.last_tamper = Some(999_000);
+        f.helper = Ok(("airlockd".into(), s));
+        let checks = judge(&f, &clock());
+        assert_eq!(
+            levels(&checks),
+            [
+                (Level::Ok, "helper"),
+                (Level::Ok, "socket"),
+                (Level::Fail, "backend"),
+                (Level::Ok, "rules"),
+                (Level::Warn, "kill switch"),
+                (Level::Warn, "endpoints"),
+                (Level::Warn, "tamper"),
+            ]
+        );
+        assert!(checks[2].detail.contains("install nftables"));
+        assert!(checks[4].detail.contains("5m left"), "{}", checks[4].detail);
+        assert!(checks[6].detail.contains("1970-01-12 13:30:00 +00:00"));
+    }
+
+    #[test]
+    fn program_search_finds_only_executables() {
+        use std::os::unix::fs::PermissionsExt;
+        let a = tempfile::tempdir().unwrap();
+        let b = tempfile::tempdir().unwrap();
+        let plain = a.path().join("nft");
+        std::fs::write(&plain, "").unwrap();
+        std::fs::set_permissions(&plain, std::fs::Permissions::from_mode(0o644)).unwrap();
+        let exe = b.path().join("nft");
+        std::fs::write(&exe, "").unwrap();
+        std::fs::set_permissions(&exe, std::fs::Permissions::from_mode(0o755)).unwrap();
+        let dirs = [a.path().to_path_buf(), b.path().to_path_buf()];
+        assert_eq!(find_program("nft", &dirs), Some(exe));
+        assert_eq!(find_program("pfctl", &dirs), None);
+    }
+
+    #[test]
+    fn sbin_is_always_searched() {
+        let dirs = search_dirs(Some(std::ffi::OsStr::new("/usr/bin:/sbin")));
+        assert_eq!(
+            dirs,
+            [
+                PathBuf::from("/usr/bin"),
+                PathBuf::from("/sbin"),
+                PathBuf::from("/usr/sbin")
+            ]
+        );
+    }
+}

@@ -1,0 +1,162 @@
+//! `airlockctl endpoints ...`: the VPN servers the kill switch lets
+//! through on physical interfaces, so the VPN can connect at all.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use airlock::endpoint::Endpoint;
+use airlock::ipc::protocol::{RequestBody, ResponseBody};
+use anyhow::Context;
+use clap::{Args, Subcommand};
+
+use crate::helper::{unexpected, Helper};
+
+const LONG_ABOUT: &str = "\
+List or change the VPN servers (endpoints) the kill switch lets through outside the
+tunnel. While the kill switch is on, the VPN can only connect to a server listed here
+(or one the helper learned from a tunnel that was up).
+
+An endpoint is ADDR:PORT[/udp|/tcp], protocol udp by default; IPv6 addresses go in
+brackets. Listing is open to everyone; changes need sudo.";
+
+const EXAMPLES: &str = "\
+Examples:
+  airlockctl endpoints list
+  sudo airlockctl endpoints add 198.51.100.7:1194/udp [2001:db8::7]:443/tcp
+  sudo airlockctl endpoints remove 198.51.100.7:1194/udp
+  sudo airlockctl endpoints import ~/vpn/office.ovpn
+
+Exit status: 0 done, 1 refused or failed (the message says why), 2 bad arguments.";
+
+/// List, add, remove or import the VPN servers let through.
+#[derive(Debug, Args)]
+#[command(long_about = LONG_ABOUT, after_long_help = EXAMPLES)]
+pub struct EndpointsArgs {
+    #[command(subcommand)]
+    action: Action,
+}
+
+#[derive(Debug, Subcommand)]
+enum Action {
+    /// Print the endpoints, one `ADDR:PORT/PROTO` a line (hostname in
+    /// parentheses when it came from one).
+    List {
+        /// Print a JSON array instead.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Let these VPN servers through (already listed ones are kept once).
+    Add {
+        /// e.g. 198.51.100.7:1194/udp or [2001:db8::7]:51820
+        #[arg(value_name = "ADDR:PORT[/udp|/tcp]", required = true)]
+        endpoints: Vec<Endpoint>,
+    },
+    /// Stop letting these VPN servers through; each must be listed.
+    Remove {
+        /// e.g. 198.51.100.7:1194/udp
+        #[arg(value_name = "ADDR:PORT[/udp|/tcp]", required = true)]
+        endpoints: Vec<Endpoint>,
+    },
+    /// Add the servers named in an OpenVPN (.ovpn/.conf) or WireGuard
+    /// (.conf) config file, resolving host names now.
+    Import {
+        /// The VPN client's config file.
+        #[arg(value_name = "FILE")]
+        file: PathBuf,
+    },
+}
+
+pub fn run(args: EndpointsArgs, socket: &Path) -> anyhow::Result<()> {
+    match args.action {
+        Action::List { json } => list(socket, json),
+        Action::Add { endpoints } => change(socket, RequestBody::AddEndpoints { endpoints }),
+        Action::Remove { endpoints } => change(socket, RequestBody::RemoveEndpoints { endpoints }),
+        Action::Import { file } => {
+            // Read the file before bothering the helper: a typo in the
+            // path should not need the helper to be running.
+            let endpoints = import_endpoints(&file)?;
+            change(socket, RequestBody::AddEndpoints { endpoints })
+        }
+    }
+}
+
+/// The endpoints in a VPN config file.
+// TODO(merge): wire airlock::import::import_file(path, &airlock::import::SystemResolver)
+// here (mapping its parse errors to crate::exit::BadInput so they exit 2).
+fn import_endpoints(file: &Path) -> anyhow::Result<Vec<Endpoint>> {
+    anyhow::bail!(
+        "cannot import {}: import is not available in this build; add the server with \
+         `airlockctl endpoints add ADDR:PORT/PROTO`",
+        file.display()
+    )
+}
+
+/// `198.51.100.7:1194/udp (vpn.example.com)`.
+pub fn endpoint_line(e: &Endpoint) -> String {
+    match &e.host {
+        Some(h) => format!("{e} ({h})"),
+        None => e.to_string(),
+    }
+}
+
+fn list(socket: &Path, json: bool) -> anyhow::Result<()> {
+    let mut helper = Helper::connect(socket)?;
+    let endpoints = match helper.request(RequestBody::ListEndpoints)? {
+        ResponseBody::Endpoints(list) => list,
+        other => return Err(unexpected("the endpoint list", &other)),
+    };
+    let mut text = if json {
+        serde_json::to_string_pretty(&endpoints).context("encoding the endpoints")?
+    } else {
+        endpoints
+            .iter()
+            .map(endpoint_line)
+            .collect::<Vec<_>>()
+            .join("\n")
+    };
+    if !text.is_empty() {
+        text.push('\n');
+    }
+    std::io::stdout()
+        .lock()
+        .write_all(text.as_bytes())
+        .context("writing to stdout")
+}
+
+fn change(socket: &Path, request: RequestBody) -> anyhow::Result<()> {
+    let (verb, count) = match &request {
+        RequestBody::AddEndpoints { endpoints } => ("Added", endpoints.len()),
+        RequestBody::RemoveEndpoints { endpoints } => ("Removed", endpoints.len()),
+        _ => ("Changed", 0),
+    };
+    let mut helper = Helper::connect(socket)?;
+    let status = helper.status_of(request)?;
+    let servers = |n: usize| {
+        if n == 1 {
+            "1 VPN server".to_string()
+        } else {
+            format!("{n} VPN servers")
+        }
+    };
+    println!(
+        "{verb} {}; {} let through now",
+        servers(count),
+        servers(status.endpoints)
+    );
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lines_show_the_host_it_came_from() {
+        let mut e: Endpoint = "198.51.100.7:1194/udp".parse().unwrap();
+        assert_eq!(endpoint_line(&e), "198.51.100.7:1194/udp");
+        e.host = Some("vpn.example.com".into());
+        assert_eq!(endpoint_line(&e), "198.51.100.7:1194/udp (vpn.example.com)");
+        let v6: Endpoint = "[2001:db8::7]:443/tcp".parse().unwrap();
+        assert_eq!(endpoint_line(&v6), "[2001:db8::7]:443/tcp");
+    }
+}

@@ -1,0 +1,316 @@
+//! How a [`Status`] reads to a person: the headline (also what `watch`
+//! and the change commands print) and the few lines of `status`. Pure:
+//! the clock and the time zone come in as a [`Clock`], so every word here
+//! is tested.
+
+use airlock::status::{KillSwitch, Options, Protection, Status, TunnelState};
+
+use crate::duration::format_seconds;
+use crate::localtime::{format_datetime, format_time_of_day};
+
+/// "Now" and the local time zone, as seen by whoever prints.
+#[derive(Clone, Copy)]
+pub struct Clock {
+    pub now: u64,
+    /// UTC offset in seconds at a given Unix time.
+    pub offset: fn(u64) -> i64,
+}
+
+impl Clock {
+    pub fn system() -> Self {
+        Clock {
+            now: crate::localtime::now(),
+            offset: crate::localtime::local_offset,
+        }
+    }
+
+    fn datetime(&self, unix: u64) -> String {
+        format_datetime(unix, (self.offset)(unix))
+    }
+
+    /// A moment soon to come: the time of day when it is within a day,
+    /// the full date otherwise, plus how long until then.
+    fn until(&self, unix: u64) -> String {
+        let left = unix.saturating_sub(self.now);
+        let at = if left < 86_400 {
+            format_time_of_day(unix, (self.offset)(unix))
+        } else {
+            self.datetime(unix)
+        };
+        format!("{at} ({} left)", format_seconds(left))
+    }
+}
+
+/// The tunnel as `tun0 → 198.51.100.7:1194/udp`, as much as is known.
+fn tunnel_text(status: &Status) -> String {
+    let t = &status.tunnel;
+    match (&t.interface, &t.endpoint) {
+        (Some(i), Some(e)) => format!("{i} → {e}"),
+        (Some(i), None) => i.clone(),
+        (None, Some(e)) => format!("→ {e}"),
+        (None, None) => "interface unknown".to_string(),
+    }
+}
+
+/// One line that answers "am I protected?".
+pub fn headline(status: &Status, clock: &Clock) -> String {
+    match status.protection {
+        Protection::Protected => format!("Protected — VPN {}", tunnel_text(status)),
+        Protection::Blocking => "Blocking — no VPN tunnel is up: nothing gets out \
+                                 except the connection to the VPN server"
+            .to_string(),
+        Protection::Off => "Off — the kill switch is off: traffic is not protected".to_string(),
+        Protection::Paused => match status.paused_until {
+            Some(t) => format!("Paused until {} — traffic is not protected", clock.until(t)),
+            None => "Paused — traffic is not protected".to_string(),
+        },
+        Protection::Fault => match &status.reason {
+            Some(r) => format!("Fault — {r}"),
+            None => "Fault — the firewall rules are not what they should be".to_string(),
+        },
+    }
+}
+
+/// `allow-lan off, allow-airdrop off, ...`: spelled as `set` takes them.
+pub fn options_text(o: &Options) -> String {
+    let word = |b: bool| if b { "on" } else { "off" };
+    format!(
+        "allow-lan {}, allow-airdrop {}, allow-airprint {}, allow-dns {}",
+        word(o.allow_lan),
+        word(o.allow_airdrop),
+        word(o.allow_airprint),
+        word(o.allow_dns)
+    )
+}
+
+/// `watch`'s line: the headline plus the firewall's health, so a
+/// tamper or a fault shows up in the stream too.
+pub fn event_line(status: &Status, clock: &Clock) -> String {
+    let fw = &status.firewall;
+    let health = if fw.healthy {
+        "firewall healthy".to_string()
+    } else {
+        format!("firewall NOT healthy ({} problems)", fw.problems.len())
+    };
+    format!("{}; {health}", headline(status, clock))
+}
+
+/// The whole of `airlockctl status`.
+pub fn describe(status: &Status, clock: &Clock) -> String {
+    let mut lines = vec![headline(status, clock)];
+    let kill = match status.kill_switch {
+        KillSwitch::On => "on".to_string(),
+        KillSwitch::Off => "off (turn it on with `sudo airlockctl enable`)".to_string(),
+        KillSwitch::Paused => match status.paused_until {
+            Some(t) => format!(
+                "paused until {} (`sudo airlockctl resume` ends it now)",
+                clock.until(t)
+            ),
+            None => "paused (`sudo airlockctl resume` ends it now)".to_string(),
+        },
+    };
+    lines.push(format!("Kill switch:  {kill}"));
+    let tunnel = match status.tunnel.state {
+        TunnelState::Up => format!("up, {}", tunnel_text(status)),
+        TunnelState::Down => "down".to_string(),
+    };
+    lines.push(format!("VPN tunnel:   {tunnel}"));
+    lines.push(format!("Options:      {}", options_text(&status.options)));
+    let endpoints = match status.endpoints {
+        0 if status.kill_switch != KillSwitch::Off => "none — the VPN cannot connect through \
+             the kill switch; add its server with `sudo airlockctl endpoints add ADDR:PORT/udp`"
+            .to_string(),
+        0 => "none".to_string(),
+        1 => "1 VPN server let through (`airlockctl endpoints list`)".to_string(),
+        n => format!("{n} VPN servers let through (`airlockctl endpoints list`)"),
+    };
+    lines.push(format!("Endpoints:    {endpoints}"));
+    let fw = &status.firewall;
+    let health = if fw.healthy { "healthy" } else { "NOT healthy" };
+    let packets = match fw.blocked_packets {
+        1 => "1 packet blocked".to_string(),
+        n => format!("{n} packets blocked"),
+    };
+    lines.push(format!("Firewall:     {}, {health}, {packets}", fw.backend));
+    for p in &fw.problems {
+        lines.push(format!("  problem: {p}"));
+    }
+    let tamper = match fw.last_tamper {
+        Some(t) => format!(
+            "{} (someone else changed the rules; Airlock put them back)",
+            clock.datetime(t)
+        ),
+        None => "never".to_string(),
+    };
+    lines.push(format!("Last tamper:  {tamper}"));
+    let mut text = lines.join("\n");
+    text.push('\n');
+    text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use airlock::status::{FirewallHealth, Tunnel};
+
+    const NOW: u64 = 1_709_210_096; // 2024-02-29 12:34:56 UTC
+
+    fn utc() -> Clock {
+        Clock {
+            now: NOW,
+            offset: |_| 0,
+        }
+    }
+
+    fn protected() -> Status {
+        Status {
+            kill_switch: KillSwitch::On,
+            paused_until: None,
+            protection: Protection::Protected,
+            reason: None,
+            tunnel: Tunnel {
+                state: TunnelState::Up,
+                interface: Some("tun0".into()),
+                endpoint: Some("198.51.100.7:1194/udp".into()),
+            },
+            firewall: FirewallHealth {
+                backend: "nft".into(),
+                healthy: true,
+                problems: vec![],
+                last_tamper: None,
+                blocked_packets: 42,
+            },
+            options: Options {
+                allow_lan: true,
+                allow_airdrop: false,
+                allow_airprint: false,
+                allow_dns: true,
+            },
+            endpoints: 2,
+        }
+    }
+
+    #[test]
+    fn protected_status_reads_as_specified() {
+        assert_eq!(
+            describe(&protected(), &utc()),
+            "Protected — VPN tun0 → 198.51.100.7:1194/udp\n\
+             Kill switch:  on\n\
+             VPN tunnel:   up, tun0 → 198.51.100.7:1194/udp\n\
+             Options:      allow-lan on, allow-airdrop off, allow-airprint off, allow-dns on\n\
+             Endpoints:    2 VPN servers let through (`airlockctl endpoints list`)\n\
+             Firewall:     nft, healthy, 42 packets blocked\n\
+             Last tamper:  never\n"
+        );
+    }
+
+    #[test]
+    fn fault_lists_each_problem_and_the_tamper_time_locally() {
+        let mut s = protected();
+        s.protection = Protection::Fault;
+        s.reason = Some("the nft table is missing".into());
+        s.firewall.healthy = false;
+        s.firewall.problems = vec![
+            "table inet airlock is missing; run `sudo airlockctl enable`".into(),
+            "chain output has 0 rules".into(),
+        ];
+        s.firewall.last_tamper = Some(NOW - 60);
+        let clock = Clock {
+            now: NOW,
+            offset: |_| 3_600,
+        };
+        let text = describe(&s, &clock);
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(lines[0], "Fault — the nft table is missing");
+        assert_eq!(
+            lines[5],
+            "Firewall:     nft, NOT healthy, 42 packets blocked"
+        );
+        assert_eq!(
+            lines[6],
+            "  problem: table inet airlock is missing; run `sudo airlockctl enable`"
+        );
+        assert_eq!(lines[7], "  problem: chain output has 0 rules");
+        assert_eq!(
+            lines[8],
+            "Last tamper:  2024-02-29 13:33:56 +01:00 (someone else changed the rules; \
+             Airlock put them back)"
+        );
+    }
+
+    #[test]
+    fn paused_shows_the_end_and_time_left() {
+        let mut s = protected();
+        s.kill_switch = KillSwitch::Paused;
+        s.protection = Protection::Paused;
+        s.paused_until = Some(NOW + 300);
+        let text = describe(&s, &utc());
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(
+            lines[0],
+            "Paused until 12:39:56 (5m left) — traffic is not protected"
+        );
+        assert_eq!(
+            lines[1],
+            "Kill switch:  paused until 12:39:56 (5m left) (`sudo airlockctl resume` ends it now)"
+        );
+        // More than a day ahead: the date too.
+        s.paused_until = Some(NOW + 2 * 86_400);
+        assert_eq!(
+            headline(&s, &utc()),
+            "Paused until 2024-03-02 12:34:56 +00:00 (2d left) — traffic is not protected"
+        );
+    }
+
+    #[test]
+    fn blocking_off_and_missing_endpoints() {
+        let mut s = protected();
+        s.protection = Protection::Blocking;
+        s.tunnel = Tunnel {
+            state: TunnelState::Down,
+            interface: None,
+            endpoint: None,
+        };
+        s.endpoints = 0;
+        let text = describe(&s, &utc());
+        assert!(text.starts_with("Blocking — no VPN tunnel is up"), "{text}");
+        assert!(text.contains("VPN tunnel:   down\n"), "{text}");
+        assert!(
+            text.contains("Endpoints:    none — the VPN cannot connect"),
+            "{text}"
+        );
+
+        s.kill_switch = KillSwitch::Off;
+        s.protection = Protection::Off;
+        s.endpoints = 1;
+        s.firewall.blocked_packets = 1;
+        let text = describe(&s, &utc());
+        assert!(text.starts_with("Off — "), "{text}");
+        assert!(
+            text.contains("Kill switch:  off (turn it on with"),
+            "{text}"
+        );
+        assert!(
+            text.contains("Endpoints:    1 VPN server let through"),
+            "{text}"
+        );
+        assert!(text.contains(", 1 packet blocked\n"), "{text}");
+    }
+
+    #[test]
+    fn event_line_carries_health() {
+        let mut s = protected();
+        assert_eq!(
+            event_line(&s, &utc()),
+            "Protected — VPN tun0 → 198.51.100.7:1194/udp; firewall healthy"
+        );
+        s.firewall.healthy = false;
+        s.firewall.problems = vec!["a".into(), "b".into()];
+        s.protection = Protection::Fault;
+        assert_eq!(
+            event_line(&s, &utc()),
+            "Fault — the firewall rules are not what they should be; \
+             firewall NOT healthy (2 problems)"
+        );
+    }
+}

@@ -1,0 +1,729 @@
+//! The built `airlockctl` against a fake helper: a Unix socket served by a
+//! thread here, speaking the shared protocol, recording every request and
+//! answering from a script. Checks the exact request each command sends,
+//! what it prints, and its exit status.
+
+use std::io::{BufRead, BufReader, Write};
+use std::os::unix::net::{UnixListener, UnixStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::sync::mpsc::{self, Receiver, Sender};
+use std::sync::{Arc, Mutex};
+use std::thread;
+use std::time::{Duration, Instant};
+
+use airlock::endpoint::Endpoint;
+use airlock::ipc::frame::{read_message, write_frame};
+use airlock::ipc::protocol::{
+    ErrorCode, IpcError, OptionName, Outcome, Request, RequestBody, ResponseBody, ServerMessage,
+    PROTOCOL_VERSION,
+};
+use airlock::status::{
+    FirewallHealth, KillSwitch, Options, Protection, Status, Tunnel, TunnelState,
+};
+
+const BIN: &str = env!("CARGO_BIN_EXE_airlockctl");
+/// 2024-02-29 12:34:56 UTC.
+const TAMPER: u64 = 1_709_210_096;
+const NOT_AUTHORIZED: &str =
+    "not authorized: uid 1000 is neither root nor in the `sudo` group (try sudo)";
+
+fn protected() -> Status {
+    Status {
+        kill_switch: KillSwitch::On,
+        paused_until: None,
+        protection: Protection::Protected,
+        reason: None,
+        tunnel: Tunnel {
+            state: TunnelState::Up,
+            interface: Some("tun0".into()),
+            endpoint: Some("198.51.100.7:1194/udp".into()),
+        },
+        firewall: FirewallHealth {
+            backend: "nft".into(),
+            healthy: true,
+            problems: vec![],
+            last_tamper: Some(TAMPER),
+            blocked_packets: 1234,
+        },
+        options: Options {
+            allow_lan: true,
+            allow_airdrop: false,
+            allow_airprint: false,
+            allow_dns: false,
+        },
+        endpoints: 2,
+    }
+}
+
+fn endpoint(s: &str) -> Endpoint {
+    s.parse().expect("endpoint")
+}
+
+type Answer = dyn Fn(&RequestBody) -> Outcome + Send + Sync;
+
+/// The default script: reads answer with their kind, changes with `Done`.
+fn answer_normally(body: &RequestBody) -> Outcome {
+    let ok = |b| Outcome::Ok(b);
+    match body {
+        RequestBody::GetStatus => ok(ResponseBody::Status(protected())),
+        RequestBody::GetRules => ok(ResponseBody::Rules {
+            backend: "nft".into(),
+            text: "table inet airlock {\n\tchain output {\n\t}\n}".into(),
+        }),
+        RequestBody::ListEndpoints => {
+            let mut named = endpoint("198.51.100.7:1194/udp");
+            named.host = Some("vpn.example.com".into());
+            ok(ResponseBody::Endpoints(vec![
+                named,
+                endpoint("[2001:db8::7]:443/tcp"),
+            ]))
+        }
+        _ => ok(ResponseBody::Done(protected())),
+    }
+}
+
+/// A helper stand-in on a temp socket.
+struct Fake {
+    _dir: tempfile::TempDir,
+    path: PathBuf,
+    /// Every request after the handshake, in arrival order.
+    received: Arc<Mutex<Vec<RequestBody>>>,
+    /// The `client` field of each `Hello`.
+    hellos: Arc<Mutex<Vec<String>>>,
+    /// Feeds subscribers: `Some` is an event, `None` closes the stream.
+    events: Sender<Option<Status>>,
+}
+
+impl Fake {
+    fn start() -> Fake {
+        Fake::with(Arc::new(answer_normally))
+    }
+
+    fn with(answer: Arc<Answer>) -> Fake {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("airlock.sock");
+        let listener = UnixListener::bind(&path).expect("bind fake helper");
+        let received = Arc::new(Mutex::new(Vec::new()));
+        let hellos = Arc::new(Mutex::new(Vec::new()));
+        let (events, rx) = mpsc::channel();
+        let rx = Arc::new(Mutex::new(rx));
+        let (rec, hel) = (received.clone(), hellos.clone());
+        // Serves until the test process ends; each connection in turn,
+        // which is all one CLI run needs.
+        thread::spawn(move || {
+            for stream in listener.incoming() {
+                let Ok(stream) = stream else { return };
+                serve(stream, &answer, &rec, &hel, &rx);
+            }
+        });
+        Fake {
+            _dir: dir,
+            path,
+            received,
+            hellos,
+            events,
+        }
+    }
+
+    fn received(&self) -> Vec<RequestBody> {
+        self.received.lock().unwrap().clone()
+    }
+
+    fn run(&self, args: &[&str]) -> Output {
+        let mut all = vec!["--socket", self.path.to_str().unwrap()];
+        all.extend_from_slice(args);
+        run_env(&all, &[])
+    }
+}
+
+fn serve(
+    mut stream: UnixStream,
+    answer: &Arc<Answer>,
+    received: &Mutex<Vec<RequestBody>>,
+    hellos: &Mutex<Vec<String>>,
+    events: &Mutex<Receiver<Option<Status>>>,
+) {
+    let send = |s: &mut UnixStream, m: &ServerMessage| write_frame(s, m).is_ok();
+    while let Ok(Some(request)) = read_message::<Request>(&mut stream) {
+        let reply = match request.body {
+            RequestBody::Hello { version, client } => {
+                assert_eq!(version, PROTOCOL_VERSION, "client protocol version");
+                hellos.lock().unwrap().push(client);
+                ServerMessage::ok(
+                    request.id,
+                    ResponseBody::Hello {
+                        version: PROTOCOL_VERSION,
+                        server: "fake-airlockd 0.0.0".into(),
+                    },
+                )
+            }
+            RequestBody::Subscribe => {
+                received.lock().unwrap().push(RequestBody::Subscribe);
+                let first = ServerMessage::ok(request.id, ResponseBody::Subscribed(protected()));
+                if !send(&mut stream, &first) {
+                    return;
+                }
+                let events = events.lock().unwrap();
+                while let Ok(Some(status)) = events.recv() {
+                    if !send(&mut stream, &ServerMessage::Event { status }) {
+                        return;
+                    }
+                }
+                return;
+            }
+            body => {
+                let outcome = answer(&body);
+                received.lock().unwrap().push(body);
+                ServerMessage::Response {
+                    id: request.id,
+                    result: outcome,
+                }
+            }
+        };
+        if !send(&mut stream, &reply) {
+            return;
+        }
+    }
+}
+
+fn run_env(args: &[&str], env: &[(&str, &str)]) -> Output {
+    let mut cmd = Command::new(BIN);
+    cmd.args(args).env_remove("AIRLOCK_SOCKET").env("TZ", "UTC");
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    cmd.output().expect("run airlockctl")
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+/// Exit `code`, nothing on stdout, one `airlockctl: ` line on stderr.
+fn assert_one_line_failure(out: &Output, code: i32, what: &str) -> String {
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(code), "{what}: {stderr}");
+    assert!(
+        out.stdout.is_empty(),
+        "{what}: stdout {:?}",
+        text(&out.stdout)
+    );
+    let lines: Vec<&str> = stderr.lines().collect();
+    assert_eq!(lines.len(), 1, "{what}: {stderr:?}");
+    let line = lines[0]
+        .strip_prefix("airlockctl: ")
+        .unwrap_or_else(|| panic!("{what}: {stderr:?}"));
+    line.to_string()
+}
+
+#[test]
+fn each_change_command_sends_exactly_its_request() {
+    let cases: Vec<(Vec<&str>, RequestBody)> = vec![
+        (vec!["enable"], RequestBody::Enable),
+        (vec!["disable"], RequestBody::Disable),
+        (
+            vec!["set", "allow-lan", "on"],
+            RequestBody::SetOption {
+                option: OptionName::AllowLan,
+                value: true,
+            },
+        ),
+        (
+            vec!["set", "allow-airdrop", "off"],
+            RequestBody::SetOption {
+                option: OptionName::AllowAirdrop,
+                value: false,
+            },
+        ),
+        (
+            vec!["set", "allow-airprint", "on"],
+            RequestBody::SetOption {
+                option: OptionName::AllowAirprint,
+                value: true,
+            },
+        ),
+        (
+            vec!["set", "allow-dns", "off"],
+            RequestBody::SetOption {
+                option: OptionName::AllowDns,
+                value: false,
+            },
+        ),
+        (vec!["pause", "5m"], RequestBody::Pause { seconds: 300 }),
+        (vec!["pause", "90s"], RequestBody::Pause { seconds: 90 }),
+        (
+            vec!["pause", "1h30m"],
+            RequestBody::Pause { seconds: 5_400 },
+        ),
+        (vec!["resume"], RequestBody::Resume),
+        (
+            vec![
+                "endpoints",
+                "add",
+                "198.51.100.7:1194/udp",
+                "[2001:db8::7]:443/tcp",
+                "203.0.113.9:51820",
+            ],
+            RequestBody::AddEndpoints {
+                endpoints: vec![
+                    endpoint("198.51.100.7:1194/udp"),
+                    endpoint("[2001:db8::7]:443/tcp"),
+                    endpoint("203.0.113.9:51820/udp"),
+                ],
+            },
+        ),
+        (
+            vec!["endpoints", "remove", "198.51.100.7:1194/udp"],
+            RequestBody::RemoveEndpoints {
+                endpoints: vec![endpoint("198.51.100.7:1194/udp")],
+            },
+        ),
+        (vec!["status"], RequestBody::GetStatus),
+        (vec!["status", "--json"], RequestBody::GetStatus),
+        (vec!["rules"], RequestBody::GetRules),
+        (vec!["endpoints", "list"], RequestBody::ListEndpoints),
+    ];
+    for (args, want) in cases {
+        let fake = Fake::start();
+        let out = fake.run(&args);
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{args:?}: {}",
+            text(&out.stderr)
+        );
+        assert!(out.stderr.is_empty(), "{args:?}: {}", text(&out.stderr));
+        assert_eq!(fake.received(), [want], "{args:?}");
+        let hellos = fake.hellos.lock().unwrap().clone();
+        assert_eq!(hellos.len(), 1, "{args:?}");
+        assert!(hellos[0].starts_with("airlockctl "), "{hellos:?}");
+    }
+}
+
+#[test]
+fn changes_print_the_resulting_status() {
+    let fake = Fake::start();
+    let out = fake.run(&["set", "allow-lan", "on"]);
+    assert_eq!(
+        text(&out.stdout),
+        "allow-lan is on\nProtected — VPN tun0 → 198.51.100.7:1194/udp\n"
+    );
+    let out = fake.run(&["pause", "1h30m"]);
+    assert!(
+        text(&out.stdout).starts_with("Paused for 1h 30m\n"),
+        "{}",
+        text(&out.stdout)
+    );
+    let out = fake.run(&["endpoints", "add", "198.51.100.7:1194/udp"]);
+    assert_eq!(
+        text(&out.stdout),
+        "Added 1 VPN server; 2 VPN servers let through now\n"
+    );
+}
+
+#[test]
+fn refusals_are_the_helpers_words_and_exit_1() {
+    let fake = Fake::with(Arc::new(|body: &RequestBody| {
+        if body.is_mutating() {
+            Outcome::Err(IpcError::new(ErrorCode::NotAuthorized, NOT_AUTHORIZED))
+        } else {
+            answer_normally(body)
+        }
+    }));
+    for args in [
+        vec!["enable"],
+        vec!["disable"],
+        vec!["set", "allow-lan", "on"],
+        vec!["pause", "5m"],
+        vec!["resume"],
+        vec!["endpoints", "add", "198.51.100.7:1194"],
+    ] {
+        let line = assert_one_line_failure(&fake.run(&args), 1, &format!("{args:?}"));
+        assert_eq!(line, NOT_AUTHORIZED, "{args:?}");
+    }
+    // Reading is still allowed.
+    assert_eq!(fake.run(&["status"]).status.code(), Some(0));
+
+    let fake = Fake::with(Arc::new(|_: &RequestBody| {
+        Outcome::Err(IpcError::new(
+            ErrorCode::Firewall,
+            "nft refused the ruleset: Error: No such file or directory; the previous rules stay",
+        ))
+    }));
+    let line = assert_one_line_failure(&fake.run(&["enable"]), 1, "firewall");
+    assert_eq!(
+        line,
+        "firewall error: nft refused the ruleset: Error: No such file or directory; the \
+         previous rules stay"
+    );
+}
+
+#[test]
+fn helper_absent_says_not_running_and_how_to_start_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let missing = dir.path().join("airlock.sock");
+    let shown = missing.to_str().unwrap();
+    for args in [
+        vec!["status"],
+        vec!["enable"],
+        vec!["watch", "--json"],
+        vec!["rules"],
+    ] {
+        let mut all = vec!["--socket", shown];
+        all.extend(&args);
+        let line = assert_one_line_failure(&run_env(&all, &[]), 1, &format!("{args:?}"));
+        assert_eq!(
+            line,
+            format!(
+                "the Airlock helper is not running (no socket at {shown}); start it with \
+                 `sudo systemctl start airlockd`"
+            )
+        );
+    }
+    // A socket file left behind by a dead helper: nothing listens.
+    drop(UnixListener::bind(&missing).unwrap());
+    let line = assert_one_line_failure(&run_env(&["--socket", shown, "status"], &[]), 1, "stale");
+    assert!(line.contains("not running (nothing listens on"), "{line}");
+}
+
+#[test]
+fn usage_errors_exit_2_and_never_reach_the_helper() {
+    let fake = Fake::start();
+    for (args, mention) in [
+        (vec!["pause", "5"], "without a unit"),
+        (vec!["pause", "0s"], "resume"),
+        (vec!["pause", "5x"], "unknown unit"),
+        (vec!["pause"], "DURATION"),
+        (vec!["set", "allow-lan", "maybe"], "on, off"),
+        (vec!["set", "allow-ipv6", "on"], "allow-lan"),
+        (vec!["endpoints", "add"], "ADDR:PORT"),
+        (vec!["endpoints", "add", "198.51.100.7"], "ADDR:PORT"),
+        (
+            vec!["endpoints", "remove", "198.51.100.7:1194/sctp"],
+            "sctp",
+        ),
+        (vec!["status", "--yaml"], "--yaml"),
+        (vec![], "missing command"),
+    ] {
+        let line = assert_one_line_failure(&fake.run(&args), 2, &format!("{args:?}"));
+        assert!(line.contains(mention), "{args:?}: {line}");
+    }
+    assert_eq!(fake.received(), []);
+    assert!(fake.hellos.lock().unwrap().is_empty());
+}
+
+#[test]
+fn import_is_not_wired_yet_and_sends_nothing() {
+    let fake = Fake::start();
+    let line = assert_one_line_failure(
+        &fake.run(&["endpoints", "import", "/nonexistent/office.ovpn"]),
+        1,
+        "import",
+    );
+    assert!(line.contains("not available in this build"), "{line}");
+    assert_eq!(fake.received(), []);
+}
+
+#[test]
+fn status_json_is_the_helpers_status() {
+    let fake = Fake::start();
+    let out = fake.run(&["status", "--json"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("status --json");
+    assert_eq!(v["kill_switch"], "on");
+    assert_eq!(v["protection"], "protected");
+    assert_eq!(v["tunnel"]["state"], "up");
+    assert_eq!(v["tunnel"]["interface"], "tun0");
+    assert_eq!(v["tunnel"]["endpoint"], "198.51.100.7:1194/udp");
+    assert_eq!(v["firewall"]["healthy"], true);
+    assert_eq!(v["firewall"]["last_tamper"], TAMPER);
+    let back: Status = serde_json::from_value(v).expect("a Status");
+    assert_eq!(back, protected());
+}
+
+#[test]
+fn status_text_in_the_local_time_zone() {
+    let fake = Fake::start();
+    let path = fake.path.to_str().unwrap();
+    // Through AIRLOCK_SOCKET this time, in UTC+2 (POSIX TZ signs are inverted).
+    let out = run_env(&["status"], &[("AIRLOCK_SOCKET", path), ("TZ", "EET-2")]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let stdout = text(&out.stdout);
+    let lines: Vec<&str> = stdout.lines().collect();
+    assert_eq!(lines[0], "Protected — VPN tun0 → 198.51.100.7:1194/udp");
+    assert!(lines.contains(&"Kill switch:  on"), "{stdout}");
+    assert!(
+        lines.contains(&"Firewall:     nft, healthy, 1234 packets blocked"),
+        "{stdout}"
+    );
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.starts_with("Last tamper:  2024-02-29 14:34:56 +02:00")),
+        "{stdout}"
+    );
+}
+
+#[test]
+fn socket_flag_beats_the_environment() {
+    let fake = Fake::start();
+    let out = run_env(
+        &["--socket", fake.path.to_str().unwrap(), "status"],
+        &[("AIRLOCK_SOCKET", "/nonexistent/airlock.sock")],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert_eq!(fake.received(), [RequestBody::GetStatus]);
+}
+
+#[test]
+fn rules_and_endpoint_list_print_what_the_helper_holds() {
+    let fake = Fake::start();
+    let out = fake.run(&["rules"]);
+    assert_eq!(
+        text(&out.stdout),
+        "table inet airlock {\n\tchain output {\n\t}\n}\n"
+    );
+    let out = fake.run(&["endpoints", "list"]);
+    assert_eq!(
+        text(&out.stdout),
+        "198.51.100.7:1194/udp (vpn.example.com)\n[2001:db8::7]:443/tcp\n"
+    );
+    let out = fake.run(&["endpoints", "list", "--json"]);
+    let list: Vec<Endpoint> = serde_json::from_slice(&out.stdout).expect("json list");
+    assert_eq!(list.len(), 2);
+    assert_eq!(list[0].host.as_deref(), Some("vpn.example.com"));
+}
+
+/// Kills a child we started, by its PID, however the test ends.
+struct ChildGuard(Child);
+
+impl Drop for ChildGuard {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// Starts `watch ARGS` and hands back its stdout lines as they come.
+fn watch(fake: &Fake, args: &[&str]) -> (ChildGuard, Receiver<String>) {
+    let mut child = Command::new(BIN)
+        .arg("--socket")
+        .arg(&fake.path)
+        .arg("watch")
+        .args(args)
+        .env("TZ", "UTC")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn watch");
+    let stdout = child.stdout.take().expect("stdout");
+    let (tx, rx) = mpsc::channel();
+    thread::spawn(move || {
+        for line in BufReader::new(stdout).lines() {
+            let Ok(line) = line else { return };
+            if tx.send(line).is_err() {
+                return;
+            }
+        }
+    });
+    (ChildGuard(child), rx)
+}
+
+const PROMPT: Duration = Duration::from_secs(5);
+
+#[test]
+fn watch_json_prints_each_event_at_once_one_object_a_line() {
+    let fake = Fake::start();
+    let (mut child, lines) = watch(&fake, &["--json"]);
+    let first = lines.recv_timeout(PROMPT).expect("the current status");
+    assert_eq!(
+        serde_json::from_str::<Status>(&first).expect("json"),
+        protected()
+    );
+
+    let mut blocking = protected();
+    blocking.protection = Protection::Blocking;
+    blocking.tunnel = Tunnel {
+        state: TunnelState::Down,
+        interface: None,
+        endpoint: None,
+    };
+    let mut off = blocking.clone();
+    off.kill_switch = KillSwitch::Off;
+    off.protection = Protection::Off;
+    let mut delays = Vec::new();
+    // One event at a time, each awaited before the next is sent: a line
+    // held in a buffer would never arrive.
+    for status in [blocking, off, protected()] {
+        let sent = Instant::now();
+        fake.events.send(Some(status.clone())).unwrap();
+        let line = lines.recv_timeout(PROMPT).expect("event line in time");
+        delays.push(sent.elapsed());
+        assert_eq!(serde_json::from_str::<Status>(&line).expect("json"), status);
+    }
+    eprintln!("watch --json event-to-line delays: {delays:?}");
+
+    // The helper goes away: the stream ends, exit 1 with one line.
+    fake.events.send(None).unwrap();
+    let status = child.0.wait().expect("wait");
+    assert_eq!(status.code(), Some(1));
+    let mut stderr = String::new();
+    std::io::Read::read_to_string(child.0.stderr.as_mut().unwrap(), &mut stderr).unwrap();
+    assert_eq!(
+        stderr,
+        "airlockctl: the Airlock helper closed the status stream (stopped or restarted?)\n"
+    );
+    assert!(lines.recv_timeout(Duration::from_millis(200)).is_err());
+    assert_eq!(fake.received(), [RequestBody::Subscribe]);
+}
+
+#[test]
+fn watch_text_prints_a_line_per_event() {
+    let fake = Fake::start();
+    let (_child, lines) = watch(&fake, &[]);
+    let first = lines.recv_timeout(PROMPT).expect("the current status");
+    // `HH:MM:SS  headline; health`
+    let (time, rest) = first.split_once("  ").expect("time prefix");
+    assert_eq!(time.len(), 8, "{first}");
+    assert_eq!(
+        rest,
+        "Protected — VPN tun0 → 198.51.100.7:1194/udp; firewall healthy"
+    );
+    let mut fault = protected();
+    fault.protection = Protection::Fault;
+    fault.reason = Some("the airlock table was deleted".into());
+    fault.firewall.healthy = false;
+    fault.firewall.problems = vec!["table inet airlock is missing".into()];
+    fake.events.send(Some(fault)).unwrap();
+    let line = lines.recv_timeout(PROMPT).expect("event line");
+    assert!(
+        line.ends_with("Fault — the airlock table was deleted; firewall NOT healthy (1 problems)"),
+        "{line}"
+    );
+}
+
+fn fake_nft_dir() -> tempfile::TempDir {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let nft = dir.path().join("nft");
+    std::fs::File::create(&nft)
+        .and_then(|mut f| f.write_all(b"#!/bin/sh\nexit 0\n"))
+        .unwrap();
+    std::fs::set_permissions(&nft, std::fs::Permissions::from_mode(0o755)).unwrap();
+    dir
+}
+
+fn doctor(fake: &Fake, path_dir: &Path) -> Output {
+    run_env(
+        &["--socket", fake.path.to_str().unwrap(), "doctor"],
+        &[("PATH", path_dir.to_str().unwrap())],
+    )
+}
+
+#[test]
+fn doctor_turns_each_helper_problem_into_a_fail_line() {
+    let problems = [
+        "table inet airlock is missing; run `sudo airlockctl enable` to load it again",
+        "chain output does not end in reject; restart the helper",
+    ];
+    let fake = Fake::with(Arc::new(move |body: &RequestBody| {
+        let mut s = protected();
+        s.protection = Protection::Fault;
+        s.firewall.healthy = false;
+        s.firewall.problems = problems.iter().map(|p| p.to_string()).collect();
+        match body {
+            RequestBody::GetStatus => Outcome::Ok(ResponseBody::Status(s)),
+            other => answer_normally(other),
+        }
+    }));
+    let nft = fake_nft_dir();
+    let out = doctor(&fake, nft.path());
+    let stdout = text(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{stdout}");
+    let fails: Vec<&str> = stdout
+        .lines()
+        .filter_map(|l| l.strip_prefix("FAIL  rules"))
+        .map(str::trim_start)
+        .collect();
+    assert_eq!(fails, problems, "{stdout}");
+    assert!(
+        stdout.contains("ok    helper       fake-airlockd 0.0.0 answers on"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains(&format!(
+            "ok    backend      nft found at {}",
+            nft.path().join("nft").display()
+        )),
+        "{stdout}"
+    );
+    let stderr = text(&out.stderr);
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert!(stderr.starts_with("airlockctl: 2 of "), "{stderr}");
+    assert_eq!(fake.received(), [RequestBody::GetStatus]);
+}
+
+#[test]
+fn doctor_passes_on_a_healthy_helper() {
+    let fake = Fake::start();
+    let nft = fake_nft_dir();
+    let out = doctor(&fake, nft.path());
+    let stdout = text(&out.stdout);
+    // The socket check wants a root-owned socket: only then is all ok.
+    if !nix_is_root() {
+        eprintln!("skipping the exit-0 half: not root, so the test socket is not root-owned");
+        return;
+    }
+    assert_eq!(out.status.code(), Some(0), "{stdout}{}", text(&out.stderr));
+    let levels: Vec<&str> = stdout
+        .lines()
+        .map(|l| l.split_whitespace().next().unwrap_or(""))
+        .collect();
+    assert!(
+        levels.iter().all(|l| *l == "ok" || *l == "warn"),
+        "{stdout}"
+    );
+    // The status has a tamper time: reported, but only as a warning.
+    assert!(stdout.contains("warn  tamper"), "{stdout}");
+    assert!(stdout.contains("2024-02-29 12:34:56 +00:00"), "{stdout}");
+}
+
+#[test]
+fn doctor_without_a_helper_fails() {
+    let dir = tempfile::tempdir().unwrap();
+    let sock = dir.path().join("airlock.sock");
+    let out = run_env(&["--socket", sock.to_str().unwrap(), "doctor"], &[]);
+    let stdout = text(&out.stdout);
+    assert_eq!(out.status.code(), Some(1));
+    let first = stdout.lines().next().unwrap_or("");
+    assert!(first.starts_with("FAIL  helper"), "{stdout}");
+    assert!(first.contains("not running"), "{stdout}");
+}
+
+fn nix_is_root() -> bool {
+    // SAFETY: geteuid has no preconditions and cannot fail.
+    unsafe { libc::geteuid() == 0 }
+}
+
+#[test]
+fn every_subcommand_has_help_with_exit_codes() {
+    for cmd in [
+        "status",
+        "enable",
+        "disable",
+        "set",
+        "pause",
+        "resume",
+        "endpoints",
+        "rules",
+        "watch",
+        "doctor",
+    ] {
+        let out = run_env(&[cmd, "--help"], &[]);
+        assert_eq!(out.status.code(), Some(0), "{cmd}");
+        let help = text(&out.stdout);
+        assert!(help.contains("Exit status"), "{cmd} --help: {help}");
+        assert!(help.contains("--socket"), "{cmd} --help: {help}");
+    }
+}
