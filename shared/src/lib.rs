@@ -14,6 +14,7 @@
 
 pub mod endpoint;
 pub mod import;
+pub mod ipc;
 pub mod network;
 pub mod platform;
 pub mod policy;

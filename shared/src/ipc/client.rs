@@ -1,0 +1,476 @@
+//! The blocking client the CLI and the tray app use to talk to the helper.
+//!
+//! One request at a time; ids tell answers apart from stragglers. Reads go
+//! through a [`FrameDecoder`], so a read that times out mid-frame keeps
+//! the bytes it got and the next read carries on where it stopped.
+
+use std::io::{self, Read, Write};
+use std::os::unix::net::UnixStream;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use crate::status::Status;
+
+use super::frame::{decode, encode, FrameDecoder, FrameError};
+use super::protocol::{
+    ErrorCode, IpcError, Outcome, Request, RequestBody, ResponseBody, ServerMessage,
+    PROTOCOL_VERSION, UNKNOWN_REQUEST_ID,
+};
+
+/// Why a connection attempt failed, in the terms a user can act on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ConnectFailure {
+    /// No socket, or nobody listening on it: start the helper.
+    NotRunning,
+    /// The socket's permissions keep this user out.
+    PermissionDenied,
+    Other,
+}
+
+impl ConnectFailure {
+    pub fn of(error: &io::Error) -> Self {
+        match error.kind() {
+            io::ErrorKind::NotFound | io::ErrorKind::ConnectionRefused => {
+                ConnectFailure::NotRunning
+            }
+            io::ErrorKind::PermissionDenied => ConnectFailure::PermissionDenied,
+            _ => ConnectFailure::Other,
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ClientError {
+    #[error("{}", connect_message(path, source))]
+    Connect {
+        path: PathBuf,
+        #[source]
+        source: io::Error,
+    },
+    #[error("the Airlock helper did not answer within {after:?}")]
+    Timeout { after: Duration },
+    #[error("the Airlock helper closed the connection")]
+    Disconnected,
+    #[error("Airlock client and helper versions do not match: {0}")]
+    VersionMismatch(String),
+    #[error("protocol error talking to the Airlock helper: {0}")]
+    Protocol(String),
+    #[error("the Airlock helper refused: {0}")]
+    Remote(IpcError),
+    #[error("I/O error talking to the Airlock helper: {0}")]
+    Io(io::Error),
+}
+
+impl ClientError {
+    /// For `Connect` errors, what kind of failure it was.
+    pub fn connect_failure(&self) -> Option<ConnectFailure> {
+        match self {
+            ClientError::Connect { source, .. } => Some(ConnectFailure::of(source)),
+            _ => None,
+        }
+    }
+}
+
+fn connect_message(path: &Path, source: &io::Error) -> String {
+    let path = path.display();
+    match ConnectFailure::of(source) {
+        ConnectFailure::NotRunning => {
+            format!("the Airlock helper is not running (nothing listens on {path}: {source})")
+        }
+        ConnectFailure::PermissionDenied => {
+            format!("permission denied connecting to the Airlock helper at {path} ({source})")
+        }
+        ConnectFailure::Other => {
+            format!("cannot connect to the Airlock helper at {path}: {source}")
+        }
+    }
+}
+
+/// How long to wait, and what to call ourselves.
+#[derive(Debug, Clone)]
+pub struct ClientOptions {
+    /// Bounds connecting plus the hello exchange.
+    pub connect_timeout: Duration,
+    /// Bounds each request from send to answer; `None` waits forever.
+    /// Changes wait for the rules to be in the kernel, so allow seconds.
+    pub request_timeout: Option<Duration>,
+    /// Sent in `Hello` for the helper's log.
+    pub client_name: String,
+}
+
+impl Default for ClientOptions {
+    fn default() -> Self {
+        ClientOptions {
+            connect_timeout: Duration::from_secs(2),
+            request_timeout: Some(Duration::from_secs(15)),
+            client_name: format!("airlock-client {}", env!("CARGO_PKG_VERSION")),
+        }
+    }
+}
+
+/// A connection that has completed the handshake.
+#[derive(Debug)]
+pub struct Client {
+    conn: Connection,
+    next_id: u64,
+    server: String,
+    request_timeout: Option<Duration>,
+}
+
+impl Client {
+    /// Connects with default options.
+    pub fn connect(path: impl AsRef<Path>) -> Result<Client, ClientError> {
+        Client::connect_with(path, &ClientOptions::default())
+    }
+
+    /// Connects and performs the `Hello` handshake, so a version mismatch
+    /// shows up here and not as a puzzling error on the first request.
+    pub fn connect_with(
+        path: impl AsRef<Path>,
+        options: &ClientOptions,
+    ) -> Result<Client, ClientError> {
+        let path = path.as_ref();
+        let deadline = Deadline::after(options.connect_timeout);
+        let stream = connect_stream(path, options.connect_timeout)?;
+        let mut client = Client {
+            conn: Connection::new(stream),
+            next_id: 1,
+            server: String::new(),
+            request_timeout: options.request_timeout,
+        };
+        let hello = RequestBody::Hello {
+            version: PROTOCOL_VERSION,
+            client: options.client_name.clone(),
+        };
+        match client.exchange(hello, Some(deadline)) {
+            Ok(ResponseBody::Hello { version, server }) if version == PROTOCOL_VERSION => {
+                client.server = server;
+                Ok(client)
+            }
+            Ok(ResponseBody::Hello { version, server }) => {
+                Err(ClientError::VersionMismatch(format!(
+                    "this client speaks protocol {PROTOCOL_VERSION}, {server} speaks {version}"
+                )))
+            }
+            Ok(other) => Err(unexpected("hello", &other)),
+            Err(ClientError::Remote(e)) if e.code == ErrorCode::VersionMismatch => {
+                Err(ClientError::VersionMismatch(e.message))
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    /// The helper's name and version from the handshake.
+    pub fn server(&self) -> &str {
+        &self.server
+    }
+
+    /// Sends one request and waits for its answer; status events that
+    /// arrive meanwhile are skipped.
+    pub fn request(&mut self, body: RequestBody) -> Result<ResponseBody, ClientError> {
+        let deadline = self.request_timeout.map(Deadline::after);
+        self.exchange(body, deadline)
+    }
+
+    /// Turns this connection into a status stream: the current status now,
+    /// then one event per change.
+    pub fn subscribe(mut self) -> Result<(Status, Subscription), ClientError> {
+        match self.request(RequestBody::Subscribe)? {
+            ResponseBody::Subscribed(status) => Ok((
+                status,
+                Subscription {
+                    conn: self.conn,
+                    timeout: None,
+                    done: false,
+                },
+            )),
+            other => Err(unexpected("subscribed", &other)),
+        }
+    }
+
+    fn exchange(
+        &mut self,
+        body: RequestBody,
+        deadline: Option<Deadline>,
+    ) -> Result<ResponseBody, ClientError> {
+        let id = self.next_id;
+        self.next_id += 1;
+        self.conn.send(&Request { id, body }, deadline)?;
+        loop {
+            let Some(message) = self.conn.receive(deadline)? else {
+                return Err(ClientError::Disconnected);
+            };
+            match message {
+                ServerMessage::Event { .. } => continue,
+                ServerMessage::Response { id: got, result } if got == id => {
+                    return Result::from(result).map_err(ClientError::Remote);
+                }
+                ServerMessage::Response {
+                    id: UNKNOWN_REQUEST_ID,
+                    result: Outcome::Err(e),
+                } => return Err(ClientError::Remote(e)),
+                // The answer to an earlier request we gave up waiting for.
+                ServerMessage::Response { id: got, .. } if got < id => continue,
+                ServerMessage::Response { id: got, .. } => {
+                    return Err(ClientError::Protocol(format!(
+                        "answer to request {got} while waiting for {id}"
+                    )))
+                }
+            }
+        }
+    }
+}
+
+fn unexpected(wanted: &str, got: &ResponseBody) -> ClientError {
+    let got = match got {
+        ResponseBody::Hello { .. } => "hello",
+        ResponseBody::Status(_) => "status",
+        ResponseBody::Subscribed(_) => "subscribed",
+        ResponseBody::Done(_) => "done",
+        ResponseBody::Endpoints(_) => "endpoints",
+        ResponseBody::Rules { .. } => "rules",
+        ResponseBody::Settings(_) => "settings",
+    };
+    ClientError::Protocol(format!("expected a {wanted} response, got {got}"))
+}
+
+/// Status events after [`Client::subscribe`]. Iteration ends when the
+/// helper closes the connection, and after any error but a timeout.
+#[derive(Debug)]
+pub struct Subscription {
+    conn: Connection,
+    timeout: Option<Duration>,
+    done: bool,
+}
+
+impl Subscription {
+    /// Bounds the wait for each event (`None`, the default, blocks): a
+    /// tray app uses it to notice a helper that hangs without closing.
+    pub fn set_timeout(&mut self, timeout: Option<Duration>) {
+        self.timeout = timeout;
+    }
+
+    /// The next status, or `None` when the helper closed the stream.
+    pub fn next_event(&mut self) -> Result<Option<Status>, ClientError> {
+        let deadline = self.timeout.map(Deadline::after);
+        loop {
+            match self.conn.receive(deadline)? {
+                None => return Ok(None),
+                Some(ServerMessage::Event { status }) => return Ok(Some(status)),
+                Some(ServerMessage::Response {
+                    result: Outcome::Err(e),
+                    ..
+                }) => return Err(ClientError::Remote(e)),
+                // A late answer to a request made before subscribing.
+                Some(ServerMessage::Response { .. }) => continue,
+            }
+        }
+    }
+}
+
+impl Iterator for Subscription {
+    type Item = Result<Status, ClientError>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        if self.done {
+            return None;
+        }
+        match self.next_event() {
+            Ok(Some(s)) => Some(Ok(s)),
+            Ok(None) => {
+                self.done = true;
+                None
+            }
+            Err(e) => {
+                self.done = !matches!(e, ClientError::Timeout { .. });
+                Some(Err(e))
+            }
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Deadline {
+    at: Instant,
+    after: Duration,
+}
+
+impl Deadline {
+    fn after(after: Duration) -> Self {
+        Deadline {
+            at: Instant::now() + after,
+            after,
+        }
+    }
+
+    /// Time left, or the timeout error once there is none.
+    fn remaining(self) -> Result<Duration, ClientError> {
+        let left = self.at.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            Err(ClientError::Timeout { after: self.after })
+        } else {
+            Ok(left)
+        }
+    }
+}
+
+/// The socket plus whatever part of the next frame has arrived.
+#[derive(Debug)]
+struct Connection {
+    stream: UnixStream,
+    decoder: FrameDecoder,
+    buf: Vec<u8>,
+}
+
+impl Connection {
+    fn new(stream: UnixStream) -> Self {
+        Connection {
+            stream,
+            decoder: FrameDecoder::new(),
+            buf: vec![0; 16 * 1024],
+        }
+    }
+
+    fn send(&mut self, request: &Request, deadline: Option<Deadline>) -> Result<(), ClientError> {
+        let frame = encode(request).map_err(protocol)?;
+        let timeout = deadline.map(Deadline::remaining).transpose()?;
+        self.stream.set_write_timeout(timeout).map_err(io_error)?;
+        self.stream
+            .write_all(&frame)
+            .map_err(|e| timeout_or_io(e, deadline))
+    }
+
+    /// The next message, or `None` at a clean end of stream.
+    fn receive(
+        &mut self,
+        deadline: Option<Deadline>,
+    ) -> Result<Option<ServerMessage>, ClientError> {
+        loop {
+            if let Some(payload) = self.decoder.next_frame().map_err(protocol)? {
+                return decode(&payload).map(Some).map_err(protocol);
+            }
+            let timeout = deadline.map(Deadline::remaining).transpose()?;
+            self.stream.set_read_timeout(timeout).map_err(io_error)?;
+            match self.stream.read(&mut self.buf) {
+                Ok(0) => {
+                    return match self.decoder.finish() {
+                        Ok(()) => Ok(None),
+                        Err(e) => Err(protocol(e)),
+                    }
+                }
+                Ok(n) => self.decoder.push(&self.buf[..n]).map_err(protocol)?,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(timeout_or_io(e, deadline)),
+            }
+        }
+    }
+}
+
+fn protocol(e: FrameError) -> ClientError {
+    match e {
+        FrameError::Io(e) => io_error(e),
+        other => ClientError::Protocol(other.to_string()),
+    }
+}
+
+fn io_error(e: io::Error) -> ClientError {
+    match e.kind() {
+        io::ErrorKind::ConnectionReset | io::ErrorKind::BrokenPipe => ClientError::Disconnected,
+        _ => ClientError::Io(e),
+    }
+}
+
+/// Socket timeouts surface as `WouldBlock` on Unix (`TimedOut` elsewhere).
+fn timeout_or_io(e: io::Error, deadline: Option<Deadline>) -> ClientError {
+    match (e.kind(), deadline) {
+        (io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut, Some(d)) => {
+            ClientError::Timeout { after: d.after }
+        }
+        _ => io_error(e),
+    }
+}
+
+/// `UnixStream::connect` with a bound: on Linux a connect to a helper
+/// whose accept backlog is full sleeps until there is room, for as long
+/// as `SO_SNDTIMEO` allows, so that option is set before connecting.
+/// (macOS refuses such a connect at once instead.)
+fn connect_stream(path: &Path, timeout: Duration) -> Result<UnixStream, ClientError> {
+    use nix::sys::socket::{self, sockopt, AddressFamily, SockType, UnixAddr};
+    use nix::sys::time::{TimeVal, TimeValLike};
+    use std::os::fd::AsRawFd;
+
+    let fail = |errno: nix::errno::Errno| ClientError::Connect {
+        path: path.to_path_buf(),
+        source: io::Error::from(errno),
+    };
+    let addr = UnixAddr::new(path).map_err(fail)?;
+    let fd =
+        socket::socket(AddressFamily::Unix, SockType::Stream, cloexec(), None).map_err(fail)?;
+    #[cfg(not(target_os = "linux"))]
+    {
+        use nix::fcntl::{fcntl, FcntlArg, FdFlag};
+        fcntl(fd.as_raw_fd(), FcntlArg::F_SETFD(FdFlag::FD_CLOEXEC)).map_err(fail)?;
+    }
+    // Zero would mean "no timeout" to the kernel.
+    let millis = i64::try_from(timeout.as_millis())
+        .unwrap_or(i64::MAX)
+        .max(1);
+    socket::setsockopt(&fd, sockopt::SendTimeout, &TimeVal::milliseconds(millis)).map_err(fail)?;
+    match socket::connect(fd.as_raw_fd(), &addr) {
+        Ok(()) => Ok(UnixStream::from(fd)),
+        // What Linux returns when SO_SNDTIMEO ran out waiting for room.
+        Err(nix::errno::Errno::EAGAIN) => Err(ClientError::Timeout { after: timeout }),
+        Err(e) => Err(fail(e)),
+    }
+}
+
+#[cfg(target_os = "linux")]
+fn cloexec() -> nix::sys::socket::SockFlag {
+    nix::sys::socket::SockFlag::SOCK_CLOEXEC
+}
+
+#[cfg(not(target_os = "linux"))]
+fn cloexec() -> nix::sys::socket::SockFlag {
+    nix::sys::socket::SockFlag::empty()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn connect_failures_are_classified_for_the_user() {
+        let cases = [
+            (
+                io::ErrorKind::NotFound,
+                ConnectFailure::NotRunning,
+                "not running",
+            ),
+            (
+                io::ErrorKind::ConnectionRefused,
+                ConnectFailure::NotRunning,
+                "not running",
+            ),
+            (
+                io::ErrorKind::PermissionDenied,
+                ConnectFailure::PermissionDenied,
+                "permission denied",
+            ),
+            (
+                io::ErrorKind::InvalidInput,
+                ConnectFailure::Other,
+                "cannot connect",
+            ),
+        ];
+        for (kind, failure, words) in cases {
+            let e = ClientError::Connect {
+                path: "/run/airlock/airlock.sock".into(),
+                source: io::Error::from(kind),
+            };
+            assert_eq!(e.connect_failure(), Some(failure), "{kind:?}");
+            let msg = e.to_string();
+            assert!(msg.contains(words), "{msg}");
+            assert!(msg.contains("/run/airlock/airlock.sock"), "{msg}");
+        }
+    }
+}
