@@ -148,6 +148,9 @@ impl App {
                 }
             }
             self.last_status = Some(new.clone());
+        } else {
+            // The refusal was about a helper that is gone.
+            self.model.refusal = None;
         }
         self.model.link = link;
     }

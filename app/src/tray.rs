@@ -180,7 +180,7 @@ impl Tray {
             .items()
             .iter()
             .position(|i| i.id() == id)
-            .ok_or_else(|| TrayError::Menu(muda::Error::NotAChildOfThisMenu))
+            .ok_or(TrayError::Menu(muda::Error::NotAChildOfThisMenu))
     }
 }
 

@@ -10,7 +10,7 @@
 
 mod common;
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use airlock::ipc::protocol::{ErrorCode, IpcError, RequestBody};
@@ -82,7 +82,7 @@ fn tray_app_under_xvfb() {
     let desktop = Desktop::start();
     let socket = desktop.dir.path().join("airlock.sock");
     let fake = FakeHelper::start(&socket, status(KillSwitch::Off, true, true));
-    let mut app = desktop.start_app(&socket);
+    let mut app = desktop.start_app(Path::new(env!("CARGO_BIN_EXE_airlock")), &socket);
 
     // Off: grey outline.
     let started = Instant::now();

@@ -283,7 +283,7 @@ pub struct Desktop {
     xvfb: Option<Proc>,
 }
 
-pub const SCREEN: (u32, u32) = (640, 200);
+pub const SCREEN: (u32, u32) = (640, 480);
 
 impl Desktop {
     pub fn start() -> Desktop {
@@ -442,10 +442,10 @@ impl Desktop {
         c
     }
 
-    /// Starts the real app against `socket`.
-    pub fn start_app(&self, socket: &Path) -> Proc {
+    /// Starts the real app binary `exe` against `socket`.
+    pub fn start_app(&self, exe: &Path, socket: &Path) -> Proc {
         let child = self
-            .command(env!("CARGO_BIN_EXE_airlock"))
+            .command(exe)
             .env("AIRLOCK_SOCKET", socket)
             .stdout(Stdio::null())
             .stderr(std::fs::File::create(self.dir.path().join("airlock.stderr")).unwrap())
@@ -517,11 +517,13 @@ pub struct Image {
 
 impl Image {
     pub fn load(path: &Path) -> Image {
-        let decoder = png::Decoder::new(BufReader::new(std::fs::File::open(path).unwrap()));
+        let mut decoder = png::Decoder::new(BufReader::new(std::fs::File::open(path).unwrap()));
+        // Palette or 16-bit screenshots become plain 8-bit samples.
+        decoder.set_transformations(png::Transformations::normalize_to_color8());
         let mut reader = decoder.read_info().unwrap();
         let mut buf = vec![0; reader.output_buffer_size().unwrap()];
         let info = reader.next_frame(&mut buf).unwrap();
-        let channels = info.color_type.samples();
+        let channels = reader.output_color_type().0.samples();
         let rgb = buf[..info.buffer_size()]
             .chunks(channels)
             .flat_map(|p| match channels {
