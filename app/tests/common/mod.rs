@@ -327,6 +327,7 @@ impl Desktop {
                     .to_string()
             })
             .unwrap();
+        std::fs::write(&xauthority, b"").unwrap();
         let ok = Command::new("xauth")
             .args(["-q", "-f"])
             .arg(&xauthority)
