@@ -1,0 +1,109 @@
+//! Start-to-icon time and idle cost of the real `airlock` binary in the
+//! same private Xvfb desktop the UI test uses (needs root, Xvfb, trayer,
+//! xdotool, imagemagick, dbus-daemon):
+//! `cargo build -p airlock-app && cargo run -p airlock-app --example ui_bench`.
+//! Prints the time until the icon is on screen, then CPU time, RSS and
+//! context switches over 60 s (`IDLE_SECS` overrides) with nothing happening.
+
+#[path = "../tests/common/mod.rs"]
+mod common;
+
+use std::time::{Duration, Instant};
+
+use airlock::status::KillSwitch;
+use airlock_app::icons::GREEN;
+use common::*;
+
+fn proc_field(pid: u32, file: &str, key: &str) -> Option<u64> {
+    let text = std::fs::read_to_string(format!("/proc/{pid}/{file}")).ok()?;
+    text.lines()
+        .find_map(|l| l.strip_prefix(key))
+        .and_then(|v| v.split_whitespace().next()?.parse().ok())
+}
+
+/// utime + stime in clock ticks, from /proc/PID/stat.
+fn cpu_ticks(pid: u32) -> u64 {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    // Fields after the parenthesised command name; utime is field 14.
+    let rest = stat.rsplit_once(')').map(|(_, r)| r).unwrap_or("");
+    let f: Vec<&str> = rest.split_whitespace().collect();
+    let n = |i: usize| f.get(i).and_then(|v| v.parse::<u64>().ok()).unwrap_or(0);
+    n(11) + n(12)
+}
+
+/// Context switches per thread (each is a wakeup), by thread id.
+fn switches(pid: u32) -> std::collections::HashMap<u32, u64> {
+    let Ok(tasks) = std::fs::read_dir(format!("/proc/{pid}/task")) else {
+        return Default::default();
+    };
+    tasks
+        .flatten()
+        .map(|t| {
+            let tid: u32 = t.file_name().to_string_lossy().parse().unwrap_or(0);
+            let file = format!("task/{tid}/status");
+            let n = proc_field(pid, &file, "voluntary_ctxt_switches:").unwrap_or(0)
+                + proc_field(pid, &file, "nonvoluntary_ctxt_switches:").unwrap_or(0);
+            (tid, n)
+        })
+        .collect()
+}
+
+fn main() {
+    if let Some(why) = missing_prerequisite() {
+        eprintln!("cannot run the bench: {why}");
+        std::process::exit(2);
+    }
+    let idle: u64 = std::env::var("IDLE_SECS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(60);
+    let desktop = Desktop::start();
+    let socket = desktop.dir.path().join("airlock.sock");
+    let _fake = FakeHelper::start(&socket, status(KillSwitch::On, true, true));
+    let shot = desktop.dir.path().join("shot.png");
+    let start = Instant::now();
+    // target/<profile>/examples/ui_bench -> target/<profile>/airlock
+    let exe = std::env::current_exe()
+        .ok()
+        .and_then(|p| Some(p.parent()?.parent()?.join("airlock")))
+        .filter(|p| p.is_file())
+        .expect("build the app first: cargo build -p airlock-app");
+    let app = desktop.start_app(&exe, &socket);
+    let pid = app.child.id();
+    loop {
+        let img = desktop.screenshot(&shot);
+        if img.find(GREEN, 10).is_some_and(|(_, n)| n > 30) {
+            break;
+        }
+        assert!(start.elapsed() < Duration::from_secs(30), "no icon");
+    }
+    println!(
+        "start to icon on screen: {:?} (includes one screenshot, ~50-100 ms)",
+        start.elapsed()
+    );
+    // Let start-up settle, then measure idle.
+    std::thread::sleep(Duration::from_secs(2));
+    let (t0, s0) = (cpu_ticks(pid), switches(pid));
+    std::thread::sleep(Duration::from_secs(idle));
+    let (t1, s1) = (cpu_ticks(pid), switches(pid));
+    // Threads alive at both ends (short-lived ones take their counts along).
+    let woke: u64 = s1
+        .iter()
+        .filter_map(|(tid, n)| Some(n.saturating_sub(*s0.get(tid)?)))
+        .sum();
+    // SAFETY: sysconf has no preconditions.
+    let hz = unsafe { libc::sysconf(libc::_SC_CLK_TCK) }.max(1) as f64;
+    let cpu = (t1 - t0) as f64 / hz;
+    println!(
+        "idle {idle} s: CPU {cpu:.3} s ({:.3} %), context switches {} ({:.2}/s)",
+        100.0 * cpu / idle as f64,
+        woke,
+        woke as f64 / idle as f64
+    );
+    println!(
+        "RSS {} kB, peak {} kB, threads {}",
+        proc_field(pid, "status", "VmRSS:").unwrap_or(0),
+        proc_field(pid, "status", "VmHWM:").unwrap_or(0),
+        proc_field(pid, "status", "Threads:").unwrap_or(0)
+    );
+}

@@ -1,0 +1,218 @@
+//! The event loop: owns the [`Model`] and the tray, applies every event
+//! (helper status, request answer, menu click) to the model, re-renders.
+//!
+//! Nothing here polls. The loop sleeps in `ControlFlow::Wait` and wakes
+//! only through the `EventLoopProxy` (tao's `WaitUntil` does not wake an
+//! idle GTK loop), which the helper threads and muda's menu handler use.
+
+use std::path::PathBuf;
+use std::sync::mpsc;
+
+use airlock::ipc::protocol::ResponseBody;
+use airlock::status::Status;
+use muda::{MenuEvent, MenuId};
+use tao::event::{Event, StartCause};
+use tao::event_loop::{ControlFlow, EventLoopBuilder};
+use tray_icon::TrayIconEvent;
+
+use crate::clock;
+use crate::desktop;
+use crate::helper_link::{self, Reply};
+use crate::login_item;
+use crate::model::{refusal_text, Action, Link, Model};
+use crate::notify_rules;
+use crate::show_rules;
+use crate::tray::Tray;
+use crate::view::{self, Command};
+
+/// Everything that wakes the loop.
+#[derive(Debug)]
+pub enum AppEvent {
+    Link(Link),
+    Reply(Reply),
+    Menu(MenuId),
+}
+
+struct App {
+    model: Model,
+    /// The last status seen, kept across helper restarts, so a VPN that
+    /// dropped while the helper was restarting is still announced.
+    last_status: Option<Status>,
+    tray: Option<Tray>,
+    worker: mpsc::Sender<Action>,
+}
+
+pub fn run(socket: PathBuf) -> anyhow::Result<()> {
+    crate::preflight::check()?;
+    #[allow(unused_mut)]
+    let mut event_loop = EventLoopBuilder::<AppEvent>::with_user_event().build();
+    #[cfg(target_os = "macos")]
+    crate::platform_macos::hide_dock_icon(&mut event_loop);
+
+    let proxy = event_loop.create_proxy();
+    MenuEvent::set_event_handler(Some(move |e: MenuEvent| {
+        let _ = proxy.send_event(AppEvent::Menu(e.id));
+    }));
+    // Clicks on the icon itself open the menu natively; without a handler
+    // tray-icon would queue them in a channel nobody reads.
+    TrayIconEvent::set_event_handler(Some(|_| {}));
+
+    let proxy = event_loop.create_proxy();
+    let worker = helper_link::spawn_worker(socket.clone(), move |reply| {
+        proxy.send_event(AppEvent::Reply(reply)).is_ok()
+    })?;
+    let proxy = event_loop.create_proxy();
+    helper_link::spawn_subscriber(socket, move |link| {
+        proxy.send_event(AppEvent::Link(link)).is_ok()
+    })?;
+
+    let mut app = App {
+        model: Model::new(login_item::read()),
+        last_status: None,
+        tray: None,
+        worker,
+    };
+    event_loop.run(move |event, _, control_flow| {
+        *control_flow = ControlFlow::Wait;
+        match event {
+            Event::NewEvents(StartCause::Init) => {
+                // The tray must be created once the loop runs (GTK/AppKit).
+                match Tray::new(&app.view()) {
+                    Ok(tray) => app.tray = Some(tray),
+                    Err(e) => {
+                        eprintln!("airlock: {e}");
+                        *control_flow = ControlFlow::ExitWithCode(1);
+                    }
+                }
+            }
+            Event::UserEvent(e) => {
+                if app.handle(e) == Flow::Quit {
+                    // Drop the tray first so the icon leaves the panel.
+                    app.tray = None;
+                    *control_flow = ControlFlow::Exit;
+                } else {
+                    app.render();
+                }
+            }
+            _ => {}
+        }
+    })
+}
+
+#[derive(Debug, PartialEq, Eq)]
+enum Flow {
+    Continue,
+    Quit,
+}
+
+impl App {
+    fn view(&self) -> view::ViewModel {
+        let at = self
+            .model
+            .link
+            .status()
+            .and_then(|s| s.paused_until)
+            .unwrap_or_else(clock::now_unix);
+        view::render(&self.model, clock::utc_offset_at(at))
+    }
+
+    fn render(&mut self) {
+        let v = self.view();
+        if let Some(tray) = &mut self.tray {
+            if let Err(e) = tray.apply(&v) {
+                eprintln!("airlock: cannot update the tray: {e}");
+            }
+        }
+    }
+
+    fn handle(&mut self, event: AppEvent) -> Flow {
+        match event {
+            AppEvent::Link(link) => self.on_link(link),
+            AppEvent::Reply((action, result)) => self.on_reply(action, result),
+            AppEvent::Menu(id) => {
+                let item = self.tray.as_ref().and_then(|t| t.item(&id));
+                let command = item.and_then(|i| view::command_for(i, &self.model));
+                if let Some(c) = command {
+                    return self.on_command(c);
+                }
+            }
+        }
+        Flow::Continue
+    }
+
+    fn on_link(&mut self, link: Link) {
+        if let Link::Connected(new) = &link {
+            if let Some(prev) = &self.last_status {
+                if let Some(n) = notify_rules::decide(prev, new, clock::now_unix()) {
+                    desktop::notify(&n);
+                }
+            }
+            self.last_status = Some(new.clone());
+        } else {
+            // The refusal was about a helper that is gone.
+            self.model.refusal = None;
+        }
+        self.model.link = link;
+    }
+
+    fn on_reply(
+        &mut self,
+        action: Action,
+        result: Result<ResponseBody, airlock::ipc::ClientError>,
+    ) {
+        self.model.pending = None;
+        let failure = match result {
+            // The status with the change already in the kernel: show it
+            // now rather than waiting for the pushed event.
+            Ok(ResponseBody::Done(status) | ResponseBody::Status(status)) => {
+                self.on_link(Link::Connected(status));
+                None
+            }
+            Ok(ResponseBody::Rules { backend, text }) => {
+                show_rules::write(&show_rules::rules_dir(), &backend, &text)
+                    .map_err(|e| format!("cannot write the rules file: {e}"))
+                    .and_then(|path| desktop::open(&path))
+                    .err()
+                    .map(|e| format!("Couldn't {}: {e}", action.infinitive()))
+            }
+            Ok(_) => Some(format!(
+                "Couldn't {}: unexpected answer from the helper",
+                action.infinitive()
+            )),
+            Err(e) => Some(refusal_text(action, &e)),
+        };
+        if let Some(text) = &failure {
+            desktop::notify(&notify_rules::refused(text));
+        }
+        self.model.refusal = failure;
+    }
+
+    fn on_command(&mut self, command: Command) -> Flow {
+        match command {
+            Command::Quit => return Flow::Quit,
+            Command::Helper(action) => {
+                self.model.refusal = None;
+                if self.worker.send(action).is_ok() {
+                    self.model.pending = Some(action);
+                } else {
+                    self.model.refusal = Some(format!(
+                        "Couldn't {}: internal error (worker stopped)",
+                        action.infinitive()
+                    ));
+                }
+            }
+            Command::SetLoginItem(enabled) => {
+                self.model.refusal = login_item::set(enabled).err().map(|e| {
+                    let verb = if enabled { "start" } else { "stop starting" };
+                    format!("Couldn't {verb} Airlock at login: {e}")
+                });
+                // Whatever we meant, show what is on disk now.
+                self.model.login_item = login_item::read();
+            }
+            Command::InstallHelper => {
+                self.model.refusal = desktop::install_helper().err();
+            }
+        }
+        Flow::Continue
+    }
+}

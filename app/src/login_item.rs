@@ -1,0 +1,28 @@
+//! "Start at Login" for this platform: read back from the system each
+//! time, so the check mark shows what will really happen at next login.
+
+use crate::model::LoginItem;
+
+#[cfg(not(target_os = "macos"))]
+pub fn read() -> LoginItem {
+    crate::autostart_linux::read(crate::autostart_linux::autostart_dir_from_env().as_deref())
+}
+
+#[cfg(not(target_os = "macos"))]
+pub fn set(enabled: bool) -> Result<(), String> {
+    let dir = crate::autostart_linux::autostart_dir_from_env()
+        .ok_or_else(|| crate::autostart_linux::AutostartError::NoConfigDir.to_string())?;
+    let exe =
+        std::env::current_exe().map_err(|e| format!("cannot find Airlock's own path: {e}"))?;
+    crate::autostart_linux::set(&dir, enabled, &exe).map_err(|e| e.to_string())
+}
+
+#[cfg(target_os = "macos")]
+pub fn read() -> LoginItem {
+    crate::autostart_macos::read()
+}
+
+#[cfg(target_os = "macos")]
+pub fn set(enabled: bool) -> Result<(), String> {
+    crate::autostart_macos::set(enabled)
+}

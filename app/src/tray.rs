@@ -1,0 +1,195 @@
+//! Copies a [`ViewModel`] onto the tray icon and its muda menu. No
+//! decisions here: everything shown comes from `view::render`.
+
+use muda::{CheckMenuItem, IsMenuItem, Menu, MenuId, MenuItem, PredefinedMenuItem};
+use tray_icon::{Icon, TrayIcon, TrayIconBuilder};
+
+use crate::icons::{self, IconKind};
+use crate::view::{self, Button, Item, Toggle, ViewModel};
+
+/// Pixels of the icon handed to the tray: the SNI host on Linux scales it
+/// to the panel; macOS draws it at 18 pt, 36 px on Retina.
+#[cfg(target_os = "macos")]
+const ICON_PX: u32 = 44;
+#[cfg(not(target_os = "macos"))]
+const ICON_PX: u32 = 32;
+
+pub struct Tray {
+    icon: TrayIcon,
+    menu: Menu,
+    status: MenuItem,
+    detail: MenuItem,
+    kill_switch: CheckMenuItem,
+    allow_lan: CheckMenuItem,
+    allow_airdrop: CheckMenuItem,
+    pause: MenuItem,
+    show_rules: MenuItem,
+    start_at_login: CheckMenuItem,
+    install_helper: MenuItem,
+    quit: MenuItem,
+    shown: Option<Shown>,
+}
+
+/// What is on screen now, to skip work that changes nothing: a new icon
+/// means a PNG written and a D-Bus signal; menu rows mean layout updates.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Shown {
+    icon: IconKind,
+    detail: bool,
+    install_helper: bool,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum TrayError {
+    #[error("cannot build the tray icon: {0}")]
+    Icon(#[from] tray_icon::BadIcon),
+    #[error("cannot create the tray icon: {0}")]
+    Tray(#[from] tray_icon::Error),
+    #[error("cannot build the menu: {0}")]
+    Menu(#[from] muda::Error),
+}
+
+pub fn icon(kind: IconKind) -> Result<Icon, tray_icon::BadIcon> {
+    Icon::from_rgba(icons::render(kind, ICON_PX), ICON_PX, ICON_PX)
+}
+
+impl Tray {
+    /// Must run on the event loop's thread after it started (GTK, AppKit).
+    pub fn new(first: &ViewModel) -> Result<Tray, TrayError> {
+        let status = MenuItem::with_id("status", &first.status_line, false, None);
+        let detail = MenuItem::with_id("detail", "", false, None);
+        let check = |id: &str, label: &str| CheckMenuItem::with_id(id, label, false, false, None);
+        let kill_switch = check("kill_switch", view::KILL_SWITCH_LABEL);
+        let allow_lan = check("allow_lan", view::ALLOW_LAN_LABEL);
+        let allow_airdrop = check("allow_airdrop", view::ALLOW_AIRDROP_LABEL);
+        let pause = MenuItem::with_id("pause", view::PAUSE_LABEL, false, None);
+        let show_rules = MenuItem::with_id("show_rules", view::SHOW_RULES_LABEL, false, None);
+        let start_at_login = check("start_at_login", view::START_AT_LOGIN_LABEL);
+        let install_helper =
+            MenuItem::with_id("install_helper", view::INSTALL_HELPER_LABEL, true, None);
+        let quit = MenuItem::with_id("quit", view::QUIT_LABEL, true, None);
+        let menu = Menu::new();
+        let separator = PredefinedMenuItem::separator;
+        menu.append_items(&[
+            &status,
+            &separator(),
+            &kill_switch,
+            &allow_lan,
+            &allow_airdrop,
+            &separator(),
+            &pause,
+            &show_rules,
+            &separator(),
+            &start_at_login,
+            &separator(),
+            &quit,
+        ])?;
+        let icon = TrayIconBuilder::new()
+            .with_id("airlock")
+            .with_icon(icon(first.icon)?)
+            .with_tooltip(&first.tooltip)
+            .with_menu(Box::new(menu.clone()))
+            .build()?;
+        let mut tray = Tray {
+            icon,
+            menu,
+            status,
+            detail,
+            kill_switch,
+            allow_lan,
+            allow_airdrop,
+            pause,
+            show_rules,
+            start_at_login,
+            install_helper,
+            quit,
+            shown: Some(Shown {
+                icon: first.icon,
+                detail: false,
+                install_helper: false,
+            }),
+        };
+        tray.apply(first)?;
+        Ok(tray)
+    }
+
+    /// Which of our items a menu event is about.
+    pub fn item(&self, id: &MenuId) -> Option<Item> {
+        let table: [(&MenuId, Item); 8] = [
+            (self.kill_switch.id(), Item::KillSwitch),
+            (self.allow_lan.id(), Item::AllowLan),
+            (self.allow_airdrop.id(), Item::AllowAirdrop),
+            (self.pause.id(), Item::Pause),
+            (self.show_rules.id(), Item::ShowRules),
+            (self.start_at_login.id(), Item::StartAtLogin),
+            (self.install_helper.id(), Item::InstallHelper),
+            (self.quit.id(), Item::Quit),
+        ];
+        table.iter().find(|(i, _)| *i == id).map(|(_, item)| *item)
+    }
+
+    /// Sets every label, check mark and enabled state, always: after a
+    /// click GTK has already flipped the check mark, and only this puts
+    /// it back to what the helper said.
+    pub fn apply(&mut self, v: &ViewModel) -> Result<(), TrayError> {
+        let shown = self.shown.clone();
+        if shown.as_ref().map(|s| s.icon) != Some(v.icon) {
+            self.icon.set_icon(Some(icon(v.icon)?))?;
+        }
+        let _ = self.icon.set_tooltip(Some(&v.tooltip));
+        self.status.set_text(&v.status_line);
+        // Rows shown only sometimes: insert/remove keeps the order.
+        let had_detail = shown.as_ref().is_some_and(|s| s.detail);
+        match (&v.detail, had_detail) {
+            (Some(text), false) => {
+                self.detail.set_text(text);
+                self.menu.insert(&self.detail, 1)?;
+            }
+            (Some(text), true) => self.detail.set_text(text),
+            (None, true) => self.menu.remove(&self.detail)?,
+            (None, false) => {}
+        }
+        set_toggle(&self.kill_switch, v.kill_switch);
+        set_toggle(&self.allow_lan, v.allow_lan);
+        set_toggle(&self.allow_airdrop, v.allow_airdrop);
+        set_button(&self.pause, &v.pause);
+        set_button(&self.show_rules, &v.show_rules);
+        set_toggle(&self.start_at_login, v.start_at_login);
+        let had_install = shown.as_ref().is_some_and(|s| s.install_helper);
+        match (&v.install_helper, had_install) {
+            (Some(b), false) => {
+                set_button(&self.install_helper, b);
+                let at = self.position(&self.start_at_login)? + 1;
+                self.menu.insert(&self.install_helper, at)?;
+            }
+            (Some(b), true) => set_button(&self.install_helper, b),
+            (None, true) => self.menu.remove(&self.install_helper)?,
+            (None, false) => {}
+        }
+        self.shown = Some(Shown {
+            icon: v.icon,
+            detail: v.detail.is_some(),
+            install_helper: v.install_helper.is_some(),
+        });
+        Ok(())
+    }
+
+    fn position(&self, item: &dyn IsMenuItem) -> Result<usize, TrayError> {
+        let id = item.id();
+        self.menu
+            .items()
+            .iter()
+            .position(|i| i.id() == id)
+            .ok_or(TrayError::Menu(muda::Error::NotAChildOfThisMenu))
+    }
+}
+
+fn set_toggle(item: &CheckMenuItem, t: Toggle) {
+    item.set_checked(t.checked);
+    item.set_enabled(t.enabled);
+}
+
+fn set_button(item: &MenuItem, b: &Button) {
+    item.set_text(&b.label);
+    item.set_enabled(b.enabled);
+}
