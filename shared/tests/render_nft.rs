@@ -129,7 +129,11 @@ fn rules_that_match_nothing_are_shown_but_not_loaded() {
     for why in ["no such interfaces", "only IPv6 nets on an IPv4 rule"] {
         let lines: Vec<&str> = text.lines().filter(|l| l.contains(why)).collect();
         assert_eq!(lines.len(), 1, "{why}: {lines:?}");
-        assert!(lines[0].trim_start().starts_with("# not loaded"), "{}", lines[0]);
+        assert!(
+            lines[0].trim_start().starts_with("# not loaded"),
+            "{}",
+            lines[0]
+        );
     }
 }
 
