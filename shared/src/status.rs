@@ -30,12 +30,13 @@ pub enum Protection {
 }
 
 impl Protection {
-    /// Colour logic in one place. A firewall fault outranks everything
-    /// except "off", because "protected" must never be shown on a guess.
+    /// Colour logic in one place. A firewall fault outranks everything:
+    /// "protected" must never be shown on a guess, and "off" must not be
+    /// shown while left-over rules still block.
     pub fn derive(kill_switch: KillSwitch, tunnel_up: bool, firewall_healthy: bool) -> Protection {
         match kill_switch {
-            KillSwitch::Off => Protection::Off,
             _ if !firewall_healthy => Protection::Fault,
+            KillSwitch::Off => Protection::Off,
             KillSwitch::Paused => Protection::Paused,
             KillSwitch::On if tunnel_up => Protection::Protected,
             KillSwitch::On => Protection::Blocking,
@@ -116,7 +117,7 @@ mod tests {
             (Paused, true, true, P::Paused),
             (Paused, false, false, P::Fault),
             (Off, true, true, P::Off),
-            (Off, false, false, P::Off),
+            (Off, false, false, P::Fault),
         ];
         for (k, up, healthy, want) in cases {
             assert_eq!(

@@ -135,6 +135,11 @@ impl Rig {
     fn k(&self) -> std::sync::MutexGuard<'_, Kernel> {
         self.kernel.lock().unwrap()
     }
+    /// (loads, removes) read under one lock.
+    fn calls(&self) -> (usize, usize) {
+        let k = self.k();
+        (k.loads, k.removes)
+    }
     fn persisted(&self) -> Settings {
         Settings::load(&self.dir.path().join("settings.toml")).unwrap()
     }
@@ -157,7 +162,7 @@ fn first_start_is_off_and_loads_nothing() {
         (st.kill_switch, st.protection),
         (KillSwitch::Off, Protection::Off)
     );
-    assert_eq!((rig.k().loads, rig.k().removes), (0, 0));
+    assert_eq!(rig.calls(), (0, 0));
     assert!(st.firewall.healthy);
 }
 
@@ -340,7 +345,9 @@ fn disable_removes_the_rules() {
     let mut e = rig.engine();
     ok(&mut e, RequestBody::Enable);
     ok(&mut e, RequestBody::Disable);
-    assert_eq!((rig.k().rules.is_none(), rig.k().removes), (true, 1));
+    let k = rig.k();
+    assert_eq!((k.rules.is_none(), k.removes), (true, 1));
+    drop(k);
     assert!(!rig.persisted().kill_switch);
 }
 
@@ -375,13 +382,9 @@ fn corrupt_state_keeps_the_kernel_rules_and_faults() {
         "kill_switch = yes please\n",
     )
     .unwrap();
-    let (loads, removes) = (rig.k().loads, rig.k().removes);
+    let before = rig.calls();
     let e = rig.engine();
-    assert_eq!(
-        (rig.k().loads, rig.k().removes),
-        (loads, removes),
-        "kernel untouched"
-    );
+    assert_eq!(rig.calls(), before, "kernel untouched");
     let st = e.status(T0);
     assert_eq!(st.protection, Protection::Fault);
     assert_eq!(
@@ -394,9 +397,17 @@ fn corrupt_state_keeps_the_kernel_rules_and_faults() {
         reason.contains("settings.toml:1:") && reason.contains("moved to"),
         "{reason}"
     );
-    // The next start does not trip over the same file again.
+    // The next start does not trip over the same file again; the rules
+    // are still there (never opened on a guess) and that is reported.
     let e = rig.engine();
-    assert_eq!(e.status(T0).reason, None);
+    assert_eq!(rig.calls(), before, "kernel still untouched");
+    let st = e.status(T0);
+    assert_eq!(st.protection, Protection::Fault);
+    let reason = st.reason.unwrap();
+    assert!(
+        !reason.contains("settings.toml") && reason.contains("still in the kernel"),
+        "{reason}"
+    );
 }
 
 #[test]
