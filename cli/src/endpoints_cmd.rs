@@ -80,15 +80,19 @@ pub fn run(args: EndpointsArgs, socket: &Path) -> anyhow::Result<()> {
     }
 }
 
-/// The endpoints in a VPN config file.
-// TODO(merge): wire airlock::import::import_file(path, &airlock::import::SystemResolver)
-// here (mapping its parse errors to crate::exit::BadInput so they exit 2).
+/// The endpoints in a VPN config file (OpenVPN, Viscosity, Tunnelblick or
+/// WireGuard), with host names resolved and pinned. A broken config is bad
+/// input (exit 2, the message names file and line); a name that does not
+/// resolve or an unreadable file is a failure (exit 1).
 fn import_endpoints(file: &Path) -> anyhow::Result<Vec<Endpoint>> {
-    anyhow::bail!(
-        "cannot import {}: import is not available in this build; add the server with \
-         `airlockctl endpoints add ADDR:PORT/PROTO`",
-        file.display()
-    )
+    use airlock::import::{import_file, ImportError, SystemResolver};
+    match import_file(file, &SystemResolver) {
+        Ok(endpoints) => Ok(endpoints),
+        Err(e) => match e.innermost() {
+            ImportError::Syntax(_) => Err(crate::exit::BadInput(e.to_string()).into()),
+            _ => Err(anyhow::anyhow!("{e}")),
+        },
+    }
 }
 
 /// `198.51.100.7:1194/udp (vpn.example.com)`.

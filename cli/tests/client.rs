@@ -414,14 +414,48 @@ fn usage_errors_exit_2_and_never_reach_the_helper() {
 }
 
 #[test]
-fn import_is_not_wired_yet_and_sends_nothing() {
+fn import_reads_the_config_and_sends_its_endpoints() {
     let fake = Fake::start();
+    let dir = tempfile::tempdir().unwrap();
+    let conf = dir.path().join("office.ovpn");
+    std::fs::write(
+        &conf,
+        "client\ndev tun\nremote 198.51.100.7 1194 udp\nremote 2001:db8::7 443 tcp-client\n",
+    )
+    .unwrap();
+    let out = fake.run(&["endpoints", "import", conf.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let want: Vec<Endpoint> = vec![
+        "198.51.100.7:1194/udp".parse().unwrap(),
+        "[2001:db8::7]:443/tcp".parse().unwrap(),
+    ];
+    assert_eq!(
+        fake.received(),
+        [RequestBody::AddEndpoints { endpoints: want }]
+    );
+}
+
+#[test]
+fn import_of_a_broken_or_missing_config_sends_nothing() {
+    let fake = Fake::start();
+    let dir = tempfile::tempdir().unwrap();
+    let conf = dir.path().join("broken.ovpn");
+    std::fs::write(&conf, "client\nremote 198.51.100.7 notaport\n").unwrap();
+    let line = assert_one_line_failure(
+        &fake.run(&["endpoints", "import", conf.to_str().unwrap()]),
+        2,
+        "broken",
+    );
+    assert!(
+        line.contains("broken.ovpn") && line.contains("line 2"),
+        "{line}"
+    );
     let line = assert_one_line_failure(
         &fake.run(&["endpoints", "import", "/nonexistent/office.ovpn"]),
         1,
-        "import",
+        "missing",
     );
-    assert!(line.contains("not available in this build"), "{line}");
+    assert!(line.contains("/nonexistent/office.ovpn"), "{line}");
     assert_eq!(fake.received(), []);
 }
 
