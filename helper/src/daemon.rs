@@ -98,6 +98,7 @@ pub fn run(config: Config, driver: Box<dyn Firewall>) -> anyhow::Result<()> {
     let result = runtime.block_on(async {
         let listener = socket::bind(&config.socket)?;
         eprintln!("airlockd: listening on {}", config.socket.display());
+        crate::sd_notify::ready();
         let shared = Arc::new(Shared {
             jobs: jobs_tx.clone(),
             status: status_rx,

@@ -9,6 +9,7 @@ mod auth_macos;
 pub mod daemon;
 pub mod driver;
 pub mod engine;
+pub mod install;
 pub mod learn;
 pub mod monitor;
 #[cfg(target_os = "linux")]
@@ -16,6 +17,7 @@ mod monitor_linux;
 #[cfg(target_os = "macos")]
 mod monitor_macos;
 pub mod persist;
+pub mod sd_notify;
 pub mod server;
 pub mod socket;
 pub mod watchdog;

@@ -1,7 +1,7 @@
 //! `airlockd`: Airlock's privileged helper. Thin: parses arguments, picks
 //! the firewall backend and hands over to `airlockd::daemon`.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use airlock::ipc::paths;
@@ -11,7 +11,9 @@ use airlockd::driver::nft::{NftConfig, NftDriver};
 use airlockd::driver::pf::{PfConfig, PfDriver};
 use airlockd::driver::Firewall;
 use airlockd::engine::Backend;
+use airlockd::install::{self, names, SystemRunner, Target};
 use airlockd::server::Limits;
+use anyhow::{bail, Context};
 use clap::{Parser, Subcommand, ValueEnum};
 
 #[derive(Parser)]
@@ -50,6 +52,25 @@ enum Command {
         #[arg(long, value_name = "GROUP")]
         admin_group: Option<String>,
     },
+    /// Install the helper as a system service that starts at boot, before
+    /// the network (systemd unit on Linux, LaunchDaemon on macOS), and
+    /// start it. Needs root.
+    Install,
+    /// Stop and remove the service and remove the kill switch's firewall
+    /// rules (pf: also release pf's enable token), leaving the machine as
+    /// it was. Saved settings stay in the state folder. Needs root.
+    Uninstall {
+        /// Only remove the firewall rules; leave the service alone (for
+        /// packages, whose own scripts stop the service)
+        #[arg(long)]
+        rules_only: bool,
+        /// Where the pf enable token was kept [default: as `run`]
+        #[arg(long, value_name = "DIR")]
+        state_dir: Option<PathBuf>,
+        /// Firewall backend [default: pf on macOS, nft on Linux]
+        #[arg(long, value_enum)]
+        backend: Option<BackendArg>,
+    },
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -67,6 +88,12 @@ fn main() -> ExitCode {
             backend,
             admin_group,
         } => run(socket, state_dir, backend, admin_group),
+        Command::Install => install_service(),
+        Command::Uninstall {
+            rules_only,
+            state_dir,
+            backend,
+        } => uninstall_service(rules_only, state_dir, backend),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -84,38 +111,85 @@ fn run(
     admin_group: Option<String>,
 ) -> anyhow::Result<()> {
     let platform = Platform::current();
-    let backend = match backend {
-        Some(BackendArg::Pf) => Backend::Pf,
-        Some(BackendArg::Nft) => Backend::Nft,
-        None if platform == Platform::Macos => Backend::Pf,
-        None => Backend::Nft,
-    };
-    let state_dir = state_dir.unwrap_or_else(|| default_state_dir(platform));
-    let driver: Box<dyn Firewall> = match backend {
-        Backend::Nft => Box::new(NftDriver::new(NftConfig::default())),
-        Backend::Pf => Box::new(PfDriver::new(PfConfig::new(&state_dir))),
-    };
+    let backend = pick_backend(platform, backend);
+    let state_dir = state_dir.unwrap_or_else(|| names::default_state_dir(platform));
+    let driver = driver(backend, &state_dir);
     let config = Config {
         platform,
         socket: socket.unwrap_or_else(paths::socket_path_from_env),
         state_dir,
         backend,
-        admin_group: admin_group.unwrap_or_else(|| default_admin_group(platform).into()),
+        admin_group: admin_group.unwrap_or_else(|| names::default_admin_group(platform).into()),
         limits: Limits::default(),
     };
     daemon::run(config, driver)
 }
 
-fn default_state_dir(platform: Platform) -> PathBuf {
-    match platform {
-        Platform::Macos => "/Library/Application Support/Airlock".into(),
-        Platform::Linux => "/var/lib/airlock".into(),
+fn pick_backend(platform: Platform, backend: Option<BackendArg>) -> Backend {
+    match backend {
+        Some(BackendArg::Pf) => Backend::Pf,
+        Some(BackendArg::Nft) => Backend::Nft,
+        None if platform == Platform::Macos => Backend::Pf,
+        None => Backend::Nft,
     }
 }
 
-fn default_admin_group(platform: Platform) -> &'static str {
-    match platform {
-        Platform::Macos => "admin",
-        Platform::Linux => "sudo",
+fn driver(backend: Backend, state_dir: &Path) -> Box<dyn Firewall> {
+    match backend {
+        Backend::Nft => Box::new(NftDriver::new(NftConfig::default())),
+        Backend::Pf => Box::new(PfDriver::new(PfConfig::new(state_dir))),
     }
+}
+
+fn require_root() -> anyhow::Result<()> {
+    if !nix::unistd::Uid::effective().is_root() {
+        bail!("this needs root: run it with sudo");
+    }
+    Ok(())
+}
+
+fn system_target() -> anyhow::Result<Target> {
+    let helper = std::env::current_exe().context("cannot find our own binary")?;
+    Ok(Target {
+        platform: Platform::current(),
+        root: "/".into(),
+        helper,
+    })
+}
+
+fn install_service() -> anyhow::Result<()> {
+    require_root()?;
+    let target = system_target()?;
+    // launchd runs a root-owned copy; systemd runs this very file.
+    if target.platform == Platform::Linux {
+        install::check_helper_path(&target.helper)?;
+    }
+    for w in install::install(&target, &mut SystemRunner)? {
+        eprintln!("airlockd: {w}");
+    }
+    eprintln!("airlockd: installed and started");
+    Ok(())
+}
+
+fn uninstall_service(
+    rules_only: bool,
+    state_dir: Option<PathBuf>,
+    backend: Option<BackendArg>,
+) -> anyhow::Result<()> {
+    require_root()?;
+    let platform = Platform::current();
+    let state_dir = state_dir.unwrap_or_else(|| names::default_state_dir(platform));
+    let mut firewall = driver(pick_backend(platform, backend), &state_dir);
+    let mut remove_rules = || firewall.remove().map_err(|e| e.to_string());
+    if rules_only {
+        remove_rules().map_err(anyhow::Error::msg)?;
+        eprintln!("airlockd: firewall rules removed");
+        return Ok(());
+    }
+    let target = system_target()?;
+    for w in install::uninstall(&target, &mut SystemRunner, &mut remove_rules)? {
+        eprintln!("airlockd: {w}");
+    }
+    eprintln!("airlockd: uninstalled; firewall rules removed");
+    Ok(())
 }
