@@ -105,29 +105,71 @@ pub fn entry_enabled(text: &str) -> bool {
     true
 }
 
-/// The login item as the file in `dir` says.
-pub fn read(dir: Option<&Path>) -> LoginItem {
+/// System-wide autostart folders per the XDG spec (`$XDG_CONFIG_DIRS`,
+/// default `/etc/xdg`), where the .deb installs its entry.
+pub fn system_dirs(xdg_config_dirs: Option<OsString>) -> Vec<PathBuf> {
+    let dirs = xdg_config_dirs
+        .map(|v| v.to_string_lossy().into_owned())
+        .filter(|v| !v.is_empty())
+        .unwrap_or_else(|| "/etc/xdg".into());
+    dirs.split(':')
+        .map(PathBuf::from)
+        .filter(|p| p.is_absolute())
+        .map(|p| p.join("autostart"))
+        .collect()
+}
+
+pub fn system_dirs_from_env() -> Vec<PathBuf> {
+    system_dirs(std::env::var_os("XDG_CONFIG_DIRS"))
+}
+
+/// The first system-wide entry of ours, if any.
+fn system_entry(system: &[PathBuf]) -> Option<String> {
+    system
+        .iter()
+        .find_map(|d| fs::read_to_string(d.join(FILE_NAME)).ok())
+}
+
+/// The login item as the desktop session will see it: the user's entry in
+/// `dir` if there is one (it overrides a system entry of the same name),
+/// else a system-wide entry, else off.
+pub fn read(dir: Option<&Path>, system: &[PathBuf]) -> LoginItem {
     let Some(dir) = dir else {
         return LoginItem::Unavailable(AutostartError::NoConfigDir.to_string());
     };
-    match fs::read_to_string(dir.join(FILE_NAME)) {
-        Ok(text) if entry_enabled(&text) => LoginItem::Enabled,
-        Ok(_) => LoginItem::Disabled,
-        Err(e) if e.kind() == io::ErrorKind::NotFound => LoginItem::Disabled,
-        Err(e) => LoginItem::Unavailable(format!("cannot read the autostart entry: {e}")),
+    let text = match fs::read_to_string(dir.join(FILE_NAME)) {
+        Ok(text) => Some(text),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => system_entry(system),
+        Err(e) => return LoginItem::Unavailable(format!("cannot read the autostart entry: {e}")),
+    };
+    match text {
+        Some(t) if entry_enabled(&t) => LoginItem::Enabled,
+        _ => LoginItem::Disabled,
     }
 }
 
 /// Writes (atomically, via a temp file and rename) or removes the entry.
-pub fn set(dir: &Path, enabled: bool, exe: &Path) -> Result<(), AutostartError> {
+/// Turning it off while a system-wide entry exists writes a user entry
+/// with `Hidden=true`, because deleting the user's file would leave the
+/// system one starting the app.
+pub fn set(
+    dir: &Path,
+    enabled: bool,
+    exe: &Path,
+    system: &[PathBuf],
+) -> Result<(), AutostartError> {
     let path = dir.join(FILE_NAME);
-    if !enabled {
+    let text = if enabled {
+        desktop_entry(exe)
+    } else if system_entry(system).is_some() {
+        format!("{}Hidden=true\n", desktop_entry(exe))
+    } else {
         return match fs::remove_file(&path) {
             Ok(()) => Ok(()),
             Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(()),
             Err(source) => Err(AutostartError::Remove { path, source }),
         };
-    }
+    };
     let write_err = |source| AutostartError::Write {
         path: path.clone(),
         source,
@@ -136,7 +178,7 @@ pub fn set(dir: &Path, enabled: bool, exe: &Path) -> Result<(), AutostartError> 
     let tmp = dir.join(format!(".{FILE_NAME}.{}", std::process::id()));
     let result = fs::File::create(&tmp)
         .and_then(|mut f| {
-            f.write_all(desktop_entry(exe).as_bytes())?;
+            f.write_all(text.as_bytes())?;
             f.sync_all()
         })
         .and_then(|()| fs::rename(&tmp, &path));
@@ -197,26 +239,26 @@ mod tests {
         let tmp = tempfile::tempdir().unwrap();
         let dir = tmp.path().join("config/autostart");
         let exe = Path::new("/usr/bin/airlock");
-        assert_eq!(read(Some(&dir)), LoginItem::Disabled);
-        set(&dir, true, exe).unwrap();
-        assert_eq!(read(Some(&dir)), LoginItem::Enabled);
+        assert_eq!(read(Some(&dir), &[]), LoginItem::Disabled);
+        set(&dir, true, exe, &[]).unwrap();
+        assert_eq!(read(Some(&dir), &[]), LoginItem::Enabled);
         let text = fs::read_to_string(dir.join(FILE_NAME)).unwrap();
         assert!(text.starts_with("[Desktop Entry]\n"));
         assert!(text.contains("Exec=/usr/bin/airlock"));
         // No temp file left behind.
         assert_eq!(fs::read_dir(&dir).unwrap().count(), 1);
-        set(&dir, false, exe).unwrap();
-        assert_eq!(read(Some(&dir)), LoginItem::Disabled);
+        set(&dir, false, exe, &[]).unwrap();
+        assert_eq!(read(Some(&dir), &[]), LoginItem::Disabled);
         // Removing twice is fine: the goal state holds.
-        set(&dir, false, exe).unwrap();
+        set(&dir, false, exe, &[]).unwrap();
         // A user who disabled it in their desktop's settings sees it off.
         fs::write(
             dir.join(FILE_NAME),
             format!("{}Hidden=true\n", desktop_entry(exe)),
         )
         .unwrap();
-        assert_eq!(read(Some(&dir)), LoginItem::Disabled);
-        assert!(matches!(read(None), LoginItem::Unavailable(_)));
+        assert_eq!(read(Some(&dir), &[]), LoginItem::Disabled);
+        assert!(matches!(read(None, &[]), LoginItem::Unavailable(_)));
     }
 
     #[test]
@@ -225,8 +267,43 @@ mod tests {
         // A file where the folder should be.
         let dir = tmp.path().join("autostart");
         fs::write(&dir, "not a folder").unwrap();
-        let e = set(&dir, true, Path::new("/usr/bin/airlock")).unwrap_err();
+        let e = set(&dir, true, Path::new("/usr/bin/airlock"), &[]).unwrap_err();
         assert!(e.to_string().contains("autostart"), "{e}");
-        assert!(!matches!(read(Some(&dir)), LoginItem::Enabled));
+        assert!(!matches!(read(Some(&dir), &[]), LoginItem::Enabled));
+    }
+
+    #[test]
+    fn a_system_wide_entry_counts_and_is_hidden_not_deleted() {
+        let tmp = tempfile::tempdir().unwrap();
+        let user = tmp.path().join("home/.config/autostart");
+        let system = vec![tmp.path().join("etc/xdg/autostart")];
+        let exe = Path::new("/usr/bin/airlock");
+        fs::create_dir_all(&system[0]).unwrap();
+        fs::write(system[0].join(FILE_NAME), desktop_entry(exe)).unwrap();
+        assert_eq!(
+            read(Some(&user), &system),
+            LoginItem::Enabled,
+            "the .deb's entry starts it"
+        );
+        set(&user, false, exe, &system).unwrap();
+        assert_eq!(read(Some(&user), &system), LoginItem::Disabled);
+        assert!(fs::read_to_string(user.join(FILE_NAME))
+            .unwrap()
+            .contains("Hidden=true"));
+        assert!(
+            system[0].join(FILE_NAME).exists(),
+            "the system file is not ours to delete"
+        );
+        set(&user, true, exe, &system).unwrap();
+        assert_eq!(read(Some(&user), &system), LoginItem::Enabled);
+    }
+
+    #[test]
+    fn system_dirs_default_to_etc_xdg() {
+        assert_eq!(system_dirs(None), vec![PathBuf::from("/etc/xdg/autostart")]);
+        assert_eq!(
+            system_dirs(Some("/a:rel:/b".into())),
+            vec![PathBuf::from("/a/autostart"), PathBuf::from("/b/autostart")]
+        );
     }
 }

@@ -5,7 +5,10 @@ use crate::model::LoginItem;
 
 #[cfg(not(target_os = "macos"))]
 pub fn read() -> LoginItem {
-    crate::autostart_linux::read(crate::autostart_linux::autostart_dir_from_env().as_deref())
+    crate::autostart_linux::read(
+        crate::autostart_linux::autostart_dir_from_env().as_deref(),
+        &crate::autostart_linux::system_dirs_from_env(),
+    )
 }
 
 #[cfg(not(target_os = "macos"))]
@@ -14,7 +17,13 @@ pub fn set(enabled: bool) -> Result<(), String> {
         .ok_or_else(|| crate::autostart_linux::AutostartError::NoConfigDir.to_string())?;
     let exe =
         std::env::current_exe().map_err(|e| format!("cannot find Airlock's own path: {e}"))?;
-    crate::autostart_linux::set(&dir, enabled, &exe).map_err(|e| e.to_string())
+    crate::autostart_linux::set(
+        &dir,
+        enabled,
+        &exe,
+        &crate::autostart_linux::system_dirs_from_env(),
+    )
+    .map_err(|e| e.to_string())
 }
 
 #[cfg(target_os = "macos")]
