@@ -1143,16 +1143,15 @@ fn s12_pause(s: &mut Suite) -> R<Done> {
             Duration::from_secs(1),
         )
         .ctx("probe during the pause")?;
-    let (relocked, _) =
-        s.al.wait_status(
-            &s.lab,
-            "re-locked after the pause",
-            Duration::from_secs(7),
-            |st| st.kill_switch == KillSwitch::On,
-        )
-        .ctx("pause end")?;
-    let relock_wall = epoch(SystemTime::now());
-    std::thread::sleep(Duration::from_millis(500));
+    // Nobody talks to the helper until well after the deadline: a status
+    // request wakes its engine loop, which would hide a late timer.
+    let quiet_until = until as f64 + 1.5;
+    let wait = (quiet_until - epoch(SystemTime::now())).max(0.0);
+    std::thread::sleep(Duration::from_secs_f64(wait));
+    let relocked = s.status()?;
+    ensure(relocked.kill_switch == KillSwitch::On, || {
+        format!("still not re-locked 1.5 s after paused_until {until}: {relocked:?}")
+    })?;
     let (sent, answered) = traffic.finish();
     none_answered(&s.lab, Ns::Client)?;
     none_answered(&s.lab, Ns::Guest)?;
@@ -1161,9 +1160,10 @@ fn s12_pause(s: &mut Suite) -> R<Done> {
     let deadline = until as f64;
     let late: Vec<_> = capture.leaks_where(|p| p.time >= deadline);
     let during_count = capture.leaks.len() - late.len();
-    let relock_delay = relock_wall - (epoch(paused_at) + 3.0);
+    // When the wire really closed: the last packet that got out.
+    let overrun = late.iter().map(|p| p.time - deadline).fold(0.0, f64::max);
     eprintln!(
-        "    pause took {}; paused_until {until} ({:+.2} s after reply+3 s); status re-locked {relock_delay:+.2} s after reply+3 s; {sent} probes, {answered} answered; {during_count} packets passed during the pause",
+        "    pause took {}; paused_until {until} ({:+.2} s after reply+3 s); last packet out {overrun:+.3} s after paused_until; {sent} probes, {answered} answered; {during_count} packets passed during the pause",
         ms(pause_took),
         deadline - (epoch(paused_at) + 3.0)
     );
@@ -1180,14 +1180,19 @@ fn s12_pause(s: &mut Suite) -> R<Done> {
             .map(|p| format!("{p} at {:+.3} s", p.time - deadline))
             .collect();
         format!(
-            "{} packets leaked after the pause deadline {until}:\n{}",
+            "{} packets leaked after the pause deadline {until} that `status` announced \
+             (traffic kept passing until {overrun:+.3} s after it. HELPER BUG: airlockd's engine \
+             timer sleeps whole seconds from a truncated clock (helper/src/daemon.rs engine_loop, \
+             `Duration::from_secs(t - now())`) and the kernel's backstop `timeout {{n}}s` counts whole \
+             seconds from render time (shared/src/policy/build.rs `remaining_secs: until - now`), \
+             so both end the pause up to 1 s after paused_until):\n{}",
             late.len(),
             list.join("\n")
         )
     })?;
     Ok(Done {
         leaks: late.len(),
-        note: format!("{during_count} passed during the pause (allowed); re-locked {relock_delay:+.2} s after reply+3 s"),
+        note: format!("{during_count} passed during the pause (allowed); none after paused_until"),
     })
 }
 
