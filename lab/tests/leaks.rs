@@ -101,6 +101,8 @@ struct Suite {
     numbers: Numbers,
     /// Capture reports and notes, written out when something fails.
     log: Vec<String>,
+    /// Every scenario's capture, written as pcaps when something fails.
+    captures: Vec<(String, Capture)>,
 }
 
 impl Suite {
@@ -148,6 +150,7 @@ impl Suite {
             eprintln!("    ... {rest} more (all in the log kept on failure)");
         }
         self.log.push(text);
+        self.captures.push((label.to_string(), capture.clone()));
     }
 
     fn ctl(&self, args: &[&str]) -> R<String> {
@@ -201,6 +204,7 @@ fn end_to_end_leak_suite() {
         rows: Vec::new(),
         numbers: Numbers::default(),
         log: Vec::new(),
+        captures: Vec::new(),
     };
     eprintln!("lab up in {:.1?}", started.elapsed());
 
@@ -1316,6 +1320,13 @@ fn keep_logs(s: &Suite) -> PathBuf {
     let _ = std::fs::write(dir.join("airlockd.log"), s.al.log(&s.lab));
     let _ = std::fs::write(dir.join("openvpn-client.log"), s.lab.vpn_client_log());
     let _ = std::fs::write(dir.join("openvpn-server.log"), s.lab.vpn_server_log());
+    for (i, (label, capture)) in s.captures.iter().enumerate() {
+        let name: String = label
+            .chars()
+            .map(|c| if c.is_ascii_alphanumeric() { c } else { '-' })
+            .collect();
+        let _ = capture.write_pcap(&dir.join(format!("{i:02}-{name}.pcap")));
+    }
     let unique: BTreeSet<&str> = s.rows.iter().filter(|r| !r.pass).map(|r| r.name).collect();
     let _ = std::fs::write(
         dir.join("failed.txt"),
