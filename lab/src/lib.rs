@@ -25,15 +25,19 @@
 //! Everything the lab creates is removed when the [`Lab`] is dropped, also
 //! while a failing test unwinds; processes are killed by PID.
 
+pub mod airlock;
 pub mod classify;
 pub mod error;
 pub mod meter;
 pub mod netns;
 pub mod openvpn;
+pub mod plumbing;
 pub mod probes;
+pub mod timed;
 pub mod topology;
 pub mod web;
 
+pub use airlock::{Airlock, Binaries};
 pub use classify::{Class, PacketSummary, Proto};
 pub use error::{LabError, Result};
 pub use meter::{Capture, Meter};

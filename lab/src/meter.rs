@@ -54,6 +54,10 @@ pub struct Capture {
     pub leaks: Vec<PacketSummary>,
     /// Count of allowed packets by class (the marker included).
     pub allowed: BTreeMap<Class, usize>,
+    /// The frames themselves (capture time, first 256 bytes), only in the
+    /// capture [`Meter::stop`] returns: kept so a failing run can leave a
+    /// pcap behind for Wireshark.
+    pub frames: Vec<(f64, Vec<u8>)>,
 }
 
 impl Capture {
@@ -73,7 +77,13 @@ impl Capture {
             packets,
             leaks,
             allowed,
+            frames: Vec::new(),
         }
+    }
+
+    /// Writes [`Capture::frames`] as a classic pcap file (Ethernet).
+    pub fn write_pcap(&self, path: &std::path::Path) -> io::Result<()> {
+        std::fs::write(path, pcap_bytes(&self.frames))
     }
 
     /// Allowed packets of `class`.
@@ -127,6 +137,7 @@ fn unparsed() -> PacketSummary {
 #[derive(Debug, Default)]
 struct State {
     packets: Vec<Captured>,
+    frames: Vec<(f64, Vec<u8>)>,
     /// Why the stream ended early, if it did.
     error: Option<String>,
     ended: bool,
@@ -268,8 +279,10 @@ impl Meter {
         let synced = self.sync();
         self.shutdown();
         synced?;
-        let state = self.state.0.lock().unwrap_or_else(|p| p.into_inner());
-        Ok(Capture::from_packets(state.packets.clone()))
+        let mut state = self.state.0.lock().unwrap_or_else(|p| p.into_inner());
+        let mut capture = Capture::from_packets(state.packets.clone());
+        capture.frames = std::mem::take(&mut state.frames);
+        Ok(capture)
     }
 
     fn shutdown(&mut self) {
@@ -296,10 +309,10 @@ fn read_stream(mut input: ChildStdout, classifier: &Classifier, state: &Shared) 
             s
         });
         let (lock, cvar) = &**state;
-        lock.lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .packets
-            .push(Captured { class, summary });
+        let mut st = lock.lock().unwrap_or_else(|p| p.into_inner());
+        st.packets.push(Captured { class, summary });
+        st.frames.push((time, frame.to_vec()));
+        drop(st);
         cvar.notify_all();
     });
     let (lock, cvar) = &**state;
@@ -376,6 +389,28 @@ pub fn read_pcap(input: &mut impl Read, mut each: impl FnMut(f64, &[u8])) -> io:
     }
 }
 
+/// A classic little-endian microsecond pcap stream of Ethernet frames.
+pub fn pcap_bytes(frames: &[(f64, Vec<u8>)]) -> Vec<u8> {
+    let mut out = Vec::new();
+    out.extend_from_slice(&0xa1b2_c3d4u32.to_le_bytes());
+    out.extend_from_slice(&2u16.to_le_bytes());
+    out.extend_from_slice(&4u16.to_le_bytes());
+    out.extend_from_slice(&[0; 8]);
+    out.extend_from_slice(&65535u32.to_le_bytes());
+    out.extend_from_slice(&1u32.to_le_bytes());
+    for (time, frame) in frames {
+        let secs = time.trunc();
+        let usecs = ((time - secs) * 1e6).round().min(999_999.0);
+        let len = u32::try_from(frame.len()).unwrap_or(u32::MAX);
+        // Timestamps fit u32 until 2106; frames are at most the snaplen.
+        for word in [secs as u32, usecs as u32, len, len] {
+            out.extend_from_slice(&word.to_le_bytes());
+        }
+        out.extend_from_slice(frame);
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -433,6 +468,13 @@ mod tests {
             assert_eq!(got[0], (10.5, b"abc".to_vec()));
             assert_eq!(got[1].1, b"defg".to_vec());
         }
+    }
+
+    #[test]
+    fn written_pcap_reads_back() {
+        let frames = vec![(10.25, b"abc".to_vec()), (11.0, b"defgh".to_vec())];
+        let got = collect(&pcap_bytes(&frames)).unwrap();
+        assert_eq!(got, frames);
     }
 
     #[test]

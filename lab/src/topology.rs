@@ -209,6 +209,14 @@ impl Lab {
         self.dir.path()
     }
 
+    /// Loads the guest's NAT table again: a scenario that runs `nft flush
+    /// ruleset` in the client (tamper) takes it with Airlock's table.
+    pub fn reload_nat(&self) -> Result<()> {
+        self.client
+            .exec_with_input(&["nft", "-f", "-"], Some(&nat_ruleset()))
+            .map(drop)
+    }
+
     /// Runs a command in the client namespace; its stdout.
     pub fn client_exec(&self, argv: &[&str]) -> Result<String> {
         self.client.exec(argv)
