@@ -178,7 +178,14 @@ fn engine_loop(
             }
             Ok(Msg::Network) => {
                 let snap = snapshot(platform, engine.settings());
-                let learned = learn::endpoints(&snap, engine.flows());
+                // Listing connections costs a `conntrack` run (a process
+                // and the whole table) and delays the status push; it can
+                // only teach us something while a VPN pins its server.
+                let learned = if snap.vpn_server_routes().is_empty() {
+                    Vec::new()
+                } else {
+                    learn::endpoints(&snap, engine.flows())
+                };
                 engine.on_network(snap, learned, now());
             }
             Ok(Msg::CheckFirewall) => {

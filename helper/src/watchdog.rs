@@ -51,13 +51,14 @@ async fn timer(engine: &Sender<Msg>, every: Duration) {
 
 /// Runs `nft monitor` until it exits; each burst of events -> one check.
 async fn nft_monitor(engine: &Sender<Msg>) -> std::io::Result<()> {
-    let mut child = Command::new("nft")
-        .args(["monitor", "ruleset"])
+    let mut cmd = Command::new("nft");
+    cmd.args(["monitor", "ruleset"])
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
-        .kill_on_drop(true)
-        .spawn()?;
+        .kill_on_drop(true);
+    die_with_parent(&mut cmd);
+    let mut child = cmd.spawn()?;
     let stdout = child
         .stdout
         .take()
@@ -73,3 +74,31 @@ async fn nft_monitor(engine: &Sender<Msg>) -> std::io::Result<()> {
     let _ = child.wait().await;
     Ok(())
 }
+
+/// `kill_on_drop` covers a clean exit only. If the helper is SIGKILLed or
+/// crashes, `nft monitor` would live on forever (blocked on netlink, never
+/// writing to the dead pipe), and every restart would add another one.
+/// The parent-death signal ends it with us. It is tied to the thread that
+/// spawned it: that is the runtime's thread, which lives as long as the
+/// helper does.
+#[cfg(target_os = "linux")]
+fn die_with_parent(cmd: &mut Command) {
+    // SAFETY: prctl is a plain syscall, async-signal-safe between fork
+    // and exec, and touches no memory of ours.
+    let parent = std::process::id();
+    unsafe {
+        cmd.pre_exec(move || {
+            if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL) != 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            // We may have died before the prctl took effect.
+            if u32::try_from(libc::getppid()).ok() != Some(parent) {
+                return Err(std::io::Error::other("airlockd exited"));
+            }
+            Ok(())
+        });
+    }
+}
+
+#[cfg(not(target_os = "linux"))]
+fn die_with_parent(_cmd: &mut Command) {}

@@ -107,7 +107,12 @@ impl Engine {
         }
     }
 
+    /// Reading the counters runs `nft`; with nothing of ours loaded there
+    /// are none to read, so a status answer need not wait for it.
     fn refresh_counters(&mut self) {
+        if self.loaded.is_none() {
+            return;
+        }
         if let Ok(Some(n)) = self.driver.blocked_packets() {
             self.blocked_packets = n;
         }
