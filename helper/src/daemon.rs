@@ -41,11 +41,20 @@ pub enum Msg {
     Shutdown,
 }
 
+/// Unix time in whole seconds, rounded UP. Every use errs toward closed:
+/// a pause ends at or before the second it announces (the engine's deadline
+/// check fires no later, and nft's kernel-side timeout, counted from this,
+/// never outlasts it).
 pub fn now() -> u64 {
-    SystemTime::now()
+    let d = SystemTime::now()
         .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs())
+        .unwrap_or(Duration::ZERO);
+    d.as_secs() + u64::from(d.subsec_nanos() > 0)
 }
+
+/// The engine re-locks this long before a pause's announced end, so the
+/// new rules are in the kernel by then, not a reload later.
+const RELOCK_AHEAD: Duration = Duration::from_millis(250);
 
 fn snapshot(platform: Platform, settings: &Settings) -> NetworkSnapshot {
     match live::snapshot(platform, &settings.tunnel_patterns) {
@@ -163,9 +172,14 @@ fn engine_loop(
     status: watch::Sender<airlock::status::Status>,
 ) {
     loop {
+        // Wake at an exact instant shortly before the deadline, not after
+        // whole seconds of a truncated clock: a pause must be over when it
+        // says it is.
         let wait = engine.next_deadline().map(|t| {
-            let now = now();
-            Duration::from_secs(t.saturating_sub(now))
+            (UNIX_EPOCH + Duration::from_secs(t))
+                .checked_sub(RELOCK_AHEAD)
+                .and_then(|at| at.duration_since(SystemTime::now()).ok())
+                .unwrap_or(Duration::ZERO)
         });
         let msg = match wait {
             Some(d) => rx.recv_timeout(d),

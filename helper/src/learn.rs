@@ -4,14 +4,24 @@
 //! While a tunnel is up, a VPN client pins its server with a host route
 //! through the physical gateway. The tracked connection to that address
 //! tells the port and protocol. Pure: the caller supplies both.
+//!
+//! Only a connection *from a physical interface's own address* counts. A
+//! host route alone proves nothing: a TunnelVision attacker (or any DHCP
+//! server) can push one for an arbitrary host, and connections made inside
+//! the tunnel to that host must never be learned as VPN servers, or the
+//! kill switch would open a hole to them on the physical interface.
 
 use airlock::endpoint::{Endpoint, Transport};
-use airlock::network::NetworkSnapshot;
+use airlock::network::{InterfaceKind, NetworkSnapshot};
 use airlock::policy::Protocol;
 
 use crate::driver::flow::Flow;
 
 pub fn endpoints(snapshot: &NetworkSnapshot, flows: Vec<Flow>) -> Vec<Endpoint> {
+    let physical: Vec<_> = snapshot
+        .of_kind(InterfaceKind::Physical)
+        .flat_map(|i| i.addresses.iter().map(|a| a.addr()))
+        .collect();
     let servers: Vec<_> = snapshot
         .vpn_server_routes()
         .iter()
@@ -25,7 +35,7 @@ pub fn endpoints(snapshot: &NetworkSnapshot, flows: Vec<Flow>) -> Vec<Endpoint> 
             _ => continue,
         };
         let Some(port) = f.dst_port else { continue };
-        if !servers.contains(&f.dst) || port == 0 {
+        if !servers.contains(&f.dst) || !physical.contains(&f.src) || port == 0 {
             continue;
         }
         let e = Endpoint::new(f.dst, port, transport);
@@ -39,7 +49,6 @@ pub fn endpoints(snapshot: &NetworkSnapshot, flows: Vec<Flow>) -> Vec<Endpoint> 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use airlock::network::classify::InterfaceKind;
     use airlock::network::{Interface, InterfaceFlags, Route};
 
     fn snap(tunnel: bool) -> NetworkSnapshot {
@@ -73,9 +82,13 @@ mod tests {
     }
 
     fn flow(proto: Protocol, dst: &str, port: u16) -> Flow {
+        flow_from("192.168.1.20", proto, dst, port)
+    }
+
+    fn flow_from(src: &str, proto: Protocol, dst: &str, port: u16) -> Flow {
         Flow {
             protocol: proto,
-            src: "192.168.1.20".parse().unwrap(),
+            src: src.parse().unwrap(),
             dst: dst.parse().unwrap(),
             src_port: Some(40000),
             dst_port: Some(port),
@@ -100,5 +113,13 @@ mod tests {
             endpoints(&snap(false), flows).is_empty(),
             "no tunnel, no learning"
         );
+    }
+
+    #[test]
+    fn connections_from_inside_the_tunnel_are_never_learned() {
+        // TunnelVision: a pushed host route to a web server, and the user's
+        // connection to it made from the tunnel address.
+        let flows = vec![flow_from("10.8.0.2", Protocol::Tcp, "198.51.100.7", 80)];
+        assert!(endpoints(&snap(true), flows).is_empty());
     }
 }

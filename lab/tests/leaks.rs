@@ -717,10 +717,10 @@ fn s05_tunnelvision(s: &mut Suite) -> R<Done> {
     let mut problems = Vec::new();
     if !learned.is_empty() {
         problems.push(format!(
-            "HELPER BUG (helper/src/learn.rs): the TunnelVision host route made airlockd learn {learned:?} \
-             as VPN endpoints (every tracked flow to the routed address), which the kill switch then \
-             lets out on eth0 and persists; the lab removes them with `airlockctl endpoints remove` \
-             so later scenarios test their own thing"
+            "the TunnelVision host route made airlockd learn {learned:?} as VPN endpoints \
+             (helper/src/learn.rs must only learn flows from a physical address), which the kill \
+             switch would then let out on eth0; the lab removes them with `airlockctl endpoints \
+             remove` so later scenarios test their own thing"
         ));
         let mut argv = vec!["endpoints", "remove"];
         argv.extend(
@@ -1185,11 +1185,8 @@ fn s12_pause(s: &mut Suite) -> R<Done> {
             .collect();
         format!(
             "{} packets leaked after the pause deadline {until} that `status` announced \
-             (traffic kept passing until {overrun:+.3} s after it. HELPER BUG: airlockd's engine \
-             timer sleeps whole seconds from a truncated clock (helper/src/daemon.rs engine_loop, \
-             `Duration::from_secs(t - now())`) and the kernel's backstop `timeout {{n}}s` counts whole \
-             seconds from render time (shared/src/policy/build.rs `remaining_secs: until - now`), \
-             so both end the pause up to 1 s after paused_until):\n{}",
+             (traffic kept passing until {overrun:+.3} s after it; the engine must re-lock before \
+             the deadline and nft's kernel timeout must not outlast it):\n{}",
             late.len(),
             list.join("\n")
         )

@@ -184,6 +184,11 @@ impl Engine {
                 policy: policy.clone(),
                 text,
             });
+            // The driver read the new rules back before returning: whatever
+            // the last check found is gone. (A condition a load cannot fix,
+            // such as pf's missing `com.apple/*` hook, is found again by the
+            // next watchdog check.)
+            self.problems.clear();
             if stricter {
                 // The rules are in; now cut what was open before them.
                 if let Err(e) = self.driver.kill_forbidden(&policy, &self.snapshot) {
@@ -195,6 +200,7 @@ impl Engine {
         } else {
             self.driver.remove()?;
             self.loaded = None;
+            self.problems.clear();
         }
         Ok(())
     }
@@ -225,8 +231,9 @@ impl Engine {
             }
             return Err(e.into());
         }
+        // No extra firewall check here: the load was verified, and our own
+        // change wakes the watchdog, which checks again off the reply path.
         self.fault = None;
-        self.check_firewall(now);
         Ok(())
     }
 
