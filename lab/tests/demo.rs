@@ -147,7 +147,10 @@ fn demo_runs_without_display_and_leaves_nothing() {
     assert!(took < BUDGET, "the demo did not finish within {BUDGET:?}");
     assert!(status.success(), "demo failed: {status:?}");
     assert!(stdout.contains("\n    0 leaked\n"), "no \"0 leaked\" line");
-    assert!(stdout.contains("watch |"), "airlockctl watch output not shown");
+    assert!(
+        stdout.contains("watch |"),
+        "airlockctl watch output not shown"
+    );
     let left = leftovers(pid, &scratch_dir(&stdout));
     assert!(left.is_empty(), "left behind: {left:#?}");
 }
@@ -162,7 +165,11 @@ fn interrupted_demo_cleans_up() {
     // Interrupted once the VPN is up and airlockd and the watch run: the
     // most there is to clean up.
     let reached = run.until("watch |");
-    assert!(reached, "the demo never showed watch output:\n{}", run.stdout);
+    assert!(
+        reached,
+        "the demo never showed watch output:\n{}",
+        run.stdout
+    );
     let dir = scratch_dir(&run.stdout);
     assert!(
         !leftovers(pid, &dir).is_empty(),

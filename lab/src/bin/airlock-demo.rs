@@ -9,7 +9,7 @@
 //! Exit status: 0 nothing leaked and nothing left behind; 1 a leak while the
 //! kill switch was on (or any failure); 130 interrupted.
 
-use std::io::{BufRead, BufReader};
+use std::io::{BufRead, BufReader, IsTerminal};
 use std::net::IpAddr;
 use std::path::PathBuf;
 use std::process::{Child, Command, ExitCode, Stdio};
@@ -53,6 +53,11 @@ impl Steps {
             return Err(Interrupted.into());
         }
         self.0 += 1;
+        // A person at a terminal gets a moment per step (the whole run
+        // takes about a second); a pipe (the test) does not wait.
+        if self.0 > 1 && std::io::stdout().is_terminal() {
+            std::thread::sleep(Duration::from_millis(400));
+        }
         println!("\n{:>2}. {what}", self.0);
         Ok(())
     }
@@ -120,7 +125,10 @@ fn run(trace: &mut Trace) -> anyhow::Result<()> {
     let result = steps_in(&mut lab, &bins, &mut steps, trace);
     trace.pids.extend(lab.process_ids());
     // Announced, not a step: cleanup runs even after an interrupt.
-    println!("\n{:>2}. Cleaning up: processes by PID, then the namespaces", steps.0 + 1);
+    println!(
+        "\n{:>2}. Cleaning up: processes by PID, then the namespaces",
+        steps.0 + 1
+    );
     drop(lab);
     result
 }
@@ -132,13 +140,18 @@ fn steps_in(
     trace: &mut Trace,
 ) -> anyhow::Result<()> {
     steps.step("OpenVPN server in the internet namespace, 198.51.100.7:1194/udp")?;
-    let t = lab.start_vpn_server().context("starting the OpenVPN server")?;
+    let t = lab
+        .start_vpn_server()
+        .context("starting the OpenVPN server")?;
     say(format!("listening after {t:.1?}"));
 
     steps.step("airlockd (nft backend) in the laptop namespace")?;
     let mut al = Airlock::new(lab, bins.clone());
     let t = al.start(lab).context("starting airlockd")?;
-    say(format!("listening on {} after {t:.1?}", al.socket.display()));
+    say(format!(
+        "listening on {} after {t:.1?}",
+        al.socket.display()
+    ));
 
     steps.step(&format!(
         "Kill switch on: airlockctl endpoints add {ENDPOINT}; airlockctl enable"
@@ -170,10 +183,14 @@ fn steps_in(
         let probe = Probe::tcp(ip);
         let outcome = lab.probe(from, &probe, Duration::from_secs(2))?;
         let seen = outcome.seen_as().unwrap_or_default();
-        if !(seen.starts_with(addr::TUNNEL_V4_PREFIX) || seen.starts_with(addr::TUNNEL_V6_PREFIX)) {
+        let ip = seen.trim_start_matches('[');
+        if !(ip.starts_with(addr::TUNNEL_V4_PREFIX) || ip.starts_with(addr::TUNNEL_V6_PREFIX)) {
             bail!("{from:?} {probe}: not through the tunnel: {outcome:?}");
         }
-        say(format!("{:<7} {probe:<28} seen as {seen} (tunnel)", who(from)));
+        say(format!(
+            "{:<7} {probe:<28} seen as {seen} (tunnel)",
+            who(from)
+        ));
     }
 
     steps.step("Dropping the tunnel: kill -9 of the OpenVPN client")?;
@@ -183,7 +200,9 @@ fn steps_in(
     })?;
     say(format!("airlockd reports Blocking after {t:.0?}"));
 
-    steps.step("Leaky probes, laptop and guest VM: tcp/udp/icmp/dns over v4 and v6 (all must fail)")?;
+    steps.step(
+        "Leaky probes, laptop and guest VM: tcp/udp/icmp/dns over v4 and v6 (all must fail)",
+    )?;
     let mut answered = 0;
     for from in [Ns::Client, Ns::Guest] {
         for probe in Probe::leaky_set() {
@@ -192,7 +211,11 @@ fn steps_in(
             }
             let outcome = lab.probe(from, &probe, PROBE)?;
             answered += usize::from(matches!(outcome, Outcome::Answered { .. }));
-            say(format!("{:<7} {probe:<28} {}", who(from), describe(&outcome)));
+            say(format!(
+                "{:<7} {probe:<28} {}",
+                who(from),
+                describe(&outcome)
+            ));
         }
     }
     // What a laptop must still send with the tunnel down (DHCP, NDP, mDNS):
@@ -235,20 +258,15 @@ fn steps_in(
     Ok(())
 }
 
-/// What shows the helper's state live: the tray app on a display, else
-/// `airlockctl watch`, its lines prefixed. Stopped when dropped.
-enum Follow {
-    /// Owned by the lab (killed by PID with it).
-    Tray,
-    Watch(Watch),
-}
-
+/// Shows the helper's state live: the tray app on a display (owned by the
+/// lab, killed by PID with it), else `airlockctl watch`, its lines
+/// prefixed (stopped when the returned guard is dropped).
 fn follow(
     lab: &mut Lab,
     al: &Airlock,
     steps: &mut Steps,
     trace: &mut Trace,
-) -> anyhow::Result<Follow> {
+) -> anyhow::Result<Option<Watch>> {
     let tray = al.bins.airlockd.with_file_name("airlock");
     let display = std::env::var("DISPLAY").is_ok_and(|d| !d.is_empty());
     if display && tray.is_file() {
@@ -260,12 +278,12 @@ fn follow(
         cmd.env("AIRLOCK_SOCKET", &al.socket);
         lab.spawn("airlock tray app", cmd)?;
         say("watch its icon turn red when the tunnel drops");
-        return Ok(Follow::Tray);
+        return Ok(None);
     }
     steps.step("airlockctl watch in the laptop namespace (its lines appear live, `watch |`)")?;
     let watch = Watch::start(lab, al)?;
     trace.pids.push(watch.child.id());
-    Ok(Follow::Watch(watch))
+    Ok(Some(watch))
 }
 
 /// `airlockctl watch`, its stdout printed as it arrives.
@@ -351,7 +369,11 @@ fn report_leftovers(trace: &Trace) -> bool {
     let mut left: Vec<String> = trace
         .namespaces
         .iter()
-        .filter(|ns| listed.lines().any(|l| l.split_whitespace().next() == Some(ns.as_str())))
+        .filter(|ns| {
+            listed
+                .lines()
+                .any(|l| l.split_whitespace().next() == Some(ns.as_str()))
+        })
         .map(|ns| format!("namespace {ns}"))
         .collect();
     left.extend(
