@@ -4,8 +4,8 @@
 //! what ships rather than a library call that skips the socket and the CLI.
 //!
 //! The binaries are the workspace's own build output, found next to the
-//! test executable (`target/debug/deps/..`); `cargo test --workspace`
-//! builds them.
+//! test executable (`target/debug/deps/..`) or beside the demo binary;
+//! `cargo test --workspace` builds them.
 
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant, SystemTime};
@@ -24,25 +24,35 @@ pub struct Binaries {
 }
 
 impl Binaries {
-    /// The binaries of this workspace build: the test executable lives in
-    /// `target/<profile>/deps`, the binaries one level up.
+    /// The binaries of this workspace build: beside the running executable
+    /// (the demo in `target/<profile>/`), else one level up (a test
+    /// executable lives in `target/<profile>/deps`).
     pub fn locate() -> Result<Binaries> {
         let exe = std::env::current_exe().map_err(LabError::io("locating the test executable"))?;
-        let profile_dir = exe
-            .parent()
-            .and_then(Path::parent)
-            .map(Path::to_path_buf)
-            .unwrap_or_default();
-        let bins = Binaries {
-            airlockd: profile_dir.join("airlockd"),
-            airlockctl: profile_dir.join("airlockctl"),
-        };
-        for bin in [&bins.airlockd, &bins.airlockctl] {
-            if !bin.is_file() {
-                return Err(LabError::MissingBinary(bin.display().to_string()));
+        let dir = exe.parent().map(Path::to_path_buf).unwrap_or_default();
+        let up = dir.parent().map(Path::to_path_buf).unwrap_or_default();
+        let found = [Binaries::in_dir(&dir), Binaries::in_dir(&up)]
+            .into_iter()
+            .find(|b| b.airlockd.is_file() && b.airlockctl.is_file());
+        match found {
+            Some(bins) => Ok(bins),
+            None => {
+                let bins = Binaries::in_dir(&up);
+                let missing = if bins.airlockd.is_file() {
+                    bins.airlockctl
+                } else {
+                    bins.airlockd
+                };
+                Err(LabError::MissingBinary(missing.display().to_string()))
             }
         }
-        Ok(bins)
+    }
+
+    fn in_dir(dir: &Path) -> Binaries {
+        Binaries {
+            airlockd: dir.join("airlockd"),
+            airlockctl: dir.join("airlockctl"),
+        }
     }
 }
 
