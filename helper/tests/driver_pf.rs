@@ -34,25 +34,18 @@ impl Bench {
     fn new(env: &[&str]) -> Bench {
         let dir = tempfile::tempdir().unwrap();
         let standin = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/pfctl");
-        let wrapper = dir.path().join("pfctl");
-        let settings: String = env
-            .iter()
-            .map(|e| {
-                let (name, value) = e.split_once('=').unwrap();
-                format!("{name}={} ", quote(value))
-            })
-            .collect();
-        std::fs::write(
-            &wrapper,
-            format!(
-                "#!/bin/sh\nPFCTL_STANDIN_DIR={} {settings}exec {} \"$@\"\n",
-                quote(&dir.path().display().to_string()),
-                quote(&standin.display().to_string())
-            ),
-        )
-        .unwrap();
-        use std::os::unix::fs::PermissionsExt;
-        std::fs::set_permissions(&wrapper, std::fs::Permissions::from_mode(0o755)).unwrap();
+        // A symlink to the committed stand-in plus an `env` file it reads:
+        // no executable is written at test time (see the stand-in's header).
+        std::os::unix::fs::symlink(&standin, dir.path().join("pfctl")).unwrap();
+        let mut settings = format!(
+            "PFCTL_STANDIN_DIR={}\n",
+            quote(&dir.path().display().to_string())
+        );
+        for e in env {
+            let (name, value) = e.split_once('=').unwrap();
+            settings.push_str(&format!("{name}={}\n", quote(value)));
+        }
+        std::fs::write(dir.path().join("env"), settings).unwrap();
         let state = dir.path().join("state");
         Bench { dir, state }
     }
