@@ -31,7 +31,10 @@ pub fn available() -> bool {
         return true;
     }
     let why = format!("needs root ({root}), nft and ip");
-    if std::env::var_os("CI").is_some() {
+    // Linux CI (root, nftables installed by scripts/deps) must run them;
+    // the macOS CI job has no nftables and skips like a developer would.
+    let ci = std::env::var("CI").is_ok_and(|v| v == "true" || v == "1");
+    if ci && cfg!(target_os = "linux") {
         panic!("CI must run the nft namespace tests: {why}");
     }
     eprintln!("skipping nft namespace test: {why}");
