@@ -73,6 +73,8 @@ pub struct Engine {
     problems: Vec<String>,
     last_tamper: Option<u64>,
     blocked_packets: u64,
+    /// When `blocked_packets` was last read from the kernel (Unix seconds).
+    counters_read_at: Option<u64>,
 }
 
 impl Engine {
@@ -122,6 +124,7 @@ impl Engine {
             problems: Vec::new(),
             last_tamper: None,
             blocked_packets: 0,
+            counters_read_at: None,
         };
         if keep_kernel {
             if engine.settings.kill_switch {

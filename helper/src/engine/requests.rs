@@ -17,7 +17,7 @@ impl Engine {
     pub fn handle(&mut self, body: RequestBody, now: u64) -> Result<ResponseBody, IpcError> {
         match body {
             RequestBody::GetStatus => {
-                self.refresh_counters();
+                self.refresh_counters(now);
                 Ok(ResponseBody::Status(self.status(now)))
             }
             RequestBody::ListEndpoints => {
@@ -108,11 +108,13 @@ impl Engine {
     }
 
     /// Reading the counters runs `nft`; with nothing of ours loaded there
-    /// are none to read, so a status answer need not wait for it.
-    fn refresh_counters(&mut self) {
-        if self.loaded.is_none() {
+    /// are none to read, and within one second the last reading is fresh
+    /// enough, so a burst of status requests costs one `nft` run at most.
+    fn refresh_counters(&mut self, now: u64) {
+        if self.loaded.is_none() || self.counters_read_at == Some(now) {
             return;
         }
+        self.counters_read_at = Some(now);
         if let Ok(Some(n)) = self.driver.blocked_packets() {
             self.blocked_packets = n;
         }
