@@ -1,9 +1,12 @@
 //! Start-to-icon time and idle cost of the real `airlock` binary in the
 //! same private Xvfb desktop the UI test uses (needs root, Xvfb, trayer,
 //! xdotool, imagemagick, dbus-daemon):
-//! `cargo build -p airlock-app && cargo run -p airlock-app --example ui_bench`.
+//! `cargo build --release -p airlock-app && cargo run -p airlock-app
+//! --example ui_bench -- target/release/airlock` (without an argument: the
+//! `airlock` next to the example's own profile folder).
 //! Prints the time until the icon is on screen, then CPU time, RSS and
-//! context switches over 60 s (`IDLE_SECS` overrides) with nothing happening.
+//! context switches over 60 s (`IDLE_SECS` overrides) with nothing
+//! happening, and which mappings hold the resident memory.
 
 #[path = "../tests/common/mod.rs"]
 mod common;
@@ -48,6 +51,29 @@ fn switches(pid: u32) -> std::collections::HashMap<u32, u64> {
         .collect()
 }
 
+/// Resident kB per mapped file (anonymous memory as "[anon]", heap as
+/// "[heap]"), largest first: what the RSS is made of.
+fn rss_by_mapping(pid: u32) -> Vec<(String, u64)> {
+    let text = std::fs::read_to_string(format!("/proc/{pid}/smaps")).unwrap_or_default();
+    let mut by: std::collections::HashMap<String, u64> = Default::default();
+    let mut current = String::new();
+    for line in text.lines() {
+        let mut words = line.split_whitespace();
+        let first = words.next().unwrap_or("");
+        if first.contains('-') && !first.ends_with(':') {
+            // A mapping header: range perms offset dev inode [path].
+            let path = line.split_whitespace().nth(5).unwrap_or("[anon]");
+            current = path.rsplit('/').next().unwrap_or(path).to_string();
+        } else if first == "Rss:" {
+            let kb: u64 = words.next().and_then(|v| v.parse().ok()).unwrap_or(0);
+            *by.entry(current.clone()).or_default() += kb;
+        }
+    }
+    let mut v: Vec<_> = by.into_iter().collect();
+    v.sort_by_key(|e| std::cmp::Reverse(e.1));
+    v
+}
+
 fn main() {
     if let Some(why) = missing_prerequisite() {
         eprintln!("cannot run the bench: {why}");
@@ -63,11 +89,21 @@ fn main() {
     let shot = desktop.dir.path().join("shot.png");
     let start = Instant::now();
     // target/<profile>/examples/ui_bench -> target/<profile>/airlock
-    let exe = std::env::current_exe()
-        .ok()
-        .and_then(|p| Some(p.parent()?.parent()?.join("airlock")))
+    let exe = std::env::args_os()
+        .nth(1)
+        .map(std::path::PathBuf::from)
+        .or_else(|| {
+            Some(
+                std::env::current_exe()
+                    .ok()?
+                    .parent()?
+                    .parent()?
+                    .join("airlock"),
+            )
+        })
         .filter(|p| p.is_file())
-        .expect("build the app first: cargo build -p airlock-app");
+        .expect("build the app first: cargo build -p airlock-app (or pass its path)");
+    println!("binary: {}", exe.display());
     let app = desktop.start_app(&exe, &socket);
     let pid = app.child.id();
     loop {
@@ -106,4 +142,14 @@ fn main() {
         proc_field(pid, "status", "VmHWM:").unwrap_or(0),
         proc_field(pid, "status", "Threads:").unwrap_or(0)
     );
+    println!(
+        "RssAnon {} kB, RssFile {} kB, RssShmem {} kB",
+        proc_field(pid, "status", "RssAnon:").unwrap_or(0),
+        proc_field(pid, "status", "RssFile:").unwrap_or(0),
+        proc_field(pid, "status", "RssShmem:").unwrap_or(0)
+    );
+    println!("largest resident mappings (kB):");
+    for (name, kb) in rss_by_mapping(pid).into_iter().take(15) {
+        println!("  {kb:>7}  {name}");
+    }
 }

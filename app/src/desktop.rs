@@ -101,10 +101,16 @@ pub fn install_helper_invocation(
 pub const INSTALL_BY_HAND: &str = "Install the helper from a terminal: sudo airlockd install";
 
 /// Starts the helper's installation; `Err` carries what to tell the user.
+/// macOS: SMJobBless first, `airlockd install` as root if that fails
+/// (`helper_install` decides).
 pub fn install_helper() -> Result<(), String> {
     #[cfg(target_os = "macos")]
     {
-        crate::platform_macos::install_helper()
+        let exe = std::env::current_exe().ok();
+        crate::helper_install::install(
+            crate::install_helper_macos::bless(exe.as_deref()),
+            crate::platform_macos::install_helper,
+        )
     }
     #[cfg(not(target_os = "macos"))]
     {

@@ -3,7 +3,8 @@
 //! firewall, it asks `airlockd` over the shared IPC client.
 //!
 //! Decisions live in pure modules with unit tests (`view`, `notify_rules`,
-//! `icons`, `model`, `autostart_*`, `backoff`); `tray` and `app` only
+//! `icons`, `model`, `autostart_*`, `backoff`,
+//! `helper_install`); `tray` and `app` only
 //! apply them to the toolkit, and `*_macos.rs` are thin, unverified shims.
 
 pub mod app;
@@ -12,8 +13,11 @@ pub mod autostart_macos;
 pub mod backoff;
 pub mod clock;
 pub mod desktop;
+pub mod helper_install;
 pub mod helper_link;
 pub mod icons;
+#[cfg(target_os = "macos")]
+pub mod install_helper_macos;
 pub mod login_item;
 pub mod model;
 pub mod notify_rules;

@@ -4,6 +4,15 @@
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
+    // A tray icon and a menu never draw with OpenGL, but GDK's X11 start-up
+    // probes GLX, which maps the whole Mesa driver: under llvmpipe that is
+    // libLLVM, ~55 MB of the app's ~83 MB RSS (examples/ui_bench.rs). Set
+    // before any thread exists and before GTK starts; a user's own GDK_GL
+    // wins.
+    #[cfg(not(target_os = "macos"))]
+    if std::env::var_os("GDK_GL").is_none() {
+        std::env::set_var("GDK_GL", "disable");
+    }
     let socket = airlock::ipc::paths::socket_path_from_env();
     match airlock_app::app::run(socket) {
         Ok(()) => ExitCode::SUCCESS,

@@ -29,9 +29,9 @@ pub fn notify(n: &Notification) {
     });
 }
 
-/// Development fallback: `airlockd install` with administrator rights
-/// through the standard authorization prompt. SMJobBless/SMAppService
-/// installation is not implemented.
+/// Fallback when SMJobBless fails (`helper_install`), and the way in for
+/// development builds: `airlockd install` with administrator rights
+/// through the standard authorization prompt.
 pub fn install_helper() -> Result<(), String> {
     let exe = std::env::current_exe().map_err(|e| e.to_string())?;
     let helper = exe

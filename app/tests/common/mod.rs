@@ -23,6 +23,7 @@ use airlock::ipc::protocol::{
 use airlock::status::{
     FirewallHealth, KillSwitch, Options, Protection, Status, Tunnel, TunnelState,
 };
+use airlock_app::icons::{AMBER, GREEN, GREY, RED};
 
 pub const TOOLS: [&str; 6] = [
     "Xvfb",
@@ -32,6 +33,21 @@ pub const TOOLS: [&str; 6] = [
     "dbus-daemon",
     "trayer",
 ];
+
+/// Whether a UI test can run here. Says why not and returns false
+/// (skip) on a developer machine; panics under `CI=true`, where
+/// `scripts/deps` installs everything and a skip would hide a regression.
+pub fn ui_prerequisites(test: &str) -> bool {
+    let Some(why) = missing_prerequisite() else {
+        return true;
+    };
+    assert!(
+        std::env::var("CI").as_deref() != Ok("true"),
+        "{test} cannot run on CI: {why} (scripts/deps installs the tools)"
+    );
+    eprintln!("skipping {test}: {why}");
+    false
+}
 
 /// Why the UI test cannot run here, if it cannot.
 pub fn missing_prerequisite() -> Option<String> {
@@ -562,6 +578,92 @@ impl Image {
             }
         }
         bbox.map(|b| (b, n))
+    }
+}
+
+// ------------------------------------------------------------ tray checks
+
+/// Colour match tolerance: the panel scales the 32 px icon.
+pub const TOL: i32 = 10;
+/// Pixels of a colour that make an icon (a 22+ px shield is > 60).
+pub const MIN_PIXELS: usize = 30;
+
+/// `<target>/ui-screenshots/<name>/`, kept after the run for people to
+/// look at. Examples have no CARGO_TARGET_TMPDIR; they use the temp dir.
+pub fn shots_dir(name: &str) -> PathBuf {
+    let tmp = option_env!("CARGO_TARGET_TMPDIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(std::env::temp_dir);
+    let dir = tmp
+        .parent()
+        .unwrap_or(&tmp)
+        .join("ui-screenshots")
+        .join(name);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+/// Takes screenshots into `shots` until one shows `colour` in the tray
+/// (and none of the other state colours), or fails after `limit`.
+/// Returns the image and the icon's bounding box.
+pub fn wait_for_icon(
+    desktop: &Desktop,
+    shots: &Path,
+    colour: [u8; 3],
+    name: &str,
+    limit: Duration,
+) -> (Image, (u32, u32, u32, u32)) {
+    let path = shots.join(format!("{name}.png"));
+    let start = Instant::now();
+    loop {
+        let img = desktop.screenshot(&path);
+        let found = img.find(colour, TOL).filter(|(_, n)| *n >= MIN_PIXELS);
+        let others = [GREEN, RED, GREY, AMBER]
+            .into_iter()
+            .filter(|c| *c != colour)
+            .any(|c| img.find(c, TOL).is_some_and(|(_, n)| n >= MIN_PIXELS));
+        if let (Some((bbox, _)), false) = (found, others) {
+            return (img, bbox);
+        }
+        assert!(
+            start.elapsed() < limit,
+            "no {name} icon ({colour:?}) after {limit:?}; see {}; app stderr:\n{}",
+            path.display(),
+            desktop.app_stderr()
+        );
+        thread::sleep(Duration::from_millis(100));
+    }
+}
+
+/// Clicks the middle of the icon, which opens its menu.
+pub fn open_menu(desktop: &Desktop, bbox: (u32, u32, u32, u32)) {
+    let (x, y) = ((bbox.0 + bbox.2) / 2, (bbox.1 + bbox.3) / 2);
+    desktop.xdotool(&["mousemove", &x.to_string(), &y.to_string(), "click", "1"]);
+    // The menu is a new override-redirect window; give GTK a moment to map it.
+    thread::sleep(Duration::from_millis(600));
+}
+
+pub fn wait_until(limit: Duration, what: &str, mut ok: impl FnMut() -> bool) {
+    wait_for(limit, what, &mut ok);
+}
+
+/// Waits up to `limit` for `child` to exit; panics with the app's stderr.
+pub fn wait_exit(
+    desktop: &Desktop,
+    child: &mut Child,
+    limit: Duration,
+) -> std::process::ExitStatus {
+    let start = Instant::now();
+    loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            return status;
+        }
+        assert!(
+            start.elapsed() < limit,
+            "airlock did not quit; stderr:\n{}",
+            desktop.app_stderr()
+        );
+        thread::sleep(Duration::from_millis(50));
     }
 }
 
