@@ -21,6 +21,34 @@ label="org.airlock.helper" # helper/src/install/names.rs HELPER_LABEL
 version="$(sed -n 's/^version = "\(.*\)"/\1/p' Cargo.toml | head -n1)"
 targets=(x86_64-apple-darwin aarch64-apple-darwin)
 
+fill() { # fill <template> <destination>: the placeholders, via sed (the
+    # values are ours, no sed metacharacters but '|' escaped below)
+    local helper_req="${HELPER_REQUIREMENT:-identifier \"$label\"}"
+    local app_req="${APP_REQUIREMENT:-identifier \"org.airlock.app\"}"
+    sed -e "s|@VERSION@|$version|g" \
+        -e "s|@HELPER_REQUIREMENT@|$(printf '%s' "$helper_req" | sed 's/[&|]/\\&/g')|g" \
+        -e "s|@APP_REQUIREMENT@|$(printf '%s' "$app_req" | sed 's/[&|]/\\&/g')|g" \
+        "$1" > "$2"
+    plutil -lint "$2"
+}
+
+if [ -n "${AIRLOCK_SIGN_IDENTITY:-}" ]; then
+    # The designated requirements SMJobBless compares: from the real
+    # signature. UNVERIFIED: codesign -d -r- output format ("designated => ...").
+    team="$(printf '%s' "$AIRLOCK_SIGN_IDENTITY" | sed -n 's/.*(\([A-Z0-9]*\))$/\1/p')"
+    HELPER_REQUIREMENT="identifier \"$label\" and anchor apple generic and certificate leaf[subject.OU] = \"$team\""
+    APP_REQUIREMENT="identifier \"org.airlock.app\" and anchor apple generic and certificate leaf[subject.OU] = \"$team\""
+fi
+# The helper's own Info.plist and launchd plist must be inside its binary
+# for SMJobBless (__TEXT,__info_plist and __TEXT,__launchd_plist):
+# helper/build.rs passes them to the linker (-sectcreate) from these
+# variables, so they are filled before the build.
+mkdir -p "$dist/helper-plists"
+fill resources/macos/helper-Info.plist "$dist/helper-plists/Info.plist"
+fill resources/macos/helper-launchd.plist "$dist/helper-plists/launchd.plist"
+export AIRLOCK_HELPER_INFO_PLIST="$dist/helper-plists/Info.plist"
+export AIRLOCK_HELPER_LAUNCHD_PLIST="$dist/helper-plists/launchd.plist"
+
 if [ "${AIRLOCK_SKIP_BUILD:-}" != 1 ]; then
     for t in "${targets[@]}"; do
         cargo build --release --target "$t" -p airlockd -p airlockctl -p airlock-app
@@ -45,31 +73,10 @@ universal airlockd "$app/Contents/Library/LaunchServices/$label"
 # "airlockd" next to its own binary.
 ln -s "../Library/LaunchServices/$label" "$app/Contents/MacOS/airlockd"
 
-fill() { # fill <template> <destination>: the placeholders, via sed (the
-    # values are ours, no sed metacharacters but '|' escaped below)
-    local helper_req="${HELPER_REQUIREMENT:-identifier \"$label\"}"
-    local app_req="${APP_REQUIREMENT:-identifier \"org.airlock.app\"}"
-    sed -e "s|@VERSION@|$version|g" \
-        -e "s|@HELPER_REQUIREMENT@|$(printf '%s' "$helper_req" | sed 's/[&|]/\\&/g')|g" \
-        -e "s|@APP_REQUIREMENT@|$(printf '%s' "$app_req" | sed 's/[&|]/\\&/g')|g" \
-        "$1" > "$2"
-    plutil -lint "$2"
-}
-
-if [ -n "${AIRLOCK_SIGN_IDENTITY:-}" ]; then
-    # The designated requirements SMJobBless compares: from the real
-    # signature. UNVERIFIED: codesign -d -r- output format ("designated => ...").
-    team="$(printf '%s' "$AIRLOCK_SIGN_IDENTITY" | sed -n 's/.*(\([A-Z0-9]*\))$/\1/p')"
-    HELPER_REQUIREMENT="identifier \"$label\" and anchor apple generic and certificate leaf[subject.OU] = \"$team\""
-    APP_REQUIREMENT="identifier \"org.airlock.app\" and anchor apple generic and certificate leaf[subject.OU] = \"$team\""
-fi
 fill resources/macos/Info.plist "$app/Contents/Info.plist"
 fill resources/macos/LaunchDaemons/$label.plist "$app/Contents/Library/LaunchDaemons/$label.plist"
-# The helper's own Info.plist / launchd plist for SMJobBless must be
-# embedded in the binary (__TEXT,__info_plist / __TEXT,__launchd_plist,
-# linker -sectcreate). NOT DONE YET: needs a build.rs in helper/ on
-# macOS; until then SMJobBless refuses the helper and the app falls back
-# to `airlockd install` (or SMAppService with the bundled plist above).
+# Check the embedded plists made it in (otool prints the sections).
+otool -s __TEXT __info_plist "$app/Contents/Library/LaunchServices/$label" | grep -q Contents
 cp -R resources/icons "$app/Contents/Resources/icons"
 
 if [ -n "${AIRLOCK_SIGN_IDENTITY:-}" ]; then
