@@ -72,17 +72,14 @@ fn snapshot(platform: Platform, settings: &Settings) -> NetworkSnapshot {
 pub fn run(config: Config, driver: Box<dyn Firewall>) -> anyhow::Result<()> {
     let platform = config.platform;
     let store = Store::new(&config.state_dir);
-    let mut engine = Engine::start(
+    let engine = Engine::start(
         platform,
         config.backend,
         driver,
         store,
-        snapshot(platform, &Settings::default()),
+        |settings| snapshot(platform, settings),
         now(),
     );
-    // Now that the settings are known, classify with the user's patterns too.
-    let snap = snapshot(platform, engine.settings());
-    engine.on_network(snap, Vec::new(), now());
     let first = engine.status(now());
     eprintln!(
         "airlockd: started: kill switch {:?}, protection {:?}{}",
@@ -193,12 +190,11 @@ fn engine_loop(
             Ok(Msg::Network) => {
                 let snap = snapshot(platform, engine.settings());
                 // Listing connections costs a `conntrack` run (a process
-                // and the whole table) and delays the status push; it can
-                // only teach us something while a VPN pins its server.
-                let learned = if snap.vpn_server_routes().is_empty() {
-                    Vec::new()
-                } else {
+                // and the whole table) and delays the status push.
+                let learned = if engine.would_learn_from(&snap) {
                     learn::endpoints(&snap, engine.flows())
+                } else {
+                    Vec::new()
                 };
                 engine.on_network(snap, learned, now());
             }

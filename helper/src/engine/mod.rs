@@ -81,12 +81,14 @@ impl Engine {
     /// Restores the persisted state and loads it into the kernel. Never
     /// fails: whatever goes wrong becomes a fault in the status, and the
     /// kernel's rules are left as they are (blocking, if they were there).
+    /// `observe` takes the network snapshot once the settings are known,
+    /// since classification depends on the user's tunnel patterns.
     pub fn start(
         platform: Platform,
         backend: Backend,
         mut driver: Box<dyn Firewall>,
         store: Store,
-        snapshot: NetworkSnapshot,
+        observe: impl FnOnce(&Settings) -> NetworkSnapshot,
         now: u64,
     ) -> Engine {
         let (settings, fault) = match store.load(now) {
@@ -112,6 +114,7 @@ impl Engine {
             }
         };
         let keep_kernel = fault.is_some();
+        let snapshot = observe(&settings);
         let mut engine = Engine {
             platform,
             backend,
@@ -144,14 +147,21 @@ impl Engine {
         &self.settings
     }
 
+    /// Whether `snapshot` pins a VPN server route the current one does not:
+    /// the only moment listing connections can teach us an endpoint, so
+    /// the caller pays for `conntrack -L` only then, not on every event.
+    pub fn would_learn_from(&self, snapshot: &NetworkSnapshot) -> bool {
+        let known = self.snapshot.vpn_server_routes();
+        snapshot
+            .vpn_server_routes()
+            .iter()
+            .any(|r| !known.iter().any(|k| k.destination == r.destination))
+    }
+
     /// Connections the kernel tracks now; empty when it cannot say (the
     /// engine only learns from them, nothing depends on having them).
     pub fn flows(&mut self) -> Vec<crate::driver::flow::Flow> {
         self.driver.tracked_flows().unwrap_or_default()
-    }
-
-    pub fn backend_name(&self) -> &'static str {
-        self.driver.backend()
     }
 
     fn policy(&self, now: u64) -> Policy {

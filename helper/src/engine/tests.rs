@@ -128,7 +128,7 @@ impl Rig {
             Backend::Nft,
             Box::new(FakeDriver(self.kernel.clone())),
             Store::new(self.dir.path()),
-            net(false),
+            |_| net(false),
             T0,
         )
     }
@@ -255,7 +255,16 @@ fn learned_endpoints_are_added_loaded_and_persisted() {
     let rig = Rig::new();
     let mut e = rig.engine();
     ok(&mut e, RequestBody::Enable);
+    assert!(
+        e.would_learn_from(&net(true)),
+        "a new server route: worth listing flows"
+    );
     e.on_network(net(true), vec![endpoint()], T0 + 1);
+    assert!(
+        !e.would_learn_from(&net(true)),
+        "the same route again: nothing to learn"
+    );
+    assert!(!e.would_learn_from(&net(false)), "no route at all");
     assert_eq!(e.settings().endpoints, vec![endpoint()]);
     assert_eq!(rig.persisted().endpoints, vec![endpoint()]);
     assert!(rig.k().rules.as_deref().unwrap().contains("198.51.100.7"));
@@ -420,7 +429,7 @@ fn unsaveable_settings_roll_the_kernel_back() {
         Backend::Nft,
         Box::new(FakeDriver(rig.kernel.clone())),
         Store::new(blocker.join("state")),
-        net(false),
+        |_| net(false),
         T0,
     );
     let err = e.handle(RequestBody::Enable, T0).unwrap_err();
