@@ -258,10 +258,11 @@ impl Firewall for PfDriver {
         for (src, dst) in doomed.into_iter().filter(|p| !kept.contains(p)) {
             let (src, dst) = (src.to_string(), dst.to_string());
             let out = self.pfctl(&["-k", &src, "-k", &dst], None)?;
-            killed += pf_parse::killed_count(&out.stderr).ok_or_else(|| DriverError::Parse {
+            let n = pf_parse::killed_count(&out.stderr).ok_or_else(|| DriverError::Parse {
                 command: format!("pfctl -k {src} -k {dst}"),
                 reason: format!("no \"killed N states\" in {:?}", out.stderr.trim()),
             })?;
+            killed = n.saturating_add(killed);
         }
         Ok(killed)
     }
