@@ -84,10 +84,12 @@ impl PfDriver {
         command::run_ok(&self.argv(args), stdin, PFCTL_HINT)
     }
 
+    /// Our saved token; `None` also when the file holds no valid token, so
+    /// `load` takes a fresh reference instead of relying on a damaged one.
     fn saved_token(&self) -> Result<Option<String>, DriverError> {
         let path = self.token_path();
         match std::fs::read_to_string(&path) {
-            Ok(text) => Ok(Some(text.trim().to_string()).filter(|t| !t.is_empty())),
+            Ok(text) => Ok(Some(text.trim().to_string()).filter(|t| pf_parse::is_token(t))),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
             Err(source) => Err(DriverError::State {
                 action: "read the pf token from",
