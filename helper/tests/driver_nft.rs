@@ -6,8 +6,6 @@
 
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream, UdpSocket};
-use std::process::Command;
-use std::sync::atomic::{AtomicU32, Ordering};
 
 use airlock::endpoint::Endpoint;
 use airlock::network::classify::classify;
@@ -17,6 +15,9 @@ use airlock::policy;
 use airlock::settings::Settings;
 use airlockd::driver::nft::{NftConfig, NftDriver};
 use airlockd::driver::{Firewall, Problem};
+
+mod support;
+use support::{sh, Netns};
 
 /// Loopback, replies, and everything on eth0: the "before" state.
 const OPEN: &str = r#"table inet airlock
@@ -69,86 +70,15 @@ table inet airlock {
 }
 "#;
 
-fn sh(args: &[&str]) -> std::process::Output {
-    let out = Command::new(args[0]).args(&args[1..]).output().unwrap();
-    assert!(
-        out.status.success(),
-        "{args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    out
-}
-
 fn ready() -> bool {
-    // SAFETY: geteuid has no preconditions and cannot fail.
-    if unsafe { libc::geteuid() } != 0 {
-        eprintln!("skipping: needs root to create network namespaces");
-        return false;
-    }
-    for tool in ["nft", "conntrack", "ip"] {
-        if Command::new(tool).arg("--version").output().is_err() {
-            eprintln!(
-                "skipping: `{tool}` is not installed (apt-get install nftables conntrack iproute2)"
-            );
-            return false;
-        }
-    }
-    true
+    support::ready_with(&["nft", "conntrack", "ip"])
 }
 
-/// A network namespace of our own, deleted on drop.
-struct Netns(String);
-
-impl Netns {
-    fn new() -> Netns {
-        static N: AtomicU32 = AtomicU32::new(0);
-        let name = format!(
-            "airlock-test-{}-{}",
-            std::process::id(),
-            N.fetch_add(1, Ordering::Relaxed)
-        );
-        sh(&["ip", "netns", "add", &name]);
-        let ns = Netns(name);
-        ns.exec(&["ip", "link", "set", "lo", "up"]);
-        ns
-    }
-
-    fn exec(&self, args: &[&str]) -> String {
-        let mut argv = vec!["ip", "netns", "exec", &self.0];
-        argv.extend(args);
-        String::from_utf8_lossy(&sh(&argv).stdout).into_owned()
-    }
-
-    fn driver(&self) -> NftDriver {
-        NftDriver::new(NftConfig {
-            netns: Some(self.0.clone()),
-            ..NftConfig::default()
-        })
-    }
-
-    /// Runs `f` on a thread that has entered this namespace; sockets it
-    /// makes stay in the namespace wherever they are used later.
-    fn within<T: Send>(&self, f: impl FnOnce() -> T + Send) -> T {
-        let path = format!("/run/netns/{}", self.0);
-        std::thread::scope(|s| {
-            s.spawn(|| {
-                let file = std::fs::File::open(&path).unwrap();
-                use std::os::fd::AsRawFd;
-                // SAFETY: a valid namespace fd; only this thread moves.
-                let rc = unsafe { libc::setns(file.as_raw_fd(), libc::CLONE_NEWNET) };
-                assert_eq!(rc, 0, "setns {path}: {}", std::io::Error::last_os_error());
-                f()
-            })
-            .join()
-            .unwrap()
-        })
-    }
-}
-
-impl Drop for Netns {
-    fn drop(&mut self) {
-        let _ = Command::new("ip").args(["netns", "del", &self.0]).status();
-    }
+fn driver(ns: &Netns) -> NftDriver {
+    NftDriver::new(NftConfig {
+        netns: Some(ns.0.clone()),
+        ..NftConfig::default()
+    })
 }
 
 /// Two namespaces joined by a veth pair named eth0 on both sides:
@@ -173,7 +103,7 @@ fn load_replace_tamper_remove() {
         return;
     }
     let ns = Netns::new();
-    let mut nft = ns.driver();
+    let mut nft = driver(&ns);
     assert_eq!(nft.check(false).unwrap(), vec![]);
     assert_eq!(nft.check(true).unwrap(), vec![Problem::TableMissing]);
 
@@ -222,7 +152,7 @@ fn a_rejected_script_leaves_the_old_rules_in_place() {
         return;
     }
     let ns = Netns::new();
-    let mut nft = ns.driver();
+    let mut nft = driver(&ns);
     nft.load(STRICT).unwrap();
     let broken = STRICT.replace("policy drop;", "policy dorp;");
     let err = nft.load(&broken).unwrap_err().to_string();
@@ -244,7 +174,7 @@ fn counts_blocked_packets() {
         return;
     }
     let (laptop, _server) = laptop_and_server();
-    let mut nft = laptop.driver();
+    let mut nft = driver(&laptop);
     nft.load(STRICT).unwrap();
     let before = nft.blocked_packets().unwrap().unwrap();
     laptop.within(|| {
@@ -291,7 +221,7 @@ fn stricter_policy_cuts_forbidden_connections_and_keeps_vpn_and_loopback() {
         return;
     }
     let (laptop, server) = laptop_and_server();
-    let mut nft = laptop.driver();
+    let mut nft = driver(&laptop);
     nft.load(OPEN).unwrap();
 
     let (web, vpn) = server.within(|| {

@@ -171,6 +171,20 @@ fn a_restarted_helper_reuses_the_saved_token() {
 }
 
 #[test]
+fn a_damaged_token_file_is_replaced_by_a_fresh_reference() {
+    let bench = Bench::new(&[]);
+    std::fs::create_dir_all(&bench.state).unwrap();
+    std::fs::write(bench.state.join(TOKEN_FILE), "-F all\n").unwrap();
+    // pf already enabled by someone else: a damaged token taken at face
+    // value would leave us holding no reference of our own.
+    std::fs::write(bench.standin_state("enabled"), "").unwrap();
+    let mut pf = bench.driver();
+    pf.load(RULES).unwrap();
+    assert!(bench.take_calls().contains(&plain(&["-E"])));
+    assert_eq!(bench.token().as_deref(), Some("13580866039543779071\n"));
+}
+
+#[test]
 fn remove_empties_the_anchor_then_releases_the_token() {
     let bench = Bench::new(&[]);
     let mut pf = bench.driver();

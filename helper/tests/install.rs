@@ -383,4 +383,14 @@ fn helper_path_must_be_root_only() {
     nix::unistd::chown(&helper, Some(nix::unistd::Uid::from_raw(65534)), None).unwrap();
     let err = install::check_helper_path(&helper).unwrap_err();
     assert!(err.to_string().contains("65534"), "{err}");
+    nix::unistd::chown(&helper, Some(nix::unistd::Uid::from_raw(0)), None).unwrap();
+    // A root-owned symlink in a safe folder, pointing into an unsafe one.
+    let safe = tempfile::tempdir().unwrap();
+    fs::set_permissions(safe.path(), fs::Permissions::from_mode(0o755)).unwrap();
+    let link = safe.path().join("airlockd");
+    std::os::unix::fs::symlink(&helper, &link).unwrap();
+    install::check_helper_path(&link).unwrap();
+    fs::set_permissions(helper.parent().unwrap(), fs::Permissions::from_mode(0o777)).unwrap();
+    let err = install::check_helper_path(&link).unwrap_err();
+    assert!(err.to_string().contains("writable"), "{err}");
 }

@@ -26,7 +26,7 @@ pub mod pf;
 pub mod pf_parse;
 mod problem;
 #[cfg(test)]
-mod test_support;
+pub(crate) mod test_support;
 
 use airlock::network::NetworkSnapshot;
 use airlock::policy::Policy;

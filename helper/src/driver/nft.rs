@@ -214,7 +214,7 @@ impl Firewall for NftDriver {
         let mut killed = 0;
         for flow in self.list_flows()? {
             if !flow::allowed(policy, snapshot, &flow) {
-                killed += self.delete_flow(&flow)?;
+                killed = self.delete_flow(&flow)?.saturating_add(killed);
             }
         }
         Ok(killed)

@@ -96,7 +96,7 @@ pub fn counter_packets(json: &str, names: &[&str]) -> Result<Option<u64>, String
                 .get("packets")
                 .and_then(Value::as_u64)
                 .ok_or_else(|| format!("counter {name} has no packet count"))?;
-            total = Some(total.unwrap_or(0) + packets);
+            total = Some(total.unwrap_or(0u64).saturating_add(packets));
         }
     }
     Ok(total)

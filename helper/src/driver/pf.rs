@@ -84,10 +84,12 @@ impl PfDriver {
         command::run_ok(&self.argv(args), stdin, PFCTL_HINT)
     }
 
+    /// Our saved token; `None` also when the file holds no valid token, so
+    /// `load` takes a fresh reference instead of relying on a damaged one.
     fn saved_token(&self) -> Result<Option<String>, DriverError> {
         let path = self.token_path();
         match std::fs::read_to_string(&path) {
-            Ok(text) => Ok(Some(text.trim().to_string()).filter(|t| !t.is_empty())),
+            Ok(text) => Ok(Some(text.trim().to_string()).filter(|t| pf_parse::is_token(t))),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
             Err(source) => Err(DriverError::State {
                 action: "read the pf token from",
@@ -258,10 +260,11 @@ impl Firewall for PfDriver {
         for (src, dst) in doomed.into_iter().filter(|p| !kept.contains(p)) {
             let (src, dst) = (src.to_string(), dst.to_string());
             let out = self.pfctl(&["-k", &src, "-k", &dst], None)?;
-            killed += pf_parse::killed_count(&out.stderr).ok_or_else(|| DriverError::Parse {
+            let n = pf_parse::killed_count(&out.stderr).ok_or_else(|| DriverError::Parse {
                 command: format!("pfctl -k {src} -k {dst}"),
                 reason: format!("no \"killed N states\" in {:?}", out.stderr.trim()),
             })?;
+            killed = n.saturating_add(killed);
         }
         Ok(killed)
     }

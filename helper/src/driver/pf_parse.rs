@@ -15,8 +15,14 @@ pub fn enable_token(output: &str) -> Option<String> {
     output.lines().find_map(|line| {
         let value = line.trim().strip_prefix("Token")?.trim_start();
         let token = value.strip_prefix(':')?.trim();
-        (!token.is_empty() && token.chars().all(|c| c.is_ascii_digit())).then(|| token.to_string())
+        is_token(token).then(|| token.to_string())
     })
+}
+
+/// Whether `text` has the shape of a pf enable token (decimal digits), so a
+/// damaged token file is never handed to `pfctl -X` as if it were one.
+pub fn is_token(text: &str) -> bool {
+    !text.is_empty() && text.chars().all(|c| c.is_ascii_digit())
 }
 
 /// From `pfctl -s info`: `Some(true)` for "Status: Enabled for 0 days

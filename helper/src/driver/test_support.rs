@@ -1,6 +1,7 @@
 //! A laptop for unit tests: Wi-Fi with home subnets, the VPN up on tun0
 //! (routes 0/1 + 128/1 through it, a host route to the server via Wi-Fi),
-//! a libvirt bridge for VMs.
+//! a libvirt bridge for VMs. [`iface`] and [`route`] are the crate's one
+//! builder for test snapshots; other unit tests should use them too.
 
 use airlock::endpoint::Endpoint;
 use airlock::network::classify::classify;
@@ -11,7 +12,8 @@ use airlock::settings::Settings;
 
 pub const VPN_SERVER: &str = "198.51.100.7:1194/udp";
 
-fn iface(name: &str, addrs: &[&str]) -> Interface {
+/// An up, running Linux interface classified by its name.
+pub(crate) fn iface(name: &str, addrs: &[&str]) -> Interface {
     Interface {
         name: name.into(),
         kind: classify(Platform::Linux, name, &[]),
@@ -24,7 +26,8 @@ fn iface(name: &str, addrs: &[&str]) -> Interface {
     }
 }
 
-fn route(dst: &str, gw: Option<&str>, dev: &str) -> Route {
+/// A route to `dst` via `gw` (or on-link) on `dev`.
+pub(crate) fn route(dst: &str, gw: Option<&str>, dev: &str) -> Route {
     Route {
         destination: dst.parse().unwrap(),
         gateway: gw.map(|g| g.parse().unwrap()),

@@ -189,11 +189,28 @@ pub(crate) fn remove_file(path: &Path) -> Result<(), InstallError> {
 /// not writable by group or others (sticky folders like /tmp excepted,
 /// where others cannot replace root's file). Otherwise `airlockd install`
 /// from a user's build folder would hand that user root.
+///
+/// Both the path as given and the file it resolves to are checked: a
+/// root-owned symlink in /usr/local/bin pointing into a user's folder is
+/// as replaceable as that folder.
 pub fn check_helper_path(path: &Path) -> Result<(), InstallError> {
     let unsafe_because = |why: String| InstallError::UnsafeHelper {
         path: path.to_path_buf(),
         why,
     };
+    check_chain(path, &unsafe_because)?;
+    let real = fs::canonicalize(path).map_err(|e| unsafe_because(format!("{e}")))?;
+    if real != path {
+        check_chain(&real, &unsafe_because)?;
+    }
+    Ok(())
+}
+
+/// `path` and every folder above it: root's, and writable by no one else.
+fn check_chain(
+    path: &Path,
+    unsafe_because: &dyn Fn(String) -> InstallError,
+) -> Result<(), InstallError> {
     let mut current = Some(path);
     while let Some(p) = current {
         let meta = fs::metadata(p).map_err(|e| unsafe_because(format!("{}: {e}", p.display())))?;

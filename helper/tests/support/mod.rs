@@ -16,14 +16,21 @@ use airlock::ipc::client::Client;
 
 /// Whether this machine can run the tests; says why not when it cannot.
 pub fn ready() -> bool {
+    ready_with(&["nft", "ip"])
+}
+
+/// [`ready`] for tests that need more `tools` (each must answer `--version`).
+pub fn ready_with(tools: &[&str]) -> bool {
     // SAFETY: geteuid has no preconditions and cannot fail.
     if unsafe { libc::geteuid() } != 0 {
         eprintln!("skipping: needs root to create network namespaces");
         return false;
     }
-    for tool in ["nft", "ip"] {
+    for tool in tools {
         if Command::new(tool).arg("--version").output().is_err() {
-            eprintln!("skipping: `{tool}` is not installed (apt-get install nftables iproute2)");
+            eprintln!(
+                "skipping: `{tool}` is not installed (apt-get install nftables conntrack iproute2)"
+            );
             return false;
         }
     }
@@ -78,6 +85,23 @@ impl Netns {
     /// Runs a command in the namespace; whether it succeeded.
     pub fn ok(&self, args: &[&str]) -> bool {
         run(&self.argv(args)).status.success()
+    }
+
+    /// Runs `f` on a thread that has entered this namespace; sockets it
+    /// makes stay in the namespace wherever they are used later.
+    pub fn within<T: Send>(&self, f: impl FnOnce() -> T + Send) -> T {
+        let path = format!("/run/netns/{}", self.0);
+        std::thread::scope(|s| {
+            s.spawn(|| {
+                let file = File::open(&path).unwrap();
+                // SAFETY: a valid namespace fd; only this thread moves.
+                let rc = unsafe { libc::setns(file.as_raw_fd(), libc::CLONE_NEWNET) };
+                assert_eq!(rc, 0, "setns {path}: {}", std::io::Error::last_os_error());
+                f()
+            })
+            .join()
+            .unwrap()
+        })
     }
 
     /// Whether Airlock's table is in this namespace's kernel.
