@@ -49,34 +49,16 @@ pub fn endpoints(snapshot: &NetworkSnapshot, flows: Vec<Flow>) -> Vec<Endpoint> 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use airlock::network::{Interface, InterfaceFlags, Route};
+    use crate::driver::test_support::{iface, route};
 
     fn snap(tunnel: bool) -> NetworkSnapshot {
-        let up = InterfaceFlags {
-            up: true,
-            ..Default::default()
-        };
-        let mut interfaces = vec![Interface {
-            name: "eth0".into(),
-            kind: InterfaceKind::Physical,
-            flags: up,
-            addresses: vec!["192.168.1.20/24".parse().unwrap()],
-        }];
+        let mut interfaces = vec![iface("eth0", &["192.168.1.20/24"])];
         if tunnel {
-            interfaces.push(Interface {
-                name: "tun0".into(),
-                kind: InterfaceKind::Tunnel,
-                flags: up,
-                addresses: vec!["10.8.0.2/24".parse().unwrap()],
-            });
+            interfaces.push(iface("tun0", &["10.8.0.2/24"]));
         }
         NetworkSnapshot {
             interfaces,
-            routes: vec![Route {
-                destination: "198.51.100.7/32".parse().unwrap(),
-                gateway: Some("192.168.1.1".parse().unwrap()),
-                interface: "eth0".into(),
-            }],
+            routes: vec![route("198.51.100.7/32", Some("192.168.1.1"), "eth0")],
             dns: vec![],
         }
     }

@@ -6,14 +6,14 @@ use std::sync::{Arc, Mutex};
 
 use airlock::endpoint::Endpoint;
 use airlock::ipc::protocol::{ErrorCode, OptionName, RequestBody, ResponseBody};
-use airlock::network::classify::classify;
-use airlock::network::{Interface, InterfaceFlags, NetworkSnapshot, Route};
+use airlock::network::NetworkSnapshot;
 use airlock::platform::Platform;
 use airlock::policy::Policy;
 use airlock::settings::Settings;
 use airlock::status::{KillSwitch, Protection};
 
 use super::{Backend, Engine};
+use crate::driver::test_support::{iface, route};
 use crate::driver::{DriverError, Firewall, Problem};
 use crate::persist::Store;
 
@@ -73,39 +73,19 @@ impl Firewall for FakeDriver {
 
 const T0: u64 = 1_800_000_000;
 
-fn iface(name: &str, addrs: &[&str]) -> Interface {
-    Interface {
-        name: name.into(),
-        kind: classify(Platform::Linux, name, &[]),
-        flags: InterfaceFlags {
-            up: true,
-            running: true,
-            ..Default::default()
-        },
-        addresses: addrs.iter().map(|a| a.parse().unwrap()).collect(),
-    }
-}
-
 fn net(tunnel: bool) -> NetworkSnapshot {
     let mut s = NetworkSnapshot {
         interfaces: vec![
             iface("lo", &["127.0.0.1/8"]),
             iface("eth0", &["192.168.1.20/24"]),
         ],
-        routes: vec![Route {
-            destination: "0.0.0.0/0".parse().unwrap(),
-            gateway: Some("192.168.1.1".parse().unwrap()),
-            interface: "eth0".into(),
-        }],
+        routes: vec![route("0.0.0.0/0", Some("192.168.1.1"), "eth0")],
         dns: vec![],
     };
     if tunnel {
         s.interfaces.push(iface("tun0", &["10.8.0.2/24"]));
-        s.routes.push(Route {
-            destination: "198.51.100.7/32".parse().unwrap(),
-            gateway: Some("192.168.1.1".parse().unwrap()),
-            interface: "eth0".into(),
-        });
+        s.routes
+            .push(route("198.51.100.7/32", Some("192.168.1.1"), "eth0"));
     }
     s
 }
