@@ -1,49 +1,15 @@
-//! The WireGuard parser on arbitrary text: it must never panic, and what it
-//! returns must hold together (real ports, lines that exist, resolvable
-//! specs), since a config is untrusted input the user picked from anywhere.
+//! The WireGuard parser on arbitrary text (checks in `common`), plus: every
+//! endpoint is UDP.
 #![no_main]
 
-use std::io;
-use std::net::IpAddr;
+mod common;
 
 use airlock::endpoint::Transport;
-use airlock::import::{self, Format, ImportError};
+use airlock::import::Format;
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
-    let Ok(text) = std::str::from_utf8(data) else {
-        return;
-    };
-    let _ = Format::detect(text);
-    let lines = text.lines().count();
-    match import::parse(text, Format::WireGuard) {
-        Ok(specs) => {
-            assert!(!specs.is_empty(), "Ok with no endpoint");
-            for spec in &specs {
-                assert_ne!(spec.port, 0);
-                assert_eq!(spec.transport, Transport::Udp, "WireGuard is UDP only");
-                assert!(
-                    (1..=lines).contains(&spec.line),
-                    "line {} of {lines}",
-                    spec.line
-                );
-                let dns = |_: &str| -> io::Result<Vec<IpAddr>> {
-                    Ok(vec![
-                        IpAddr::from([192, 0, 2, 1]),
-                        "2001:db8::1".parse().expect("literal"),
-                    ])
-                };
-                if let Ok(eps) = spec.resolve(&dns) {
-                    assert!(eps.iter().all(|e| e.port == spec.port));
-                }
-            }
-        }
-        Err(ImportError::Syntax(e)) => {
-            if let Some(line) = e.line() {
-                assert!((1..=lines).contains(&line), "line {line} of {lines}: {e}");
-            }
-            let _ = e.to_string();
-        }
-        Err(other) => panic!("parse gave a non-syntax error: {other}"),
-    }
+    common::check_config(data, Format::WireGuard, |spec| {
+        assert_eq!(spec.transport, Transport::Udp, "WireGuard is UDP only");
+    });
 });

@@ -143,7 +143,12 @@ impl Settings {
 
 /// 1-based line and column of a byte offset, plus the key on that line.
 fn locate(text: &str, offset: usize) -> (usize, usize, Option<String>) {
-    let offset = offset.min(text.len());
+    // The offset comes from the TOML parser's error span; never slice
+    // mid-character, whatever it says.
+    let mut offset = offset.min(text.len());
+    while !text.is_char_boundary(offset) {
+        offset -= 1;
+    }
     let before = &text[..offset];
     let line = before.matches('\n').count() + 1;
     let line_start = before.rfind('\n').map_or(0, |i| i + 1);
@@ -239,5 +244,14 @@ host = "vpn.example.com"
         assert!(!s.paused_at(100));
         s.kill_switch = false;
         assert!(!s.paused_at(99));
+    }
+
+    #[test]
+    fn an_offset_inside_a_character_locates_its_start() {
+        // "é" is two bytes; the offset falls between them.
+        let text = "x = 1\nname = \"é\"";
+        let inside = text.find('é').unwrap() + 1;
+        assert_eq!(super::locate(text, inside).0, 2);
+        assert_eq!(super::locate(text, usize::MAX).0, 2);
     }
 }

@@ -444,6 +444,21 @@ fn tunnels_match_by_pattern_including_user_patterns() {
 }
 
 #[test]
+fn a_tunnel_pattern_settings_validation_would_reject_allows_nothing() {
+    // `evil"x*` is not a valid pattern; settings built in code skip
+    // validation, so the policy itself must leave it out, and the renderers
+    // then never see it.
+    let settings = Settings {
+        tunnel_patterns: vec!["evil\"x*".into()],
+        ..on()
+    };
+    let p = policy(Platform::Linux, settings);
+    assert!(!p.tunnels.patterns.iter().any(|pat| pat.contains('"')));
+    let pkt = Packet::out("evil\"x1", Tcp, "10.9.0.2", "203.0.113.80").ports(40000, 443);
+    assert_eq!(p.decides(&pkt), Reject);
+}
+
+#[test]
 fn endpoints_are_sorted_and_deduplicated() {
     let mut s = on();
     s.endpoints.push(common::endpoint("198.51.100.7:1194/udp"));

@@ -8,8 +8,6 @@ mod lab;
 #[path = "render_nft/wire.rs"]
 mod wire;
 
-use std::path::Path;
-
 use airlock::platform::Platform;
 use airlock::policy::{self, Policy};
 use airlock::render::nft::render;
@@ -31,32 +29,12 @@ fn many(n: usize) -> Policy {
 
 #[test]
 fn golden_files() {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/golden/nft");
-    let update = std::env::var_os("UPDATE_GOLDEN").is_some();
-    let mut stale = Vec::new();
-    for (name, policy) in linux_policies() {
-        let text = render(&policy);
-        let path = dir.join(format!("{name}.nft"));
-        if update {
-            std::fs::create_dir_all(&dir).unwrap();
-            std::fs::write(&path, &text).unwrap();
-            continue;
-        }
-        let want = std::fs::read_to_string(&path)
-            .unwrap_or_else(|e| panic!("{}: {e}; run with UPDATE_GOLDEN=1", path.display()));
-        if want != text {
-            let line = want
-                .lines()
-                .zip(text.lines())
-                .position(|(a, b)| a != b)
-                .unwrap_or(want.lines().count().min(text.lines().count()));
-            stale.push(format!("{name} (first difference at line {})", line + 1));
-        }
-    }
-    assert!(
-        stale.is_empty(),
-        "rendered nft differs from the golden files: {stale:?}; \
-         if intended, rerun with UPDATE_GOLDEN=1 and review the diff"
+    common::check_golden(
+        "nft",
+        "nft",
+        linux_policies()
+            .into_iter()
+            .map(|(name, policy)| (name.to_string(), render(&policy))),
     );
 }
 

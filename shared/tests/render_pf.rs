@@ -7,7 +7,6 @@ mod pf_model;
 
 use std::collections::BTreeSet;
 use std::net::IpAddr;
-use std::path::PathBuf;
 
 use airlock::endpoint::Endpoint;
 use airlock::platform::Platform;
@@ -17,42 +16,14 @@ use pf_model::{Action, Host, Ruleset};
 
 const MAC: Platform = Platform::Macos;
 
-fn golden_dir() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/golden/pf")
-}
-
 #[test]
 fn golden_files() {
-    let update = std::env::var_os("UPDATE_GOLDEN").is_some();
-    let dir = golden_dir();
-    let mut wrong = Vec::new();
-    for s in common::scenarios(MAC) {
-        let text = pf::render(&s.policy(MAC));
-        let path = dir.join(format!("{}.conf", s.name));
-        if update {
-            std::fs::create_dir_all(&dir).unwrap();
-            std::fs::write(&path, &text).unwrap();
-            continue;
-        }
-        let want = std::fs::read_to_string(&path)
-            .unwrap_or_else(|e| panic!("{}: {e} (run with UPDATE_GOLDEN=1)", path.display()));
-        if want != text {
-            let line = want
-                .lines()
-                .zip(text.lines())
-                .position(|(a, b)| a != b)
-                .unwrap_or(want.lines().count().min(text.lines().count()));
-            wrong.push(format!(
-                "{} (first difference at line {})",
-                s.name,
-                line + 1
-            ));
-        }
-    }
-    assert!(
-        wrong.is_empty(),
-        "rendered pf differs from golden files: {wrong:?}; \
-         rerun with UPDATE_GOLDEN=1 and review the diff"
+    common::check_golden(
+        "pf",
+        "conf",
+        common::scenarios(MAC)
+            .into_iter()
+            .map(|s| (s.name.to_string(), pf::render(&s.policy(MAC)))),
     );
 }
 

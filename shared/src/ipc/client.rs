@@ -296,9 +296,12 @@ struct Deadline {
 }
 
 impl Deadline {
+    /// `after` comes from the caller's options; `Instant + Duration::MAX`
+    /// would panic, so a deadline past ~136 years is held at that.
     fn after(after: Duration) -> Self {
+        let far = Duration::from_secs(u64::from(u32::MAX));
         Deadline {
-            at: Instant::now() + after,
+            at: Instant::now() + after.min(far),
             after,
         }
     }
@@ -472,5 +475,15 @@ mod tests {
             assert!(msg.contains(words), "{msg}");
             assert!(msg.contains("/run/airlock/airlock.sock"), "{msg}");
         }
+    }
+
+    #[test]
+    fn a_huge_timeout_is_a_far_deadline_not_a_panic() {
+        let d = Deadline::after(Duration::MAX);
+        assert!(d.remaining().expect("time left") > Duration::from_secs(1 << 31));
+        assert!(matches!(
+            Deadline::after(Duration::ZERO).remaining(),
+            Err(ClientError::Timeout { .. })
+        ));
     }
 }

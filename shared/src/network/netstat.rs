@@ -74,7 +74,14 @@ pub fn parse(text: &str) -> Result<Vec<Route>, ParseError> {
                 format!("expected a Netif column (field {})", col + 1),
             ));
         };
-        let (dst, gw, flags) = (f[0], f[1], f[2]);
+        // A header with Netif before Flags would let a short line through
+        // the check above.
+        let [dst, gw, flags, ..] = f[..] else {
+            return Err(ParseError::new(
+                n,
+                "expected Destination, Gateway and Flags",
+            ));
+        };
         if flags.contains('L') || dst.contains('&') {
             continue;
         }
@@ -281,5 +288,8 @@ ff02::%en0/32                           link#6                          UmCI    
         assert!(err.message.contains("Netif"), "{err}");
         let err = parse("Internet:\nDestination Gateway Flags\n").unwrap_err();
         assert_eq!(err.line, 2);
+        // Netif first: a two-field line reaches the column split.
+        let err = parse("Internet:\nDestination Netif Gateway Flags\ndefault en0\n").unwrap_err();
+        assert_eq!(err.line, 3, "{err}");
     }
 }

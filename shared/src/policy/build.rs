@@ -9,7 +9,7 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use ipnet::IpNet;
 
 use super::{Direction, Family, IfaceSet, Interfaces, Pause, Policy, Protocol, Remote, Rule};
-use crate::network::classify::{patterns, InterfaceKind};
+use crate::network::classify::{patterns, valid_pattern, InterfaceKind};
 use crate::network::NetworkSnapshot;
 use crate::platform::Platform;
 use crate::settings::Settings;
@@ -244,7 +244,10 @@ fn iface_set(
         .iter()
         .map(|p| p.to_string())
         .collect();
-    for p in extra {
+    // Settings::validate rejects such patterns; one that slipped past it
+    // (settings built in code) is left out here, not in each renderer, so
+    // `Policy::decides` and both rulesets agree: fewer interfaces, never more.
+    for p in extra.iter().filter(|p| valid_pattern(p)) {
         if !pats.contains(p) {
             pats.push(p.clone());
         }

@@ -186,3 +186,37 @@ pub fn many_endpoints(n: usize) -> Settings {
         ..Settings::default()
     }
 }
+
+/// Compares each `(name, text)` with `tests/golden/{kind}/{name}.{ext}`, or
+/// rewrites those files when `UPDATE_GOLDEN` is set; both renderers' golden
+/// tests go through here so they fail and update the same way.
+pub fn check_golden(kind: &str, ext: &str, rendered: impl IntoIterator<Item = (String, String)>) {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/golden")
+        .join(kind);
+    let update = std::env::var_os("UPDATE_GOLDEN").is_some();
+    let mut stale = Vec::new();
+    for (name, text) in rendered {
+        let path = dir.join(format!("{name}.{ext}"));
+        if update {
+            std::fs::create_dir_all(&dir).unwrap();
+            std::fs::write(&path, &text).unwrap();
+            continue;
+        }
+        let want = std::fs::read_to_string(&path)
+            .unwrap_or_else(|e| panic!("{}: {e}; run with UPDATE_GOLDEN=1", path.display()));
+        if want != text {
+            let line = want
+                .lines()
+                .zip(text.lines())
+                .position(|(a, b)| a != b)
+                .unwrap_or(want.lines().count().min(text.lines().count()));
+            stale.push(format!("{name} (first difference at line {})", line + 1));
+        }
+    }
+    assert!(
+        stale.is_empty(),
+        "rendered {kind} differs from the golden files: {stale:?}; \
+         if intended, rerun with UPDATE_GOLDEN=1 and review the diff"
+    );
+}

@@ -10,7 +10,6 @@ use std::fmt::Write;
 use ipnet::IpNet;
 
 use super::text::{comment, icmp_type, icmpv6_type, proto_name};
-use crate::network::classify::valid_pattern;
 use crate::policy::{Direction, Family, Interfaces, Protocol, Remote, Rule};
 
 /// The nft words for "remote" and "local" in one direction.
@@ -70,15 +69,8 @@ fn lines(rule: &Rule) -> Result<Vec<String>, &'static str> {
     let k = keys(rule.direction);
     let mut head = String::new();
     if let Interfaces::Only(set) = &rule.interfaces {
-        // Patterns are validated with the settings; one that is not a safe
-        // interface name would break the whole load, so it is left out
-        // (fewer interfaces allowed, never more).
-        let names: Vec<&str> = set
-            .patterns
-            .iter()
-            .map(String::as_str)
-            .filter(|p| valid_pattern(p))
-            .collect();
+        // `policy::build` keeps only valid patterns (safe to quote).
+        let names: Vec<&str> = set.patterns.iter().map(String::as_str).collect();
         match names.as_slice() {
             [] => return Err("no interface of this kind"),
             [one] => {
