@@ -1,5 +1,9 @@
-//! Realistic statuses for the unit tests, one per protection state, built
-//! the way the helper builds them (protection derived, not chosen).
+//! Realistic statuses for the tests, built the way the helper builds them
+//! (protection derived, not chosen). The unit tests use [`status`], one per
+//! protection state; `tests/common` includes this file by `#[path]` and
+//! uses [`build`], so the fake helper serves the same statuses.
+
+#![allow(dead_code)] // each includer uses part of it
 
 use airlock::status::{
     FirewallHealth, KillSwitch, Options, Protection, Status, Tunnel, TunnelState,
@@ -16,11 +20,17 @@ pub fn status(p: Protection) -> Status {
         Protection::Paused => (KillSwitch::Paused, true, true),
         Protection::Fault => (KillSwitch::On, true, false),
     };
-    assert_eq!(Protection::derive(kill_switch, tunnel_up, healthy), p);
+    let s = build(kill_switch, tunnel_up, healthy, PAUSE_END);
+    assert_eq!(s.protection, p);
+    s
+}
+
+/// `paused_until` is only set when `kill_switch` is `Paused`.
+pub fn build(kill_switch: KillSwitch, tunnel_up: bool, healthy: bool, paused_until: u64) -> Status {
     Status {
         kill_switch,
-        paused_until: (kill_switch == KillSwitch::Paused).then_some(PAUSE_END),
-        protection: p,
+        paused_until: (kill_switch == KillSwitch::Paused).then_some(paused_until),
+        protection: Protection::derive(kill_switch, tunnel_up, healthy),
         reason: (!healthy).then(|| "the nftables table airlock is missing".to_string()),
         tunnel: Tunnel {
             state: if tunnel_up {

@@ -57,13 +57,6 @@ fn workspace_binary(name: &str) -> PathBuf {
     path
 }
 
-fn run(args: &[&str]) -> std::process::Output {
-    Command::new(args[0])
-        .args(&args[1..])
-        .output()
-        .unwrap_or_else(|e| panic!("{args:?}: {e}"))
-}
-
 fn tool_missing() -> Option<String> {
     ["ip", "nft"].into_iter().find_map(|tool| {
         Command::new(tool)
@@ -74,9 +67,10 @@ fn tool_missing() -> Option<String> {
     })
 }
 
-/// A network namespace of our own, deleted on drop (with any tunnel and
-/// nft table in it).
-struct Netns(String);
+/// A network namespace of our own: the lab's guard, which on drop kills
+/// what still runs inside (by PID) and deletes it with any tunnel and nft
+/// table in it. Here its failures are test failures.
+struct Netns(airlock_lab::netns::Netns);
 
 impl Netns {
     fn new() -> Netns {
@@ -86,39 +80,25 @@ impl Netns {
             std::process::id(),
             N.fetch_add(1, Ordering::Relaxed)
         );
-        let out = run(&["ip", "netns", "add", &name]);
-        assert!(out.status.success(), "ip netns add {name}: {out:?}");
-        let ns = Netns(name);
-        ns.exec(&["ip", "link", "set", "lo", "up"]);
-        ns
+        let ns = airlock_lab::netns::Netns::create(&name)
+            .unwrap_or_else(|e| panic!("namespace {name}: {e}"));
+        Netns(ns)
     }
 
-    fn try_exec(&self, args: &[&str]) -> std::process::Output {
-        let mut argv = vec!["ip", "netns", "exec", &self.0];
-        argv.extend(args);
-        run(&argv)
+    fn name(&self) -> &str {
+        self.0.name()
     }
 
     fn exec(&self, args: &[&str]) {
-        let out = self.try_exec(args);
-        assert!(
-            out.status.success(),
-            "{args:?} in {}: {}",
-            self.0,
-            String::from_utf8_lossy(&out.stderr)
-        );
+        if let Err(e) = self.0.exec(args) {
+            panic!("{args:?} in {}: {e}", self.name());
+        }
     }
 
     fn table_present(&self) -> bool {
-        self.try_exec(&["nft", "list", "table", "inet", "airlock"])
-            .status
-            .success()
-    }
-}
-
-impl Drop for Netns {
-    fn drop(&mut self) {
-        let _ = Command::new("ip").args(["netns", "del", &self.0]).status();
+        self.0
+            .exec(&["nft", "list", "table", "inet", "airlock"])
+            .is_ok()
     }
 }
 
@@ -137,7 +117,7 @@ impl RealHelper {
     fn new(netns: &Netns, dir: &Path) -> RealHelper {
         RealHelper {
             exe: workspace_binary("airlockd"),
-            netns: netns.0.clone(),
+            netns: netns.name().to_string(),
             socket: dir.join("s.sock"),
             state: dir.join("state"),
             log: dir.join("airlockd.log"),

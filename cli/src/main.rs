@@ -18,6 +18,8 @@ mod interfaces_arg;
 mod localtime;
 mod render_cmd;
 mod rules_cmd;
+#[cfg(test)]
+mod sample_status;
 mod status_cmd;
 mod status_text;
 mod watch_cmd;

@@ -151,7 +151,8 @@ pub fn describe(status: &Status, clock: &Clock) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use airlock::status::{FirewallHealth, Tunnel};
+    use crate::sample_status::protected;
+    use airlock::status::Tunnel;
 
     const NOW: u64 = 1_709_210_096; // 2024-02-29 12:34:56 UTC
 
@@ -162,44 +163,19 @@ mod tests {
         }
     }
 
-    fn protected() -> Status {
-        Status {
-            kill_switch: KillSwitch::On,
-            paused_until: None,
-            protection: Protection::Protected,
-            reason: None,
-            tunnel: Tunnel {
-                state: TunnelState::Up,
-                interface: Some("tun0".into()),
-                endpoint: Some("198.51.100.7:1194/udp".into()),
-            },
-            firewall: FirewallHealth {
-                backend: "nft".into(),
-                healthy: true,
-                problems: vec![],
-                last_tamper: None,
-                blocked_packets: 42,
-            },
-            options: Options {
-                allow_lan: true,
-                allow_airdrop: false,
-                allow_airprint: false,
-                allow_dns: true,
-            },
-            endpoints: 2,
-        }
-    }
-
     #[test]
     fn protected_status_reads_as_specified() {
+        let mut s = protected();
+        s.options.allow_dns = true;
+        s.firewall.last_tamper = None;
         assert_eq!(
-            describe(&protected(), &utc()),
+            describe(&s, &utc()),
             "Protected — VPN tun0 → 198.51.100.7:1194/udp\n\
              Kill switch:  on\n\
              VPN tunnel:   up, tun0 → 198.51.100.7:1194/udp\n\
              Options:      allow-lan on, allow-airdrop off, allow-airprint off, allow-dns on\n\
              Endpoints:    2 VPN servers let through (`airlockctl endpoints list`)\n\
-             Firewall:     nft, healthy, 42 packets blocked\n\
+             Firewall:     nft, healthy, 1234 packets blocked\n\
              Last tamper:  never\n"
         );
     }
@@ -224,7 +200,7 @@ mod tests {
         assert_eq!(lines[0], "Fault — the nft table is missing");
         assert_eq!(
             lines[5],
-            "Firewall:     nft, NOT healthy, 42 packets blocked"
+            "Firewall:     nft, NOT healthy, 1234 packets blocked"
         );
         assert_eq!(
             lines[6],

@@ -18,43 +18,15 @@ use airlock::ipc::protocol::{
     ErrorCode, IpcError, OptionName, Outcome, Request, RequestBody, ResponseBody, ServerMessage,
     PROTOCOL_VERSION,
 };
-use airlock::status::{
-    FirewallHealth, KillSwitch, Options, Protection, Status, Tunnel, TunnelState,
-};
+use airlock::status::{KillSwitch, Protection, Status, Tunnel, TunnelState};
+
+#[path = "../src/sample_status.rs"]
+mod sample_status;
+use sample_status::{protected, TAMPER};
 
 const BIN: &str = env!("CARGO_BIN_EXE_airlockctl");
-/// 2024-02-29 12:34:56 UTC.
-const TAMPER: u64 = 1_709_210_096;
 const NOT_AUTHORIZED: &str =
     "not authorized: uid 1000 is neither root nor in the `sudo` group (try sudo)";
-
-fn protected() -> Status {
-    Status {
-        kill_switch: KillSwitch::On,
-        paused_until: None,
-        protection: Protection::Protected,
-        reason: None,
-        tunnel: Tunnel {
-            state: TunnelState::Up,
-            interface: Some("tun0".into()),
-            endpoint: Some("198.51.100.7:1194/udp".into()),
-        },
-        firewall: FirewallHealth {
-            backend: "nft".into(),
-            healthy: true,
-            problems: vec![],
-            last_tamper: Some(TAMPER),
-            blocked_packets: 1234,
-        },
-        options: Options {
-            allow_lan: true,
-            allow_airdrop: false,
-            allow_airprint: false,
-            allow_dns: false,
-        },
-        endpoints: 2,
-    }
-}
 
 fn endpoint(s: &str) -> Endpoint {
     s.parse().expect("endpoint")

@@ -35,6 +35,13 @@ fn assert_bad_input(args: &[&str], mentions: &[&str]) {
     }
 }
 
+/// Exit status 0 and nothing on stderr; `what` names the case on failure.
+fn assert_ok(out: &Output, what: &str) {
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{what}: {stderr}");
+    assert!(stderr.is_empty(), "{what}: {stderr}");
+}
+
 #[test]
 fn bad_endpoints_are_one_line_exit_2() {
     let base = ["render", "--interfaces", LAPTOP];
@@ -98,35 +105,33 @@ fn bad_settings_files_are_one_line_exit_2_naming_file_line_and_key() {
         &[&missing, "cannot read"],
     );
 
-    let typed = write(
-        dir.path(),
-        "typed.toml",
-        "kill_switch = true\nallow_lan = \"yes\"\n",
-    );
-    assert_bad_input(
-        &["render", "--interfaces", LAPTOP, "--settings", &typed],
-        &[&format!("{typed}:2:"), "allow_lan"],
-    );
-
-    let typo = write(
-        dir.path(),
-        "typo.toml",
-        "allow_lan = true\nalow_dns = true\n",
-    );
-    assert_bad_input(
-        &["render", "--interfaces", LAPTOP, "--settings", &typo],
-        &[&format!("{typo}:2:"), "alow_dns"],
-    );
-
-    let invalid = write(
-        dir.path(),
-        "invalid.toml",
-        "tunnel_patterns = [\"tun*x\"]\n",
-    );
-    assert_bad_input(
-        &["render", "--interfaces", LAPTOP, "--settings", &invalid],
-        &[&invalid, "tunnel_patterns[0]"],
-    );
+    // (file, contents, what follows the path in the message, key named)
+    for (name, text, at, key) in [
+        (
+            "typed.toml",
+            "kill_switch = true\nallow_lan = \"yes\"\n",
+            ":2:",
+            "allow_lan",
+        ),
+        (
+            "typo.toml",
+            "allow_lan = true\nalow_dns = true\n",
+            ":2:",
+            "alow_dns",
+        ),
+        (
+            "invalid.toml",
+            "tunnel_patterns = [\"tun*x\"]\n",
+            "",
+            "tunnel_patterns[0]",
+        ),
+    ] {
+        let path = write(dir.path(), name, text);
+        assert_bad_input(
+            &["render", "--interfaces", LAPTOP, "--settings", &path],
+            &[&format!("{path}{at}"), key],
+        );
+    }
 }
 
 #[test]
@@ -152,17 +157,7 @@ fn good_input_exits_0_with_nothing_on_stderr() {
             "--endpoint",
             "[2001:db8:7::1]:443/tcp",
         ]);
-        assert_eq!(
-            out.status.code(),
-            Some(0),
-            "{platform}: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        assert!(
-            out.stderr.is_empty(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+        assert_ok(&out, platform);
     }
 }
 
@@ -241,9 +236,7 @@ fn described_interfaces_do_not_depend_on_this_machine() {
     }
 }
 
-/// EXPECTED TO FAIL until the pf and nft renderers are filled in (they
-/// return "" for now): the rendered ruleset must name the endpoint the
-/// user added.
+/// The rendered ruleset must name the endpoint the user added.
 #[test]
 fn render_output_names_the_endpoint_on_both_platforms() {
     for platform in ["linux", "macos"] {

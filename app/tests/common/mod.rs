@@ -20,9 +20,7 @@ use airlock::ipc::protocol::{
     ErrorCode, IpcError, OptionName, Request, RequestBody, ResponseBody, ServerMessage,
     PROTOCOL_VERSION,
 };
-use airlock::status::{
-    FirewallHealth, KillSwitch, Options, Protection, Status, Tunnel, TunnelState,
-};
+use airlock::status::{KillSwitch, Status, TunnelState};
 use airlock_app::icons::{AMBER, GREEN, GREY, RED};
 
 pub const TOOLS: [&str; 6] = [
@@ -66,36 +64,12 @@ pub fn missing_prerequisite() -> Option<String> {
 
 // ---------------------------------------------------------------- statuses
 
+#[path = "../../src/test_status.rs"]
+mod test_status;
+
+/// A pause, if any, ends five minutes from now.
 pub fn status(kill_switch: KillSwitch, tunnel_up: bool, healthy: bool) -> Status {
-    Status {
-        kill_switch,
-        paused_until: (kill_switch == KillSwitch::Paused).then(|| now() + 300),
-        protection: Protection::derive(kill_switch, tunnel_up, healthy),
-        reason: (!healthy).then(|| "the nftables table airlock is missing".to_string()),
-        tunnel: Tunnel {
-            state: if tunnel_up {
-                TunnelState::Up
-            } else {
-                TunnelState::Down
-            },
-            interface: tunnel_up.then(|| "tun0".to_string()),
-            endpoint: Some("198.51.100.7:1194/udp".into()),
-        },
-        firewall: FirewallHealth {
-            backend: "nft".into(),
-            healthy,
-            problems: vec![],
-            last_tamper: None,
-            blocked_packets: 0,
-        },
-        options: Options {
-            allow_lan: false,
-            allow_airdrop: false,
-            allow_airprint: false,
-            allow_dns: false,
-        },
-        endpoints: 1,
-    }
+    test_status::build(kill_switch, tunnel_up, healthy, now() + 300)
 }
 
 pub fn now() -> u64 {
