@@ -109,16 +109,10 @@ impl Helper {
 /// The helper answered with the wrong kind of response: a version skew
 /// the handshake did not catch, or a bug. Either way, say what came.
 pub fn unexpected(wanted: &str, got: &ResponseBody) -> anyhow::Error {
-    let got = match got {
-        ResponseBody::Hello { .. } => "hello",
-        ResponseBody::Status(_) => "status",
-        ResponseBody::Subscribed(_) => "subscribed",
-        ResponseBody::Done(_) => "done",
-        ResponseBody::Endpoints(_) => "endpoints",
-        ResponseBody::Rules { .. } => "rules",
-        ResponseBody::Settings(_) => "settings",
-    };
-    anyhow::anyhow!("the Airlock helper answered with {got} where {wanted} was expected")
+    anyhow::anyhow!(
+        "the Airlock helper answered with {} where {wanted} was expected",
+        got.kind()
+    )
 }
 
 #[cfg(test)]

@@ -222,16 +222,7 @@ impl Client {
 }
 
 fn unexpected(wanted: &str, got: &ResponseBody) -> ClientError {
-    let got = match got {
-        ResponseBody::Hello { .. } => "hello",
-        ResponseBody::Status(_) => "status",
-        ResponseBody::Subscribed(_) => "subscribed",
-        ResponseBody::Done(_) => "done",
-        ResponseBody::Endpoints(_) => "endpoints",
-        ResponseBody::Rules { .. } => "rules",
-        ResponseBody::Settings(_) => "settings",
-    };
-    ClientError::Protocol(format!("expected a {wanted} response, got {got}"))
+    ClientError::Protocol(format!("expected a {wanted} response, got {}", got.kind()))
 }
 
 /// Status events after [`Client::subscribe`]. Iteration ends when the

@@ -203,6 +203,21 @@ pub enum ResponseBody {
     Settings(Settings),
 }
 
+impl ResponseBody {
+    /// The variant's wire name, for "expected X, got Y" messages.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            ResponseBody::Hello { .. } => "hello",
+            ResponseBody::Status(_) => "status",
+            ResponseBody::Subscribed(_) => "subscribed",
+            ResponseBody::Done(_) => "done",
+            ResponseBody::Endpoints(_) => "endpoints",
+            ResponseBody::Rules { .. } => "rules",
+            ResponseBody::Settings(_) => "settings",
+        }
+    }
+}
+
 /// A refusal or failure the helper reports instead of a response.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
 #[serde(deny_unknown_fields)]
@@ -289,6 +304,27 @@ pub fn check_hello(first: &RequestBody) -> Result<(), IpcError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn kind_is_the_wire_name() {
+        let bodies = [
+            ResponseBody::Hello {
+                version: 1,
+                server: "s".into(),
+            },
+            ResponseBody::Endpoints(vec![]),
+            ResponseBody::Rules {
+                backend: "nft".into(),
+                text: String::new(),
+            },
+            ResponseBody::Settings(Settings::default()),
+        ];
+        for body in bodies {
+            let wire = serde_json::to_value(&body).unwrap();
+            let tag = wire.as_object().and_then(|o| o.keys().next().cloned());
+            assert_eq!(tag.as_deref(), Some(body.kind()), "{wire}");
+        }
+    }
 
     #[test]
     fn hello_rule() {
