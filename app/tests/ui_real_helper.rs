@@ -6,8 +6,11 @@
 //! a killed helper turns it amber and a restarted one is picked up again;
 //! "Quit" exits 0.
 //!
+//! The tray host is `xfce4-panel` (StatusNotifier); the menu is also read
+//! over dbusmenu, so its status line is checked in words.
+//!
 //! Needs root, `ip`, `nft`, Xvfb, xauth, xdotool, imagemagick's `import`,
-//! dbus-daemon and trayer; skips with a message otherwise (fails under
+//! dbus-daemon, busctl and xfce4-panel; skips with a message otherwise (fails under
 //! `CI=true`). Uses `target/debug/airlockd` and `airlockctl`, which
 //! `cargo test --workspace` builds. Screenshots land in
 //! `<target>/ui-screenshots/real-helper/` (printed).
@@ -178,7 +181,7 @@ impl RealHelper {
             return;
         };
         let pid = i32::try_from(child.id()).unwrap();
-        let kids = descendants(pid);
+        let kids = common::procs::descendants(pid);
         let _ = child.kill();
         let _ = child.wait();
         for k in kids {
@@ -222,25 +225,6 @@ impl Drop for RealHelper {
     }
 }
 
-/// PIDs of `pid`'s children, recursively.
-fn descendants(pid: i32) -> Vec<i32> {
-    let mut out = Vec::new();
-    let mut todo = vec![pid];
-    while let Some(pid) = todo.pop() {
-        let Ok(tasks) = std::fs::read_dir(format!("/proc/{pid}/task")) else {
-            continue;
-        };
-        for t in tasks.flatten() {
-            let text = std::fs::read_to_string(t.path().join("children")).unwrap_or_default();
-            for c in text.split_whitespace().filter_map(|c| c.parse().ok()) {
-                out.push(c);
-                todo.push(c);
-            }
-        }
-    }
-    out
-}
-
 #[test]
 fn tray_app_against_the_real_helper() {
     if let Some(why) = tool_missing() {
@@ -266,7 +250,7 @@ fn tray_app_against_the_real_helper() {
     std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
     let mut helper = RealHelper::new(&ns, dir.path());
     helper.start();
-    let desktop = Desktop::start();
+    let desktop = Desktop::start(TrayHost::StatusNotifier);
     let mut app = desktop.start_app(Path::new(env!("CARGO_BIN_EXE_airlock")), &helper.socket);
 
     // Off: grey, and nothing of ours in the kernel.
@@ -275,13 +259,14 @@ fn tray_app_against_the_real_helper() {
     say(&format!("icon visible {:?} after start", started.elapsed()));
     assert!(!ns.table_present(), "a table before the kill switch is on");
     assert_eq!(helper.ctl_status().kill_switch, KillSwitch::Off);
+    wait_for_status_line(&desktop, "Kill switch is off — traffic is not protected");
 
     // Click "Kill Switch" (the first enabled item): the helper loads its
     // table, says blocking (no tunnel yet), and the icon turns red.
     open_menu(&desktop, icon);
     desktop.screenshot(&shots.join("02-menu-off.png"));
     desktop.xdotool(&["key", "Down", "Return"]);
-    wait_until(
+    wait_for(
         Duration::from_secs(5),
         "the nft table in the namespace",
         || ns.table_present(),
@@ -293,7 +278,11 @@ fn tray_app_against_the_real_helper() {
         "{s:?}"
     );
     let (_, red_box) = wait_for_icon(&desktop, &shots, RED, "03-blocking", Duration::from_secs(2));
-    assert_eq!(red_box, icon, "the icon stays in its place");
+    assert!(
+        same_place(red_box, icon),
+        "the icon moved: {icon:?} -> {red_box:?}"
+    );
+    wait_for_status_line(&desktop, "Blocking — VPN is down, internet is off");
 
     // A tunnel comes up: green within a second, with no click.
     ns.exec(&["ip", "tuntap", "add", "dev", "tun0", "mode", "tun"]);
@@ -312,6 +301,8 @@ fn tray_app_against_the_real_helper() {
         up.elapsed()
     ));
     assert_eq!(helper.ctl_status().protection, Protection::Protected);
+    // The helper's own words for the tunnel it saw.
+    wait_for_status_line(&desktop, "Protected — VPN tun0");
 
     // It goes away: red again.
     ns.exec(&["ip", "link", "del", "tun0"]);
@@ -337,6 +328,7 @@ fn tray_app_against_the_real_helper() {
         Duration::from_secs(5),
     );
     assert!(ns.table_present(), "the rules left with the helper");
+    wait_for_status_line(&desktop, "Helper not running");
     open_menu(&desktop, icon);
     desktop.screenshot(&shots.join("07-menu-helper-killed.png"));
     desktop.xdotool(&["key", "Escape"]);
@@ -368,4 +360,21 @@ fn tray_app_against_the_real_helper() {
         "exit status {code:?}; stderr:\n{}",
         desktop.app_stderr()
     );
+}
+
+/// Waits until the menu's first line (the status line, read over
+/// dbusmenu) starts with `words`.
+fn wait_for_status_line(desktop: &Desktop, words: &str) {
+    let mut last = String::new();
+    let start = Instant::now();
+    while start.elapsed() < Duration::from_secs(5) {
+        last = dbusmenu::read(desktop)
+            .map(|e| dbusmenu::text(&e))
+            .unwrap_or_else(|e| e);
+        if last.starts_with(words) {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    panic!("the status line never read {words:?}; the menu:\n{last}");
 }

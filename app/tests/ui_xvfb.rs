@@ -1,12 +1,17 @@
-//! The real `airlock` binary in a private X/D-Bus desktop with a real
-//! tray host, against a fake helper: each state's icon is on screen in
-//! its colour, the menu opens and "Kill Switch" sends Enable, a refusal
-//! leaves the icon as it was and says why, a stopped helper turns the
-//! icon amber and a restarted one is picked up again, "Quit" exits 0.
+//! The real `airlock` binary in a private X/D-Bus desktop whose tray host
+//! is Debian's `xfce4-panel` (a StatusNotifier host, so the icon and the
+//! menu travel over D-Bus the way GNOME, KDE and Xfce users get them),
+//! against a fake helper. For each state: the icon on screen in its
+//! colour, and the menu the panel would draw, read over dbusmenu. Then
+//! the menu opened with a real click: "Kill Switch" sends Enable, a
+//! refusal leaves the check mark and icon as they were and says why, a
+//! stopped helper turns the icon amber and a restarted one is picked up
+//! again, "Quit" exits 0.
 //!
 //! Needs root plus Xvfb, xauth, xdotool, imagemagick's `import`,
-//! dbus-daemon and trayer; skips with a message otherwise. Screenshots
-//! land in `<target>/ui-screenshots/fake-helper/` (printed).
+//! dbus-daemon, busctl and xfce4-panel; skips with a message otherwise
+//! (fails under `CI=true`). Screenshots land in
+//! `<target>/ui-screenshots/fake-helper/` (printed).
 
 mod common;
 
@@ -16,7 +21,72 @@ use std::time::{Duration, Instant};
 use airlock::ipc::protocol::{ErrorCode, IpcError, RequestBody};
 use airlock::status::KillSwitch;
 use airlock_app::icons::{AMBER, GREEN, GREY, RED};
+use common::dbusmenu::{self, wait_for_menu};
 use common::*;
+
+/// The menu below the status line, by kill switch state. Written out by
+/// hand from the issue's menu spec, so a change in what the user sees
+/// fails here.
+const OFF_ITEMS: &str = "---
+[ ] Kill Switch
+[ ] Allow LAN
+[ ] Allow AirDrop
+---
+Pause for 5 Minutes (disabled)
+Show Rules…
+---
+[ ] Start at Login
+---
+Quit Airlock
+";
+
+const ON_ITEMS: &str = "---
+[x] Kill Switch
+[ ] Allow LAN
+[ ] Allow AirDrop
+---
+Pause for 5 Minutes
+Show Rules…
+---
+[ ] Start at Login
+---
+Quit Airlock
+";
+
+const PAUSED_ITEMS: &str = "---
+[x] Kill Switch
+[ ] Allow LAN
+[ ] Allow AirDrop
+---
+Resume Now
+Show Rules…
+---
+[ ] Start at Login
+---
+Quit Airlock
+";
+
+/// The helper is gone: nothing to change, but a way to install it.
+const HELPER_DOWN: &str = "Helper not running (disabled)
+---
+[ ] Kill Switch (disabled)
+[ ] Allow LAN (disabled)
+[ ] Allow AirDrop (disabled)
+---
+Pause for 5 Minutes (disabled)
+Show Rules… (disabled)
+---
+[ ] Start at Login
+Install Helper…
+---
+Quit Airlock
+";
+
+fn menu(status_line: &str, items: &str) -> String {
+    format!("{status_line} (disabled)\n{items}")
+}
+
+const WAIT: Duration = Duration::from_secs(5);
 
 #[test]
 fn tray_app_under_xvfb() {
@@ -25,7 +95,7 @@ fn tray_app_under_xvfb() {
     }
     let shots = shots_dir("fake-helper");
     say(&format!("UI screenshots: {}", shots.display()));
-    let desktop = Desktop::start();
+    let desktop = Desktop::start(TrayHost::StatusNotifier);
     let socket = desktop.dir.path().join("airlock.sock");
     let fake = FakeHelper::start(&socket, status(KillSwitch::Off, true, true));
     let mut app = desktop.start_app(Path::new(env!("CARGO_BIN_EXE_airlock")), &socket);
@@ -34,35 +104,36 @@ fn tray_app_under_xvfb() {
     let started = Instant::now();
     let (_, off_box) = wait_for_icon(&desktop, &shots, GREY, "01-off", Duration::from_secs(20));
     say(&format!("icon visible {:?} after start", started.elapsed()));
-    wait_until(Duration::from_secs(5), "the app to subscribe", || {
-        fake.subscribers() == 1
-    });
+    wait_for(WAIT, "the app to subscribe", || fake.subscribers() == 1);
+    let off_menu = menu("Kill switch is off — traffic is not protected", OFF_ITEMS);
+    wait_for_menu(&desktop, &off_menu, WAIT);
 
     fake.set(status(KillSwitch::On, true, true));
-    wait_for_icon(
+    wait_for_icon(&desktop, &shots, GREEN, "02-protected", WAIT);
+    wait_for_menu(
         &desktop,
-        &shots,
-        GREEN,
-        "02-protected",
-        Duration::from_secs(5),
+        &menu("Protected — VPN utun4 → 198.51.100.7", ON_ITEMS),
+        WAIT,
     );
     fake.set(status(KillSwitch::On, false, true));
-    let (blocking, _) = wait_for_icon(&desktop, &shots, RED, "03-blocking", Duration::from_secs(5));
-    wait_until(Duration::from_secs(5), "the VPN-down notification", || {
+    let (blocking, _) = wait_for_icon(&desktop, &shots, RED, "03-blocking", WAIT);
+    wait_for_menu(
+        &desktop,
+        &menu("Blocking — VPN is down, internet is off", ON_ITEMS),
+        WAIT,
+    );
+    wait_for(WAIT, "the VPN-down notification", || {
         desktop
             .notifications()
             .contains("VPN disconnected — traffic blocked")
     });
     fake.set(status(KillSwitch::Paused, true, true));
-    wait_for_icon(&desktop, &shots, AMBER, "04-paused", Duration::from_secs(5));
+    wait_for_icon(&desktop, &shots, AMBER, "04-paused", WAIT);
+    // The clock is the desktop's local time, five minutes from now.
+    wait_for_menu(&desktop, &menu("Paused until ??:??", PAUSED_ITEMS), WAIT);
     fake.set(status(KillSwitch::Off, true, true));
-    let (off, off_box2) = wait_for_icon(
-        &desktop,
-        &shots,
-        GREY,
-        "05-off-again",
-        Duration::from_secs(5),
-    );
+    let (off, off_box2) = wait_for_icon(&desktop, &shots, GREY, "05-off-again", WAIT);
+    wait_for_menu(&desktop, &off_menu, WAIT);
     assert_eq!(off_box, off_box2, "the icon stays in its place");
     // The icon's pixels really differ between states (not just a stray
     // pixel of colour somewhere).
@@ -72,41 +143,51 @@ fn tray_app_under_xvfb() {
         .count();
     assert!(region_diff > 50, "only {region_diff} pixels differ");
 
-    // Click "Kill Switch": the first enabled item, so one Down selects it.
+    // A real click opens the panel's menu; "Kill Switch" is the first
+    // enabled item, so one Down selects it.
     open_menu(&desktop, off_box);
     desktop.screenshot(&shots.join("06-menu-off.png"));
     desktop.xdotool(&["key", "Down", "Return"]);
-    wait_until(Duration::from_secs(5), "Enable at the helper", || {
+    wait_for(WAIT, "Enable at the helper", || {
         fake.requests().contains(&RequestBody::Enable)
     });
-    let (_, on_box) = wait_for_icon(
+    let (_, on_box) = wait_for_icon(&desktop, &shots, GREEN, "07-after-click", WAIT);
+    wait_for_menu(
         &desktop,
-        &shots,
-        GREEN,
-        "07-after-click",
-        Duration::from_secs(2),
+        &menu("Protected — VPN utun4 → 198.51.100.7", ON_ITEMS),
+        WAIT,
     );
     assert_eq!(fake.status().kill_switch, KillSwitch::On);
 
-    // A refused change: the icon stays green, the user is told why.
+    // A refused change: the icon stays green, the check mark stays, and
+    // the menu and a notification say why.
     fake.refuse_changes(Some(IpcError::new(
         ErrorCode::NotAuthorized,
         "changes need an administrator",
     )));
     open_menu(&desktop, on_box);
     desktop.xdotool(&["key", "Down", "Return"]);
-    wait_until(Duration::from_secs(5), "Disable at the helper", || {
+    wait_for(WAIT, "Disable at the helper", || {
         fake.requests().contains(&RequestBody::Disable)
     });
-    wait_until(Duration::from_secs(5), "the refusal notification", || {
+    wait_for(WAIT, "the refusal notification", || {
         desktop.notifications().contains("not authorized")
     });
-    wait_for_icon(
-        &desktop,
-        &shots,
-        GREEN,
-        "08-refused",
-        Duration::from_secs(2),
+    wait_for_icon(&desktop, &shots, GREEN, "08-refused", WAIT);
+    let refused = dbusmenu::read(&desktop)
+        .map(|e| dbusmenu::text(&e))
+        .unwrap_or_default();
+    assert!(
+        refused.contains("[x] Kill Switch\n"),
+        "the check mark lies after a refusal:\n{refused}"
+    );
+    assert!(
+        refused
+            .lines()
+            .nth(1)
+            .is_some_and(|l| l.starts_with("Couldn't turn off the kill switch")
+                && l.contains("not authorized")),
+        "no refusal under the status line:\n{refused}"
     );
     assert_eq!(fake.status().kill_switch, KillSwitch::On);
     open_menu(&desktop, on_box);
@@ -114,15 +195,11 @@ fn tray_app_under_xvfb() {
     desktop.xdotool(&["key", "Escape"]);
     fake.refuse_changes(None);
 
-    // Helper stops: amber; comes back: recovers by itself.
+    // Helper stops: amber, and the menu offers to install it; it comes
+    // back: recovers by itself.
     fake.stop();
-    wait_for_icon(
-        &desktop,
-        &shots,
-        AMBER,
-        "10-helper-down",
-        Duration::from_secs(5),
-    );
+    wait_for_icon(&desktop, &shots, AMBER, "10-helper-down", WAIT);
+    wait_for_menu(&desktop, HELPER_DOWN, WAIT);
     open_menu(&desktop, on_box);
     desktop.screenshot(&shots.join("11-menu-helper-down.png"));
     desktop.xdotool(&["key", "Escape"]);
@@ -138,7 +215,7 @@ fn tray_app_under_xvfb() {
     // Quit: the last item; Up from nothing selected wraps to it.
     open_menu(&desktop, on_box);
     desktop.xdotool(&["key", "Up", "Return"]);
-    let code = wait_exit(&desktop, &mut app.child, Duration::from_secs(5));
+    let code = wait_exit(&desktop, &mut app.child, WAIT);
     assert!(
         code.success(),
         "exit status {code:?}; stderr:\n{}",
