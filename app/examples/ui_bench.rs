@@ -1,12 +1,16 @@
-//! Start-to-icon time and idle cost of the real `airlock` binary in the
-//! same private Xvfb desktop the UI test uses (needs root, Xvfb, trayer,
-//! xdotool, imagemagick, dbus-daemon):
+//! Start-to-icon time, idle cost and reply-to-menu latency of the real
+//! `airlock` binary in the same private Xvfb desktop the UI tests use
+//! (needs root and the UI tests' tools):
 //! `cargo build --release -p airlock-app && cargo run -p airlock-app
 //! --example ui_bench -- target/release/airlock` (without an argument: the
-//! `airlock` next to the example's own profile folder).
+//! `airlock` next to the example's own profile folder). The tray host is
+//! `xfce4-panel` (StatusNotifier); `TRAY_HOST=xembed` uses `trayer`.
 //! Prints the time until the icon is on screen, then CPU time, RSS and
 //! context switches over 60 s (`IDLE_SECS` overrides) with nothing
-//! happening, and which mappings hold the resident memory.
+//! happening, and which mappings hold the resident memory. With the
+//! StatusNotifier host it then clicks "Kill Switch" over dbusmenu
+//! (`TOGGLES` times, default 20) and prints how long after the helper's
+//! reply the menu's check mark and the icon showed the change.
 
 #[path = "../tests/common/mod.rs"]
 mod common;
@@ -15,6 +19,7 @@ use std::time::{Duration, Instant};
 
 use airlock::status::KillSwitch;
 use airlock_app::icons::GREEN;
+use common::dbusmenu;
 use common::*;
 
 fn proc_field(pid: u32, file: &str, key: &str) -> Option<u64> {
@@ -83,9 +88,14 @@ fn main() {
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(60);
-    let desktop = Desktop::start();
+    let host = match std::env::var("TRAY_HOST").as_deref() {
+        Ok("xembed") => TrayHost::XEmbed,
+        _ => TrayHost::StatusNotifier,
+    };
+    println!("tray host: {host:?}");
+    let desktop = Desktop::start(host);
     let socket = desktop.dir.path().join("airlock.sock");
-    let _fake = FakeHelper::start(&socket, status(KillSwitch::On, true, true));
+    let fake = FakeHelper::start(&socket, status(KillSwitch::On, true, true));
     let shot = desktop.dir.path().join("shot.png");
     let start = Instant::now();
     // target/<profile>/examples/ui_bench -> target/<profile>/airlock
@@ -152,4 +162,90 @@ fn main() {
     for (name, kb) in rss_by_mapping(pid).into_iter().take(15) {
         println!("  {kb:>7}  {name}");
     }
+    if host == TrayHost::StatusNotifier {
+        let toggles = std::env::var("TOGGLES")
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(20);
+        reply_to_screen(&desktop, &fake, toggles);
+    }
+}
+
+/// Clicks "Kill Switch" over dbusmenu `toggles` times and measures, from
+/// the moment the helper wrote its reply, until (a) the menu's check mark
+/// and (b) the item's icon file name showed the new state. Each poll is a
+/// busctl call (a few ms), which bounds the resolution.
+fn reply_to_screen(desktop: &Desktop, fake: &FakeHelper, toggles: usize) {
+    let item = dbusmenu::Item::find(desktop).expect("the app's StatusNotifierItem");
+    let checked = |want: bool| {
+        let line = if want {
+            "[x] Kill Switch\n"
+        } else {
+            "[ ] Kill Switch\n"
+        };
+        item.menu(desktop)
+            .is_ok_and(|e| dbusmenu::text(&e).contains(line))
+    };
+    let icon = || item.property(desktop, "IconName").unwrap_or_default();
+    let (mut menu_ms, mut icon_ms, mut poll_ms) = (Vec::new(), Vec::new(), Vec::new());
+    for i in 0..toggles {
+        let was_on = fake.status().kill_switch != KillSwitch::Off;
+        let icon_before = icon();
+        let replies = fake.replies().len();
+        let entries = item.menu(desktop).expect("the menu over dbusmenu");
+        let id = dbusmenu::id_of(&entries, "Kill Switch").expect("a Kill Switch item");
+        item.click(desktop, id).expect("dbusmenu Event");
+        let start = Instant::now();
+        while fake.replies().len() == replies {
+            assert!(start.elapsed() < Duration::from_secs(5), "no reply");
+            std::thread::sleep(Duration::from_millis(1));
+        }
+        let replied = fake.replies()[replies].1;
+        // One D-Bus call per poll, alternating, so each check is fresh.
+        let (mut menu_at, mut icon_at) = (None, None);
+        while menu_at.is_none() || icon_at.is_none() {
+            let t = Instant::now();
+            if menu_at.is_none() {
+                if checked(!was_on) {
+                    menu_at = Some(Instant::now());
+                }
+            } else if icon() != icon_before {
+                icon_at = Some(Instant::now());
+            }
+            poll_ms.push(t.elapsed().as_secs_f64() * 1e3);
+            assert!(
+                replied.elapsed() < Duration::from_secs(5),
+                "toggle {i}: no change"
+            );
+        }
+        let ms = |at: Option<Instant>| {
+            at.map_or(0.0, |a| {
+                a.saturating_duration_since(replied).as_secs_f64() * 1e3
+            })
+        };
+        menu_ms.push(ms(menu_at));
+        icon_ms.push(ms(icon_at));
+    }
+    let summary = |v: &mut Vec<f64>| {
+        v.sort_by(f64::total_cmp);
+        let p = |q: f64| v[((v.len() - 1) as f64 * q).round() as usize];
+        format!(
+            "p50 {:.1} ms, p90 {:.1} ms, max {:.1} ms",
+            p(0.5),
+            p(0.9),
+            p(1.0)
+        )
+    };
+    println!(
+        "helper reply -> check mark in the dbusmenu ({toggles} clicks): {}",
+        summary(&mut menu_ms)
+    );
+    println!(
+        "helper reply -> new icon on the item ({toggles} clicks): {}",
+        summary(&mut icon_ms)
+    );
+    println!(
+        "one poll (busctl calls, the resolution): {}",
+        summary(&mut poll_ms)
+    );
 }
