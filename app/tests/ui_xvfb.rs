@@ -15,6 +15,7 @@
 
 mod common;
 
+use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
@@ -225,4 +226,98 @@ fn tray_app_under_xvfb() {
         "notifications shown:\n{}",
         desktop.notifications()
     ));
+}
+
+/// Every other item, clicked the way the panel clicks it (a dbusmenu
+/// "clicked" event): the helper gets the request the item names, and the
+/// menu shows the result only once the helper has answered.
+#[test]
+fn every_menu_item_does_what_it_says() {
+    if !ui_prerequisites("the tray menu test") {
+        return;
+    }
+    let desktop = Desktop::start(TrayHost::StatusNotifier);
+    let socket = desktop.dir.path().join("airlock.sock");
+    let fake = FakeHelper::start(&socket, status(KillSwitch::On, true, true));
+    let _app = desktop.start_app(Path::new(env!("CARGO_BIN_EXE_airlock")), &socket);
+    let protected = "Protected — VPN utun4 → 198.51.100.7";
+    wait_for_menu(
+        &desktop,
+        &menu(protected, ON_ITEMS),
+        Duration::from_secs(20),
+    );
+    let item = dbusmenu::Item::find(&desktop).expect("the app's StatusNotifierItem");
+    let click = |label: &str| {
+        let entries = item.menu(&desktop).expect("the menu");
+        let id = dbusmenu::id_of(&entries, label)
+            .unwrap_or_else(|| panic!("no {label:?} in\n{}", dbusmenu::text(&entries)));
+        item.click(&desktop, id).expect("dbusmenu Event");
+    };
+    let sent = |want: RequestBody| {
+        wait_for(WAIT, &format!("{want:?} at the helper"), || {
+            fake.requests().contains(&want)
+        })
+    };
+
+    click("Allow LAN");
+    sent(RequestBody::SetOption {
+        option: airlock::ipc::protocol::OptionName::AllowLan,
+        value: true,
+    });
+    wait_for_menu(
+        &desktop,
+        &menu(
+            protected,
+            &ON_ITEMS.replace("[ ] Allow LAN", "[x] Allow LAN"),
+        ),
+        WAIT,
+    );
+    click("Allow LAN");
+    sent(RequestBody::SetOption {
+        option: airlock::ipc::protocol::OptionName::AllowLan,
+        value: false,
+    });
+    wait_for_menu(&desktop, &menu(protected, ON_ITEMS), WAIT);
+
+    click("Pause for 5 Minutes");
+    sent(RequestBody::Pause { seconds: 300 });
+    wait_for_menu(&desktop, &menu("Paused until ??:??", PAUSED_ITEMS), WAIT);
+    click("Resume Now");
+    sent(RequestBody::Resume);
+    wait_for_menu(&desktop, &menu(protected, ON_ITEMS), WAIT);
+
+    // Show Rules…: the loaded ruleset as a private text file, opened.
+    click("Show Rules…");
+    sent(RequestBody::GetRules);
+    wait_for(WAIT, "xdg-open", || !desktop.opened().is_empty());
+    let path = desktop
+        .opened()
+        .lines()
+        .next()
+        .unwrap_or_default()
+        .to_string();
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
+    assert!(
+        text.contains("as loaded by the helper (nft)")
+            && text.ends_with("table inet airlock {\n}\n"),
+        "{path}:\n{text}"
+    );
+    let mode = std::fs::metadata(&path).map(|m| m.permissions().mode() & 0o777);
+    assert_eq!(mode.ok(), Some(0o600), "{path} is readable by others");
+
+    // Start at Login: the check mark follows the real autostart entry.
+    let entry = desktop.home.join(".config/autostart/airlock.desktop");
+    click("Start at Login");
+    wait_for(WAIT, "the autostart entry", || entry.is_file());
+    wait_for_menu(
+        &desktop,
+        &menu(
+            protected,
+            &ON_ITEMS.replace("[ ] Start at Login", "[x] Start at Login"),
+        ),
+        WAIT,
+    );
+    click("Start at Login");
+    wait_for(WAIT, "the autostart entry to go", || !entry.exists());
+    wait_for_menu(&desktop, &menu(protected, ON_ITEMS), WAIT);
 }

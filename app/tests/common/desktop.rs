@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use super::procs::Proc;
+use super::procs::{with_environment, Proc};
 use super::{wait_for, Image};
 
 /// Which tray protocol the desktop offers the app.
@@ -36,6 +36,8 @@ pub struct Desktop {
     pub home: PathBuf,
     /// Where the fake `notify-send` appends what it was asked to show.
     pub notifications: PathBuf,
+    /// Where the fake `xdg-open` appends what it was asked to open.
+    pub opened: PathBuf,
     pub bin_dir: PathBuf,
     // Drop order: tray host, bus, then the X server.
     tray_host: Option<Proc>,
@@ -98,53 +100,22 @@ impl Desktop {
             std::os::unix::fs::PermissionsExt::from_mode(0o700),
         )
         .unwrap();
-        // A notify-send that records instead of showing.
+        // A notify-send and an xdg-open that record instead of showing.
         let notifications = dir.path().join("notifications.log");
-        let fake = bin_dir.join("notify-send");
-        std::fs::write(
-            &fake,
-            format!(
-                "#!/bin/sh\nprintf '%s\\n' \"$*\" >> '{}'\n",
-                notifications.display()
-            ),
-        )
-        .unwrap();
-        std::fs::set_permissions(&fake, std::os::unix::fs::PermissionsExt::from_mode(0o755))
+        let opened = dir.path().join("opened.log");
+        for (tool, log) in [("notify-send", &notifications), ("xdg-open", &opened)] {
+            let fake = bin_dir.join(tool);
+            std::fs::write(
+                &fake,
+                format!("#!/bin/sh\nprintf '%s\\n' \"$*\" >> '{}'\n", log.display()),
+            )
             .unwrap();
+            std::fs::set_permissions(&fake, std::os::unix::fs::PermissionsExt::from_mode(0o755))
+                .unwrap();
+        }
 
-        let number = free_display();
-        let display = format!(":{number}");
         let xauthority = dir.path().join("Xauthority");
-        let cookie: String = std::fs::read("/proc/sys/kernel/random/uuid")
-            .map(|b| {
-                String::from_utf8_lossy(&b)
-                    .replace('-', "")
-                    .trim()
-                    .to_string()
-            })
-            .unwrap();
-        std::fs::write(&xauthority, b"").unwrap();
-        let ok = Command::new("xauth")
-            .args(["-q", "-f"])
-            .arg(&xauthority)
-            .args(["add", &display, ".", &cookie])
-            .status()
-            .unwrap()
-            .success();
-        assert!(ok, "xauth add failed");
-        let xvfb = Command::new("Xvfb")
-            .arg(&display)
-            .arg("-auth")
-            .arg(&xauthority)
-            .args(["-nolisten", "tcp", "-noreset", "-screen", "0"])
-            .arg(format!("{}x{}x24", SCREEN.0, SCREEN.1))
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("Xvfb");
-        let xvfb = Proc::new("Xvfb", xvfb);
-        let socket = PathBuf::from(format!("/tmp/.X11-unix/X{number}"));
-        wait_for(Duration::from_secs(10), "the X server", || socket.exists());
+        let (display, xvfb) = start_xvfb(&xauthority);
 
         let mut desktop = Desktop {
             dir,
@@ -155,6 +126,7 @@ impl Desktop {
             runtime_dir,
             home,
             notifications,
+            opened,
             bin_dir,
             tray_host: None,
             dbus: None,
@@ -326,22 +298,87 @@ impl Desktop {
     pub fn notifications(&self) -> String {
         std::fs::read_to_string(&self.notifications).unwrap_or_default()
     }
+
+    /// The paths the app asked `xdg-open` to open, one per line.
+    pub fn opened(&self) -> String {
+        std::fs::read_to_string(&self.opened).unwrap_or_default()
+    }
 }
 
 impl Drop for Desktop {
-    /// Processes first (the fields would drop the temp dir first).
+    /// Processes first (the fields would drop the temp dir first), then
+    /// anything else that still runs with this desktop's HOME: the app
+    /// and the tray host start their own helpers, and the bus activates
+    /// services that nobody is the parent of.
     fn drop(&mut self) {
         self.tray_host.take();
+        for pid in with_environment("HOME", &self.home.to_string_lossy()) {
+            // SAFETY: kill(2) by PID on a process of this desktop (its
+            // environment names our private HOME).
+            unsafe { libc::kill(pid, libc::SIGKILL) };
+        }
         self.dbus.take();
         self.xvfb.take();
     }
 }
 
-fn free_display() -> u32 {
-    (100..400)
-        .find(|n| {
-            !Path::new(&format!("/tmp/.X11-unix/X{n}")).exists()
-                && !Path::new(&format!("/tmp/.X{n}-lock")).exists()
+/// Starts Xvfb on the first display number it can really own, with a
+/// fresh cookie in `xauthority`. Checking for a free number first is not
+/// enough: tests in one binary start desktops at the same time. Xvfb's
+/// own lock file (`/tmp/.X<n>-lock`, created exclusively, holding its
+/// PID) says who won; a loser exits and the next number is tried.
+fn start_xvfb(xauthority: &Path) -> (String, Proc) {
+    let cookie: String = std::fs::read("/proc/sys/kernel/random/uuid")
+        .map(|b| {
+            String::from_utf8_lossy(&b)
+                .replace('-', "")
+                .trim()
+                .to_string()
         })
-        .expect("a free X display number")
+        .unwrap();
+    for number in 100..400 {
+        let lock = PathBuf::from(format!("/tmp/.X{number}-lock"));
+        let socket = PathBuf::from(format!("/tmp/.X11-unix/X{number}"));
+        if lock.exists() || socket.exists() {
+            continue;
+        }
+        let display = format!(":{number}");
+        std::fs::write(xauthority, b"").unwrap();
+        let ok = Command::new("xauth")
+            .args(["-q", "-f"])
+            .arg(xauthority)
+            .args(["add", &display, ".", &cookie])
+            .status()
+            .unwrap()
+            .success();
+        assert!(ok, "xauth add failed");
+        let child = Command::new("Xvfb")
+            .arg(&display)
+            .arg("-auth")
+            .arg(xauthority)
+            .args(["-nolisten", "tcp", "-noreset", "-screen", "0"])
+            .arg(format!("{}x{}x24", SCREEN.0, SCREEN.1))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("Xvfb");
+        let mut xvfb = Proc::new("Xvfb", child);
+        let pid = xvfb.child.id().to_string();
+        let start = std::time::Instant::now();
+        loop {
+            let ours = std::fs::read_to_string(&lock).is_ok_and(|l| l.trim() == pid);
+            if ours && socket.exists() {
+                return (display, xvfb);
+            }
+            if xvfb.child.try_wait().unwrap().is_some() {
+                break; // lost the race for this number
+            }
+            assert!(
+                start.elapsed() < Duration::from_secs(10),
+                "Xvfb {display} did not start"
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+    panic!("no free X display number in 100..400");
 }
