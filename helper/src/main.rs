@@ -210,3 +210,35 @@ fn uninstall_service(
     eprintln!("airlockd: uninstalled; firewall rules removed");
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn client_requirement(args: &[&str]) -> Option<String> {
+        let cli = Cli::try_parse_from(["airlockd", "run"].iter().chain(args)).unwrap();
+        match cli.command {
+            Command::Run {
+                client_requirement, ..
+            } => client_requirement,
+            _ => panic!("not run"),
+        }
+    }
+
+    /// The shipped plists pass `--client-requirement=VALUE` as one word,
+    /// filled with nothing for unsigned builds: that must parse and mean
+    /// "no check", and a real requirement must arrive intact.
+    #[test]
+    fn the_client_requirement_word_from_the_plists_parses() {
+        assert_eq!(client_requirement(&[]), None);
+        let empty = client_requirement(&["--client-requirement="]);
+        assert_eq!(empty.as_deref(), Some(""));
+        assert_eq!(
+            SigningPolicy::new(empty.as_deref(), Platform::Macos),
+            Ok(SigningPolicy::NotRequired)
+        );
+        let req = r#"identifier "org.airlock.app" and anchor apple generic and certificate leaf[subject.OU] = "AB12CD34EF""#;
+        let word = format!("--client-requirement={req}");
+        assert_eq!(client_requirement(&[&word]).as_deref(), Some(req));
+    }
+}
