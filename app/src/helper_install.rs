@@ -45,10 +45,21 @@ impl BlessFailure {
 /// Where SMJobBless expects the helper, given the app's own executable
 /// (`Airlock.app/Contents/MacOS/airlock`); `None` outside such a bundle.
 pub fn bundled_helper(own_exe: &Path) -> Option<PathBuf> {
+    Some(
+        bundle_contents(own_exe)?
+            .join("Library/LaunchServices")
+            .join(HELPER_LABEL),
+    )
+}
+
+/// The bundle's `Contents` folder when `own_exe` is
+/// `Something.app/Contents/MacOS/<exe>`; `None` for a bare binary (a
+/// development build), which SMJobBless and SMAppService cannot use.
+pub fn bundle_contents(own_exe: &Path) -> Option<PathBuf> {
     let macos_dir = own_exe.parent()?;
     let contents = macos_dir.parent()?;
     let in_bundle = macos_dir.file_name()? == "MacOS" && contents.file_name()? == "Contents";
-    in_bundle.then(|| contents.join("Library/LaunchServices").join(HELPER_LABEL))
+    in_bundle.then(|| contents.to_path_buf())
 }
 
 /// Applies the rules above: `bless` is what blessing returned,
@@ -104,6 +115,10 @@ mod tests {
                 "/Applications/Airlock.app/Contents/Library/LaunchServices/org.airlock.helper"
             ))
         );
+        assert_eq!(
+            bundle_contents(Path::new("/Users/me/Airlock.app/Contents/MacOS/airlock")),
+            Some(PathBuf::from("/Users/me/Airlock.app/Contents"))
+        );
         for dev in [
             "/home/me/airlock/target/debug/airlock",
             "/Contents/airlock",
@@ -111,6 +126,7 @@ mod tests {
             "/",
         ] {
             assert_eq!(bundled_helper(Path::new(dev)), None, "{dev}");
+            assert_eq!(bundle_contents(Path::new(dev)), None, "{dev}");
         }
     }
 
