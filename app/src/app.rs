@@ -202,10 +202,15 @@ impl App {
                 }
             }
             Command::SetLoginItem(enabled) => {
-                self.model.refusal = login_item::set(enabled).err().map(|e| {
-                    let verb = if enabled { "start" } else { "stop starting" };
-                    format!("Couldn't {verb} Airlock at login: {e}")
-                });
+                self.model.refusal = match login_item::set(enabled) {
+                    // A note (macOS: the LaunchAgent fallback, an
+                    // approval to give) uses the same line as a refusal.
+                    Ok(note) => note,
+                    Err(e) => {
+                        let verb = if enabled { "start" } else { "stop starting" };
+                        Some(format!("Couldn't {verb} Airlock at login: {e}"))
+                    }
+                };
                 // Whatever we meant, show what is on disk now.
                 self.model.login_item = login_item::read();
             }

@@ -1,12 +1,11 @@
-//! Start at login on macOS: a per-user LaunchAgent
+//! Start at login on macOS through a per-user LaunchAgent
 //! (`~/Library/LaunchAgents/org.airlock.app.plist`) that opens the app at
-//! login. The plist text is built here for every platform so the tests
-//! check it; the file I/O compiles only on macOS.
+//! login: the mechanism before macOS 13 and for unsigned builds, and the
+//! fallback when SMAppService refuses (`login_item_policy` decides which).
+//! The plist text is built here for every platform so the tests check
+//! it; the file I/O compiles only on macOS.
 //!
-//! UNVERIFIED on macOS (cannot be built here). SMAppService main-app
-//! registration (macOS 13+) is not implemented yet: it needs Objective-C
-//! bindings and a signed bundle; the LaunchAgent is the documented
-//! fallback and works unsigned.
+//! UNVERIFIED on macOS (the file I/O below cannot be built here).
 
 use std::path::Path;
 
@@ -58,26 +57,26 @@ fn plist_path() -> Option<std::path::PathBuf> {
     )
 }
 
+/// Whether the LaunchAgent is there (launchd loads whatever is in the
+/// folder at login).
 #[cfg(target_os = "macos")]
-pub fn read() -> crate::model::LoginItem {
-    use crate::model::LoginItem;
-    match plist_path() {
-        None => LoginItem::Unavailable("HOME is not set".into()),
-        Some(p) if p.is_file() => LoginItem::Enabled,
-        Some(_) => LoginItem::Disabled,
+pub fn agent_exists() -> Result<bool, String> {
+    Ok(plist_path().ok_or("HOME is not set")?.is_file())
+}
+
+#[cfg(target_os = "macos")]
+pub fn remove_agent() -> Result<(), String> {
+    let path = plist_path().ok_or("HOME is not set")?;
+    match std::fs::remove_file(&path) {
+        Ok(()) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+        Err(e) => Err(format!("cannot remove {}: {e}", path.display())),
     }
 }
 
 #[cfg(target_os = "macos")]
-pub fn set(enabled: bool) -> Result<(), String> {
+pub fn write_agent() -> Result<(), String> {
     let path = plist_path().ok_or("HOME is not set")?;
-    if !enabled {
-        return match std::fs::remove_file(&path) {
-            Ok(()) => Ok(()),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
-            Err(e) => Err(format!("cannot remove {}: {e}", path.display())),
-        };
-    }
     let exe = std::env::current_exe().map_err(|e| e.to_string())?;
     if let Some(dir) = path.parent() {
         std::fs::create_dir_all(dir).map_err(|e| e.to_string())?;

@@ -101,15 +101,18 @@ pub fn install_helper_invocation(
 pub const INSTALL_BY_HAND: &str = "Install the helper from a terminal: sudo airlockd install";
 
 /// Starts the helper's installation; `Err` carries what to tell the user.
-/// macOS: SMJobBless first, `airlockd install` as root if that fails
-/// (`helper_install` decides).
+/// macOS: SMAppService on 13+ with a signed bundle, else SMJobBless, and
+/// `airlockd install` as root if that fails (`helper_install` decides).
 pub fn install_helper() -> Result<(), String> {
     #[cfg(target_os = "macos")]
     {
+        use crate::install_helper_macos::{smappservice_usable, MacInstallers};
         let exe = std::env::current_exe().ok();
-        crate::helper_install::install(
-            crate::install_helper_macos::bless(exe.as_deref()),
-            crate::platform_macos::install_helper,
+        crate::helper_install::install_helper(
+            smappservice_usable(exe.as_deref()),
+            &mut MacInstallers {
+                own_exe: exe.as_deref(),
+            },
         )
     }
     #[cfg(not(target_os = "macos"))]

@@ -1,7 +1,12 @@
-//! SMJobBless through security-framework's `Authorization` (feature
-//! `job-bless`). UNVERIFIED: this file cannot be compiled on the Linux
-//! machines Airlock is developed on, and has never run. It only reports
-//! what happened; `helper_install::install` decides what follows.
+//! "Install Helper…" on macOS: SMJobBless through security-framework's
+//! `Authorization` (feature `job-bless`), the probes `helper_install`
+//! decides from (macOS version, bundle, Developer ID signature) and the
+//! [`Installers`] it drives (SMAppService through `smappservice_macos`).
+//! It only reports what happened; `helper_install::install_helper`
+//! decides what follows.
+//!
+//! UNVERIFIED: cannot be compiled here (Linux development machines, no
+//! macOS target) and has never run.
 //!
 //! Blessing copies `Contents/Library/LaunchServices/org.airlock.helper`
 //! to `/Library/PrivilegedHelperTools/` and loads its embedded launchd
@@ -14,8 +19,14 @@
 use std::path::Path;
 
 use security_framework::authorization::{Authorization, AuthorizationItemSetBuilder, Flags};
+use security_framework::os::macos::code_signing::{self, SecCode, SecRequirement};
 
-use crate::helper_install::{bundled_helper, BlessFailure, HELPER_LABEL};
+use crate::helper_install::{
+    bundle_contents, bundled_helper, smappservice_daemon_available, BlessFailure, Installers,
+    HELPER_LABEL, HELPER_PLIST,
+};
+use crate::login_item_policy::{parse_version, ServiceStatus, SmError};
+use crate::smappservice_macos::{self as sm, Service};
 
 /// `kSMRightBlessPrivilegedHelper` (ServiceManagement's SMErrors.h).
 const BLESS_RIGHT: &str = "com.apple.ServiceManagement.blesshelper";
@@ -46,4 +57,49 @@ pub fn bless(own_exe: Option<&Path>) -> Result<(), BlessFailure> {
             code: e.code() as i64,
             message: format!("{} ({})", e.description(), helper.display()),
         })
+}
+
+/// Whether this process is signed with an Apple-issued certificate
+/// (Developer ID or Apple Development), not ad hoc or unsigned:
+/// SMAppService only registers daemons of such apps.
+pub fn developer_signed() -> bool {
+    let Ok(requirement) = "anchor apple generic".parse::<SecRequirement>() else {
+        return false;
+    };
+    SecCode::for_self(code_signing::Flags::NONE)
+        .and_then(|code| code.check_validity(code_signing::Flags::NONE, &requirement))
+        .is_ok()
+}
+
+/// Whether "Install Helper…" should try SMAppService first.
+pub fn smappservice_usable(own_exe: Option<&Path>) -> bool {
+    let version = sm::os_version().and_then(|v| parse_version(&v));
+    let bundled = own_exe.and_then(bundle_contents).is_some();
+    smappservice_daemon_available(version, bundled, bundled && developer_signed())
+}
+
+/// The real installers, for `helper_install::install_helper`.
+pub struct MacInstallers<'a> {
+    pub own_exe: Option<&'a Path>,
+}
+
+impl Installers for MacInstallers<'_> {
+    fn daemon_status(&mut self) -> Option<ServiceStatus> {
+        sm::status(Service::Daemon(HELPER_PLIST))
+    }
+    fn register_daemon(&mut self) -> Result<(), SmError> {
+        sm::register(Service::Daemon(HELPER_PLIST))
+    }
+    fn unregister_daemon(&mut self) -> Result<(), SmError> {
+        sm::unregister(Service::Daemon(HELPER_PLIST))
+    }
+    fn open_login_items_settings(&mut self) {
+        sm::open_login_items_settings()
+    }
+    fn bless(&mut self) -> Result<(), BlessFailure> {
+        bless(self.own_exe)
+    }
+    fn install_as_admin(&mut self) -> Result<(), String> {
+        crate::platform_macos::install_helper()
+    }
 }

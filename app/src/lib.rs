@@ -3,7 +3,7 @@
 //! firewall, it asks `airlockd` over the shared IPC client.
 //!
 //! Decisions live in pure modules with unit tests (`view`, `notify_rules`,
-//! `icons`, `model`, `autostart_*`, `backoff`,
+//! `icons`, `model`, `autostart_*`, `backoff`, `login_item_policy`,
 //! `helper_install`); `tray` and `app` only
 //! apply them to the toolkit, and `*_macos.rs` are thin, unverified shims.
 
@@ -19,12 +19,17 @@ pub mod icons;
 #[cfg(target_os = "macos")]
 pub mod install_helper_macos;
 pub mod login_item;
+#[cfg(target_os = "macos")]
+mod login_item_macos;
+pub mod login_item_policy;
 pub mod model;
 pub mod notify_rules;
 #[cfg(target_os = "macos")]
 pub mod platform_macos;
 pub mod preflight;
 pub mod show_rules;
+#[cfg(target_os = "macos")]
+mod smappservice_macos;
 pub mod tray;
 pub mod view;
 

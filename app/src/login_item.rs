@@ -1,5 +1,7 @@
 //! "Start at Login" for this platform: read back from the system each
 //! time, so the check mark shows what will really happen at next login.
+//! macOS: SMAppService on 13+, a LaunchAgent otherwise
+//! (`login_item_policy` decides, `login_item_macos` carries it out).
 
 use crate::model::LoginItem;
 
@@ -11,8 +13,9 @@ pub fn read() -> LoginItem {
     )
 }
 
+/// `Ok(Some(note))`: done, with something the user should know.
 #[cfg(not(target_os = "macos"))]
-pub fn set(enabled: bool) -> Result<(), String> {
+pub fn set(enabled: bool) -> Result<Option<String>, String> {
     let dir = crate::autostart_linux::autostart_dir_from_env()
         .ok_or_else(|| crate::autostart_linux::AutostartError::NoConfigDir.to_string())?;
     let exe =
@@ -23,15 +26,16 @@ pub fn set(enabled: bool) -> Result<(), String> {
         &exe,
         &crate::autostart_linux::system_dirs_from_env(),
     )
+    .map(|()| None)
     .map_err(|e| e.to_string())
 }
 
 #[cfg(target_os = "macos")]
 pub fn read() -> LoginItem {
-    crate::autostart_macos::read()
+    crate::login_item_macos::read()
 }
 
 #[cfg(target_os = "macos")]
-pub fn set(enabled: bool) -> Result<(), String> {
-    crate::autostart_macos::set(enabled)
+pub fn set(enabled: bool) -> Result<Option<String>, String> {
+    crate::login_item_macos::set(enabled)
 }

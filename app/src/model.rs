@@ -144,6 +144,10 @@ pub fn refusal_text(action: Action, error: &ClientError) -> String {
 pub enum LoginItem {
     Enabled,
     Disabled,
+    /// macOS 13+: registered, but the system will not start it until the
+    /// user approves Airlock in System Settings → General → Login Items
+    /// (or after they switched it off there). Not "on": it will not start.
+    RequiresApproval,
     /// Cannot be read or changed here (no home directory...): why.
     Unavailable(String),
 }

@@ -1,5 +1,5 @@
-//! macOS shims. UNVERIFIED: this file cannot be compiled on the Linux
-//! machines Airlock is developed on; every decision lives elsewhere.
+//! macOS shims. UNVERIFIED: cannot be compiled here (Linux development
+//! machines, no macOS target); every decision lives elsewhere.
 
 #![cfg(target_os = "macos")]
 
@@ -29,7 +29,7 @@ pub fn notify(n: &Notification) {
     });
 }
 
-/// Fallback when SMJobBless fails (`helper_install`), and the way in for
+/// Fallback when SMAppService and SMJobBless fail (`helper_install`), and the way in for
 /// development builds: `airlockd install` with administrator rights
 /// through the standard authorization prompt.
 pub fn install_helper() -> Result<(), String> {

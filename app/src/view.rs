@@ -6,6 +6,7 @@
 use airlock::status::{KillSwitch, Protection, Status};
 
 use crate::icons::IconKind;
+use crate::login_item_policy::APPROVE_LOGIN_ITEM;
 use crate::model::{Action, Link, LoginItem, Model, Unreachable};
 
 /// How long "Pause" pauses.
@@ -74,6 +75,11 @@ pub fn render(model: &Model, utc_offset: i64) -> ViewModel {
     let detail = match (model.pending, &model.refusal) {
         (Some(action), _) => Some(action.progressive()),
         (None, Some(refusal)) => Some(refusal.clone()),
+        // Otherwise the user would never learn why the check mark stays
+        // off after they turned it on.
+        (None, None) if model.login_item == LoginItem::RequiresApproval => {
+            Some(APPROVE_LOGIN_ITEM.to_string())
+        }
         (None, None) => None,
     };
     let tooltip = match &detail {
@@ -474,12 +480,42 @@ mod tests {
             (LoginItem::Enabled, true, true),
             (LoginItem::Disabled, false, true),
             (LoginItem::Unavailable("no home".into()), false, false),
+            (LoginItem::RequiresApproval, false, true),
         ] {
             let mut m = connected(Protection::Protected);
-            m.login_item = item;
+            m.login_item = item.clone();
             let v = render(&m, 0);
-            assert_eq!(v.start_at_login, Toggle { checked, enabled });
+            assert_eq!(v.start_at_login, Toggle { checked, enabled }, "{item:?}");
+            let hint = item == LoginItem::RequiresApproval;
+            assert_eq!(v.detail.is_some(), hint, "{item:?}: {:?}", v.detail);
         }
+    }
+
+    /// Awaiting approval: unchecked, says where to approve, and a click
+    /// asks to turn it on (which opens System Settings on macOS).
+    #[test]
+    fn a_login_item_awaiting_approval_says_where_to_approve() {
+        let mut m = connected(Protection::Protected);
+        m.login_item = LoginItem::RequiresApproval;
+        let v = render(&m, 0);
+        let detail = v.detail.clone().unwrap();
+        assert!(
+            detail.contains("System Settings → General → Login Items"),
+            "{detail}"
+        );
+        assert!(v.tooltip.ends_with(&format!("\n{detail}")), "{}", v.tooltip);
+        assert_eq!(
+            command_for(Item::StartAtLogin, &m),
+            Some(Command::SetLoginItem(true))
+        );
+        // A request in flight or a refusal is more urgent than the hint.
+        m.refusal = Some("Couldn't turn on the kill switch: x".into());
+        assert_eq!(render(&m, 0).detail, m.refusal);
+        m.pending = Some(Action::Resume);
+        assert_eq!(
+            render(&m, 0).detail.as_deref(),
+            Some(Action::Resume.progressive().as_str())
+        );
     }
 
     #[test]

@@ -4,9 +4,13 @@
 //! `getpeereid` on macOS); nothing the client says about itself counts.
 //! Reading status is open to every local user; changing anything needs root
 //! or membership of the admin group. The decision is [`may_change`], a pure
-//! function; fetching credentials is a thin platform shim.
+//! function; fetching credentials is a thin platform shim. On macOS a
+//! signed app's clients must also pass a code-signing check
+//! (`client_signature`).
 
 use std::os::fd::AsFd;
+
+use crate::client_signature::{AuditToken, PeerCode, SignatureCheck};
 
 /// The peer as the kernel reports it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -16,6 +20,9 @@ pub struct Peer {
     pub pid: Option<i32>,
     /// Supplementary groups, when they could be read.
     pub groups: Vec<u32>,
+    /// What identifies the peer's code (macOS audit token), read at
+    /// connect time and verified when a change needs it.
+    pub code: PeerCode,
 }
 
 /// Whether `peer` may change settings, given the admin group's gid (None:
@@ -55,12 +62,28 @@ pub fn peer_of(sock: &impl AsFd) -> Result<Peer, CredError> {
         gid: cred.gid(),
         pid: Some(pid),
         groups: proc_groups(pid).unwrap_or_default(),
+        code: PeerCode::NotApplicable,
     })
 }
 
 #[cfg(target_os = "macos")]
 pub fn peer_of(sock: &impl AsFd) -> Result<Peer, CredError> {
     crate::auth_macos::peer_of(sock)
+}
+
+/// Verifies an audit token against a code requirement: the Security
+/// framework on macOS; nowhere else can (and `SigningPolicy::new` refuses
+/// a requirement there, so this is not reached in practice).
+pub fn verify_code(token: &AuditToken, requirement: &str) -> SignatureCheck {
+    #[cfg(target_os = "macos")]
+    {
+        crate::codesign_macos::verify(token, requirement)
+    }
+    #[cfg(not(target_os = "macos"))]
+    {
+        let _ = (token, requirement);
+        SignatureCheck::Unavailable("code signatures are checked only on macOS".into())
+    }
 }
 
 /// The supplementary groups of a live process, from `/proc/PID/status`.
@@ -88,6 +111,7 @@ mod tests {
             gid,
             pid: None,
             groups: groups.to_vec(),
+            code: PeerCode::NotApplicable,
         }
     }
 

@@ -1,9 +1,9 @@
 //! macOS peer credentials: `getpeereid(2)` for uid/gid, `LOCAL_PEERPID` for
-//! the pid, `getgrouplist(3)` for the groups. Unverified on a Mac: this
-//! file cannot be compiled on the Linux development machines.
+//! the pid, `getgrouplist(3)` for the groups, and the audit token for the
+//! code-signing check (`codesign_macos.rs`).
 //!
-//! TODO(macOS): the audit token (`LOCAL_PEERTOKEN`) and a code-signing
-//! check of the client (SecCodeCopyGuestWithAttributes) when the app is signed.
+//! UNVERIFIED: cannot be compiled here (Linux development machines, no
+//! macOS target).
 
 use std::os::fd::{AsFd, AsRawFd};
 
@@ -30,5 +30,6 @@ pub fn peer_of(sock: &impl AsFd) -> Result<Peer, CredError> {
         gid: gid.as_raw(),
         pid: (rc == 0).then_some(pid),
         groups,
+        code: crate::codesign_macos::peer_code(sock),
     })
 }

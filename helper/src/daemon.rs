@@ -28,6 +28,8 @@ pub struct Config {
     pub state_dir: PathBuf,
     pub backend: Backend,
     pub admin_group: String,
+    /// Code-signing requirement for clients that change settings.
+    pub signing: crate::client_signature::SigningPolicy,
     pub limits: Limits,
 }
 
@@ -110,6 +112,7 @@ pub fn run(config: Config, driver: Box<dyn Firewall>) -> anyhow::Result<()> {
             status: status_rx,
             admin_gid: crate::auth::group_gid(&config.admin_group),
             admin_group: config.admin_group.clone(),
+            signing: config.signing.clone(),
             limits: config.limits.clone(),
             server_name: format!("airlockd {}", env!("CARGO_PKG_VERSION")),
         });

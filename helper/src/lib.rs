@@ -6,6 +6,9 @@
 pub mod auth;
 #[cfg(target_os = "macos")]
 mod auth_macos;
+pub mod client_signature;
+#[cfg(target_os = "macos")]
+mod codesign_macos;
 pub mod daemon;
 pub mod driver;
 pub mod engine;

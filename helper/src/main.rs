@@ -6,6 +6,7 @@ use std::process::ExitCode;
 
 use airlock::ipc::paths;
 use airlock::platform::Platform;
+use airlockd::client_signature::SigningPolicy;
 use airlockd::daemon::{self, Config};
 use airlockd::driver::nft::{NftConfig, NftDriver};
 use airlockd::driver::pf::{PfConfig, PfDriver};
@@ -51,6 +52,12 @@ enum Command {
         /// [default: admin on macOS, sudo on Linux]
         #[arg(long, value_name = "GROUP")]
         admin_group: Option<String>,
+        /// macOS: changes (not reads) from non-root clients also need a
+        /// code signature satisfying this requirement, checked from the
+        /// client's audit token. Packaging sets it when it signs the app;
+        /// empty or absent: no signature check
+        #[arg(long, value_name = "REQUIREMENT")]
+        client_requirement: Option<String>,
     },
     /// Install the helper as a system service that starts at boot, before
     /// the network (systemd unit on Linux, LaunchDaemon on macOS), and
@@ -87,7 +94,14 @@ fn main() -> ExitCode {
             state_dir,
             backend,
             admin_group,
-        } => run(socket, state_dir, backend, admin_group),
+            client_requirement,
+        } => run(
+            socket,
+            state_dir,
+            backend,
+            admin_group,
+            client_requirement.as_deref(),
+        ),
         Command::Install => install_service(),
         Command::Uninstall {
             rules_only,
@@ -109,8 +123,10 @@ fn run(
     state_dir: Option<PathBuf>,
     backend: Option<BackendArg>,
     admin_group: Option<String>,
+    client_requirement: Option<&str>,
 ) -> anyhow::Result<()> {
     let platform = Platform::current();
+    let signing = SigningPolicy::new(client_requirement, platform)?;
     let backend = pick_backend(platform, backend);
     let state_dir = state_dir.unwrap_or_else(|| names::default_state_dir(platform));
     let driver = driver(backend, &state_dir);
@@ -120,6 +136,7 @@ fn run(
         state_dir,
         backend,
         admin_group: admin_group.unwrap_or_else(|| names::default_admin_group(platform).into()),
+        signing,
         limits: Limits::default(),
     };
     daemon::run(config, driver)
@@ -192,4 +209,36 @@ fn uninstall_service(
     }
     eprintln!("airlockd: uninstalled; firewall rules removed");
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn client_requirement(args: &[&str]) -> Option<String> {
+        let cli = Cli::try_parse_from(["airlockd", "run"].iter().chain(args)).unwrap();
+        match cli.command {
+            Command::Run {
+                client_requirement, ..
+            } => client_requirement,
+            _ => panic!("not run"),
+        }
+    }
+
+    /// The shipped plists pass `--client-requirement=VALUE` as one word,
+    /// filled with nothing for unsigned builds: that must parse and mean
+    /// "no check", and a real requirement must arrive intact.
+    #[test]
+    fn the_client_requirement_word_from_the_plists_parses() {
+        assert_eq!(client_requirement(&[]), None);
+        let empty = client_requirement(&["--client-requirement="]);
+        assert_eq!(empty.as_deref(), Some(""));
+        assert_eq!(
+            SigningPolicy::new(empty.as_deref(), Platform::Macos),
+            Ok(SigningPolicy::NotRequired)
+        );
+        let req = r#"identifier "org.airlock.app" and anchor apple generic and certificate leaf[subject.OU] = "AB12CD34EF""#;
+        let word = format!("--client-requirement={req}");
+        assert_eq!(client_requirement(&[&word]).as_deref(), Some(req));
+    }
 }

@@ -22,6 +22,7 @@ use tokio::net::{UnixListener, UnixStream};
 use tokio::sync::{oneshot, watch, Semaphore};
 
 use crate::auth::{self, Peer};
+use crate::client_signature::{self, SigningPolicy};
 
 /// Limits that keep one client from hurting the others.
 #[derive(Debug, Clone)]
@@ -61,6 +62,8 @@ pub struct Shared {
     pub status: watch::Receiver<Status>,
     pub admin_group: String,
     pub admin_gid: Option<u32>,
+    /// Whether changes also need a code-signed client (macOS).
+    pub signing: SigningPolicy,
     pub limits: Limits,
     pub server_name: String,
 }
@@ -206,6 +209,13 @@ async fn answer(body: RequestBody, peer: &Peer, shared: &Shared) -> Result<Respo
             auth::refusal(peer, &shared.admin_group),
         ));
     }
+    // Checked per request, not once per connection: the audit token
+    // names the process generation, so a signed client that connected
+    // and then exec'd something else fails here.
+    client_signature::authorize(&shared.signing, body.is_mutating(), peer.uid, |req| {
+        client_signature::check_peer(&peer.code, req, auth::verify_code)
+    })
+    .map_err(|why| IpcError::new(ErrorCode::NotAuthorized, format!("not authorized: {why}")))?;
     let (tx, rx) = oneshot::channel();
     shared
         .jobs

@@ -94,6 +94,49 @@ fn committed_resources_match_their_generators() {
     );
 }
 
+/// Every `@PLACEHOLDER@` in the committed macOS plists is one that
+/// `build-app.sh` fills; an unfilled one would ship literally (for the
+/// client requirement: a helper demanding "@CLIENT_REQUIREMENT@", which
+/// nothing satisfies).
+#[test]
+fn build_app_fills_every_placeholder() {
+    let script = fs::read_to_string(repo().join("packaging/macos/build-app.sh")).unwrap();
+    let mut seen = Vec::new();
+    for rel in [
+        "resources/macos/Info.plist",
+        "resources/macos/helper-Info.plist",
+        "resources/macos/helper-launchd.plist",
+        "resources/macos/LaunchDaemons/org.airlock.helper.plist",
+    ] {
+        let text = fs::read_to_string(repo().join(rel)).unwrap();
+        let mut rest = text.as_str();
+        while let Some(start) = rest.find('@') {
+            let after = &rest[start + 1..];
+            let Some(end) = after.find('@') else { break };
+            let name = &after[..end];
+            if !name.is_empty() && name.bytes().all(|b| b.is_ascii_uppercase() || b == b'_') {
+                let placeholder = format!("@{name}@");
+                assert!(
+                    script.contains(&format!("s|{placeholder}|")),
+                    "{rel}: build-app.sh does not fill {placeholder}"
+                );
+                seen.push(placeholder);
+                rest = &after[end + 1..];
+            } else {
+                rest = after;
+            }
+        }
+    }
+    for p in [
+        plists::VERSION_PLACEHOLDER,
+        plists::HELPER_REQUIREMENT_PLACEHOLDER,
+        plists::APP_REQUIREMENT_PLACEHOLDER,
+        plists::CLIENT_REQUIREMENT_PLACEHOLDER,
+    ] {
+        assert!(seen.iter().any(|s| s == p), "{p} is in no committed plist");
+    }
+}
+
 /// Read back as a Mac would: the ids that must agree do, across files
 /// written by different people (the app's own Info.plist included).
 #[test]

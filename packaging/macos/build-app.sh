@@ -25,9 +25,12 @@ fill() { # fill <template> <destination>: the placeholders, via sed (the
     # values are ours, no sed metacharacters but '|' escaped below)
     local helper_req="${HELPER_REQUIREMENT:-identifier \"$label\"}"
     local app_req="${APP_REQUIREMENT:-identifier \"org.airlock.app\"}"
+    # Empty unless signed: the helper then skips the client signature check.
+    local client_req="${CLIENT_REQUIREMENT:-}"
     sed -e "s|@VERSION@|$version|g" \
         -e "s|@HELPER_REQUIREMENT@|$(printf '%s' "$helper_req" | sed 's/[&|]/\\&/g')|g" \
         -e "s|@APP_REQUIREMENT@|$(printf '%s' "$app_req" | sed 's/[&|]/\\&/g')|g" \
+        -e "s|@CLIENT_REQUIREMENT@|$(printf '%s' "$client_req" | sed 's/[&|]/\\&/g')|g" \
         "$1" > "$2"
     plutil -lint "$2"
 }
@@ -38,6 +41,12 @@ if [ -n "${AIRLOCK_SIGN_IDENTITY:-}" ]; then
     team="$(printf '%s' "$AIRLOCK_SIGN_IDENTITY" | sed -n 's/.*(\([A-Z0-9]*\))$/\1/p')"
     HELPER_REQUIREMENT="identifier \"$label\" and anchor apple generic and certificate leaf[subject.OU] = \"$team\""
     APP_REQUIREMENT="identifier \"org.airlock.app\" and anchor apple generic and certificate leaf[subject.OU] = \"$team\""
+    # What the helper demands of a non-root client before a change
+    # (`airlockd run --client-requirement`, helper/src/client_signature.rs):
+    # the app itself, not airlockctl, whose admin users use sudo instead
+    # (a requirement that admitted airlockctl would admit any script
+    # driving it, which is what the check is there to stop).
+    CLIENT_REQUIREMENT="$APP_REQUIREMENT"
 fi
 # The helper's own Info.plist and launchd plist must be inside its binary
 # for SMJobBless (__TEXT,__info_plist and __TEXT,__launchd_plist):

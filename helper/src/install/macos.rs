@@ -28,7 +28,13 @@ pub fn install(target: &Target, runner: &mut dyn Runner) -> Result<Warnings, Ins
         source,
     })?;
     write_file(&target.path(&installed), &binary, 0o755)?;
-    let plist = plists::to_xml(&plists::launch_daemon(std::path::Path::new(&installed)))?;
+    // No client requirement: `airlockd install` cannot know whether (or by
+    // whom) the app is signed; a signed bundle installs through
+    // SMAppService or SMJobBless, whose plists carry it.
+    let plist = plists::to_xml(&plists::launch_daemon(
+        std::path::Path::new(&installed),
+        None,
+    ))?;
     let path = plist_path(target);
     write_file(&path, plist.as_bytes(), 0o644)?;
     let service = names::launchd_service_target();

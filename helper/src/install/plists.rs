@@ -16,6 +16,21 @@ pub const VERSION_PLACEHOLDER: &str = "@VERSION@";
 pub const HELPER_REQUIREMENT_PLACEHOLDER: &str = "@HELPER_REQUIREMENT@";
 /// Filled in with the app's designated requirement (`SMAuthorizedClients`).
 pub const APP_REQUIREMENT_PLACEHOLDER: &str = "@APP_REQUIREMENT@";
+/// Filled in by `build-app.sh` with the requirement a client must satisfy
+/// to change settings (`airlockd run --client-requirement`): the signed
+/// app's designated requirement, or nothing for an unsigned build.
+pub const CLIENT_REQUIREMENT_PLACEHOLDER: &str = "@CLIENT_REQUIREMENT@";
+
+/// `run`'s arguments in the shipped launchd jobs. The requirement is one
+/// `--client-requirement=VALUE` word so that an unsigned build, whose
+/// placeholder is filled with nothing, still parses (as "no check").
+fn run_args(program: &str, client_requirement: Option<&str>) -> Value {
+    let mut args = vec![s(program), s("run")];
+    if let Some(req) = client_requirement {
+        args.push(s(format!("--client-requirement={req}")));
+    }
+    Value::Array(args)
+}
 
 /// Where SMJobBless (and `airlockd install`) put the helper: root-owned,
 /// so a LaunchDaemon never runs a binary a user could replace.
@@ -45,12 +60,14 @@ fn s(text: impl Into<String>) -> Value {
 /// /Library/LaunchDaemons: start at boot (RunAtLoad) and again whenever
 /// it exits (KeepAlive), like systemd's Restart= but unconditional,
 /// because a helper that is not running cannot put tampered rules back.
-pub fn launch_daemon(helper: &Path) -> Value {
+/// `client_requirement`: see [`CLIENT_REQUIREMENT_PLACEHOLDER`]; `None`
+/// for `airlockd install`, which does not know whether the app is signed.
+pub fn launch_daemon(helper: &Path, client_requirement: Option<&str>) -> Value {
     dict(vec![
         ("Label", s(names::HELPER_LABEL)),
         (
             "ProgramArguments",
-            Value::Array(vec![s(helper.to_string_lossy()), s("run")]),
+            run_args(&helper.to_string_lossy(), client_requirement),
         ),
         ("RunAtLoad", Value::Boolean(true)),
         ("KeepAlive", Value::Boolean(true)),
@@ -69,7 +86,7 @@ pub fn bundled_launch_daemon() -> Value {
         ("BundleProgram", s(bundled_helper_relative())),
         (
             "ProgramArguments",
-            Value::Array(vec![s(names::HELPER_BINARY), s("run")]),
+            run_args(names::HELPER_BINARY, Some(CLIENT_REQUIREMENT_PLACEHOLDER)),
         ),
         (
             "AssociatedBundleIdentifiers",
@@ -125,7 +142,10 @@ pub fn helper_info(version: &str, app_requirement: &str) -> Value {
 /// (`__TEXT,__launchd_plist`). SMJobBless supplies the program path
 /// (it copies the helper to /Library/PrivilegedHelperTools/<label>).
 pub fn helper_launchd() -> Value {
-    launch_daemon(Path::new(&privileged_helper_path()))
+    launch_daemon(
+        Path::new(&privileged_helper_path()),
+        Some(CLIENT_REQUIREMENT_PLACEHOLDER),
+    )
 }
 
 /// XML text of `value`, as the files are committed.
@@ -149,7 +169,7 @@ mod tests {
 
     #[test]
     fn launch_daemon_round_trips_through_xml() {
-        let xml = to_xml(&launch_daemon(Path::new("/x/air&lock<d>"))).unwrap();
+        let xml = to_xml(&launch_daemon(Path::new("/x/air&lock<d>"), None)).unwrap();
         let back = Value::from_reader_xml(xml.as_bytes()).unwrap();
         let args: Vec<_> = get(&back, "ProgramArguments")
             .as_array()
@@ -160,6 +180,40 @@ mod tests {
         assert_eq!(args, ["/x/air&lock<d>", "run"]);
         assert_eq!(get(&back, "Label").as_string(), Some("org.airlock.helper"));
         assert_eq!(get(&back, "KeepAlive").as_boolean(), Some(true));
+    }
+
+    fn args(v: &Value) -> Vec<&str> {
+        get(v, "ProgramArguments")
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| v.as_string().unwrap())
+            .collect()
+    }
+
+    /// The jobs packaging ships carry the requirement as one word the
+    /// build fills in; the one `airlockd install` writes carries none.
+    #[test]
+    fn shipped_jobs_pass_the_client_requirement_placeholder() {
+        let word = "--client-requirement=@CLIENT_REQUIREMENT@";
+        assert_eq!(
+            args(&helper_launchd()),
+            [
+                "/Library/PrivilegedHelperTools/org.airlock.helper",
+                "run",
+                word
+            ]
+        );
+        assert_eq!(args(&bundled_launch_daemon()), ["airlockd", "run", word]);
+        assert_eq!(
+            args(&launch_daemon(Path::new("/usr/local/bin/airlockd"), None)),
+            ["/usr/local/bin/airlockd", "run"]
+        );
+        // A requirement's quotes survive the XML round trip.
+        let req = r#"identifier "org.airlock.app" and anchor apple generic"#;
+        let xml = to_xml(&launch_daemon(Path::new("/h"), Some(req))).unwrap();
+        let back = Value::from_reader_xml(xml.as_bytes()).unwrap();
+        assert_eq!(args(&back)[2], format!("--client-requirement={req}"));
     }
 
     #[test]
