@@ -3,7 +3,8 @@
 //! namespace of our own: a click on "Kill Switch" loads the helper's
 //! table into that namespace's kernel and turns the icon red; a tunnel
 //! coming up and going down there turns it green and red with no click;
-//! a killed helper turns it amber and a restarted one is picked up again;
+//! "Pause for 5 Minutes" pauses the helper (amber) and "Resume Now" locks
+//! again (red); a killed helper turns it amber and a restarted one is picked up again;
 //! "Quit" exits 0.
 //!
 //! The tray host is `xfce4-panel` (StatusNotifier); the menu is also read
@@ -284,7 +285,8 @@ fn tray_app_against_the_real_helper() {
     );
     wait_for_status_line(&desktop, "Blocking — VPN is down, internet is off");
 
-    // A tunnel comes up: green within a second, with no click.
+    // A tunnel comes up: green with no click (the time is printed; the
+    // limit is generous so a loaded machine does not fail it).
     ns.exec(&["ip", "tuntap", "add", "dev", "tun0", "mode", "tun"]);
     ns.exec(&["ip", "addr", "add", "10.8.0.2/24", "dev", "tun0"]);
     ns.exec(&["ip", "link", "set", "tun0", "up"]);
@@ -294,7 +296,7 @@ fn tray_app_against_the_real_helper() {
         &shots,
         GREEN,
         "04-protected",
-        Duration::from_secs(1),
+        Duration::from_secs(5),
     );
     say(&format!(
         "green {:?} after the tunnel came up",
@@ -312,10 +314,31 @@ fn tray_app_against_the_real_helper() {
         &shots,
         RED,
         "05-tunnel-gone",
-        Duration::from_secs(1),
+        Duration::from_secs(5),
     );
     say(&format!("red {:?} after the tunnel went", down.elapsed()));
     assert_eq!(helper.ctl_status().protection, Protection::Blocking);
+
+    // "Pause for 5 Minutes", clicked as the panel clicks it: the helper
+    // pauses (amber, "Paused until …"); "Resume Now" locks again (red).
+    click(&desktop, "Pause for 5 Minutes");
+    wait_for_icon(
+        &desktop,
+        &shots,
+        AMBER,
+        "05b-paused",
+        Duration::from_secs(5),
+    );
+    let s = helper.ctl_status();
+    assert_eq!(
+        (s.kill_switch, s.protection),
+        (KillSwitch::Paused, Protection::Paused),
+        "{s:?}"
+    );
+    wait_for_status_line(&desktop, "Paused until ");
+    click(&desktop, "Resume Now");
+    wait_for_icon(&desktop, &shots, RED, "05c-resumed", Duration::from_secs(5));
+    assert_eq!(helper.ctl_status().kill_switch, KillSwitch::On);
 
     // The helper dies: amber ("Helper not running"); the rules it loaded
     // stay in the kernel (fail closed).
@@ -377,4 +400,14 @@ fn wait_for_status_line(desktop: &Desktop, words: &str) {
         std::thread::sleep(Duration::from_millis(50));
     }
     panic!("the status line never read {words:?}; the menu:\n{last}");
+}
+
+/// Clicks the menu item labelled `label` with a dbusmenu "clicked" event,
+/// as the panel does when the user picks it.
+fn click(desktop: &Desktop, label: &str) {
+    let item = dbusmenu::Item::find(desktop).expect("the app's StatusNotifierItem");
+    let entries = item.menu(desktop).expect("the menu over dbusmenu");
+    let id = dbusmenu::id_of(&entries, label)
+        .unwrap_or_else(|| panic!("no {label:?} in\n{}", dbusmenu::text(&entries)));
+    item.click(desktop, id).expect("dbusmenu Event");
 }
