@@ -13,7 +13,7 @@ use airlock::network::{Interface, InterfaceFlags, NetworkSnapshot};
 use airlock::platform::Platform;
 use airlock::policy;
 use airlock::settings::Settings;
-use airlockd::driver::nft::{NftConfig, NftDriver};
+use airlockd::driver::nft::{self, NftConfig, NftDriver};
 use airlockd::driver::{Firewall, Problem};
 
 mod support;
@@ -215,14 +215,40 @@ fn tracked(ns: &Netns, port: u16) -> usize {
         .count()
 }
 
+/// How the driver reaches the laptop's kernel in [`cut_scenario`].
+#[derive(Clone, Copy)]
+enum Reach {
+    /// `ip netns exec` around each tool; flows from `conntrack -L`.
+    NetnsOption,
+    /// The driver runs on a thread inside the namespace, as airlockd
+    /// runs on a machine; flows from /proc/thread-self/net/nf_conntrack.
+    Inside,
+}
+
 #[test]
 fn stricter_policy_cuts_forbidden_connections_and_keeps_vpn_and_loopback() {
+    cut_scenario(Reach::NetnsOption);
+}
+
+#[test]
+fn inside_the_namespace_flows_come_from_proc_and_are_cut_the_same() {
+    cut_scenario(Reach::Inside);
+}
+
+fn cut_scenario(reach: Reach) {
     if !ready() {
         return;
     }
     let (laptop, server) = laptop_and_server();
-    let mut nft = driver(&laptop);
-    nft.load(OPEN).unwrap();
+    let mut nft = match reach {
+        Reach::NetnsOption => driver(&laptop),
+        Reach::Inside => NftDriver::new(NftConfig::default()),
+    };
+    let act = |nft: &mut NftDriver, f: &(dyn Fn(&mut NftDriver) + Sync)| match reach {
+        Reach::NetnsOption => f(nft),
+        Reach::Inside => laptop.within(|| f(nft)),
+    };
+    act(&mut nft, &|n| n.load(OPEN).unwrap());
 
     let (web, vpn) = server.within(|| {
         (
@@ -251,6 +277,14 @@ fn stricter_policy_cuts_forbidden_connections_and_keeps_vpn_and_loopback() {
         (1, 1, 1)
     );
 
+    if let Reach::Inside = reach {
+        // What the driver reads instead of `conntrack -L` holds this
+        // namespace's connections (not the host's: /proc/net would).
+        let listing = laptop.within(|| std::fs::read_to_string(nft::PROC_CONNTRACK));
+        let listing = listing.expect("the kernel's conntrack listing");
+        assert!(listing.contains("dport=8080 "), "{listing}");
+    }
+
     let settings = Settings {
         kill_switch: true,
         endpoints: vec!["10.200.1.2:1194/tcp".parse::<Endpoint>().unwrap()],
@@ -258,8 +292,13 @@ fn stricter_policy_cuts_forbidden_connections_and_keeps_vpn_and_loopback() {
     };
     let snap = snapshot();
     let policy = policy::build(&settings, &snap, Platform::Linux, 1_795_694_400);
-    nft.load(STRICT).unwrap();
-    let killed = nft.kill_forbidden(&policy, &snap).unwrap();
+    let killed = std::sync::atomic::AtomicUsize::new(0);
+    act(&mut nft, &|n| {
+        n.load(STRICT).unwrap();
+        let k = n.kill_forbidden(&policy, &snap).unwrap();
+        killed.store(k, std::sync::atomic::Ordering::SeqCst);
+    });
+    let killed = killed.into_inner();
 
     assert_eq!(killed, 1, "only the web connection");
     assert_eq!(tracked(&laptop, 8080), 0, "web connection cut");
