@@ -15,7 +15,7 @@ use std::sync::mpsc;
 use std::thread;
 use std::time::Duration;
 
-use airlock::ipc::client::{Client, ClientError, ClientOptions};
+use airlock::ipc::client::{Client, ClientError, ClientOptions, LoadedRules};
 use airlock::ipc::protocol::ResponseBody;
 
 use crate::backoff::Backoff;
@@ -81,8 +81,28 @@ pub fn subscribe_forever(
     }
 }
 
+/// What the helper answered an action with.
+#[derive(Debug)]
+pub enum Answer {
+    /// The answer to the action's one request.
+    Response(ResponseBody),
+    /// Show Rules: every page of the ruleset, assembled and checked.
+    Rules(LoadedRules),
+}
+
 /// What the worker reports for each action.
-pub type Reply = (Action, Result<ResponseBody, ClientError>);
+pub type Reply = (Action, Result<Answer, ClientError>);
+
+/// Runs one action. Show Rules reads the ruleset through
+/// [`Client::rules`], since a large one spans several requests (its
+/// [`Action::request`] is only the first); every other action is the
+/// one request it maps to.
+pub fn perform(client: &mut Client, action: Action) -> Result<Answer, ClientError> {
+    match action {
+        Action::ShowRules => client.rules().map(Answer::Rules),
+        _ => client.request(action.request()).map(Answer::Response),
+    }
+}
 
 /// Starts the worker; send it actions through the returned channel.
 pub fn spawn_worker(
@@ -95,7 +115,7 @@ pub fn spawn_worker(
         .spawn(move || {
             for action in rx {
                 let result = Client::connect_with(&socket, &options())
-                    .and_then(|mut c| c.request(action.request()));
+                    .and_then(|mut c| perform(&mut c, action));
                 if !sink((action, result)) {
                     return;
                 }
