@@ -8,6 +8,7 @@
 use std::path::PathBuf;
 use std::sync::mpsc;
 
+use airlock::ipc::client::LoadedRules;
 use airlock::ipc::protocol::ResponseBody;
 use airlock::status::Status;
 use muda::{MenuEvent, MenuId};
@@ -17,7 +18,7 @@ use tray_icon::TrayIconEvent;
 
 use crate::clock;
 use crate::desktop;
-use crate::helper_link::{self, Reply};
+use crate::helper_link::{self, Answer, Reply};
 use crate::login_item;
 use crate::model::{refusal_text, Action, Link, Model};
 use crate::notify_rules;
@@ -155,20 +156,16 @@ impl App {
         self.model.link = link;
     }
 
-    fn on_reply(
-        &mut self,
-        action: Action,
-        result: Result<ResponseBody, airlock::ipc::ClientError>,
-    ) {
+    fn on_reply(&mut self, action: Action, result: Result<Answer, airlock::ipc::ClientError>) {
         self.model.pending = None;
         let failure = match result {
             // The status with the change already in the kernel: show it
             // now rather than waiting for the pushed event.
-            Ok(ResponseBody::Done(status) | ResponseBody::Status(status)) => {
+            Ok(Answer::Response(ResponseBody::Done(status) | ResponseBody::Status(status))) => {
                 self.on_link(Link::Connected(status));
                 None
             }
-            Ok(ResponseBody::Rules { backend, text }) => {
+            Ok(Answer::Rules(LoadedRules { backend, text, .. })) => {
                 show_rules::write(&show_rules::rules_dir(), &backend, &text)
                     .map_err(|e| format!("cannot write the rules file: {e}"))
                     .and_then(|path| desktop::open(&path))

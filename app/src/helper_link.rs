@@ -15,7 +15,7 @@ use std::sync::mpsc;
 use std::thread;
 use std::time::Duration;
 
-use airlock::ipc::client::{Client, ClientError, ClientOptions};
+use airlock::ipc::client::{Client, ClientError, ClientOptions, LoadedRules};
 use airlock::ipc::protocol::ResponseBody;
 
 use crate::backoff::Backoff;
@@ -81,8 +81,28 @@ pub fn subscribe_forever(
     }
 }
 
+/// What the helper answered an action with.
+#[derive(Debug)]
+pub enum Answer {
+    /// The answer to the action's one request.
+    Response(ResponseBody),
+    /// Show Rules: every page of the ruleset, assembled and checked.
+    Rules(LoadedRules),
+}
+
 /// What the worker reports for each action.
-pub type Reply = (Action, Result<ResponseBody, ClientError>);
+pub type Reply = (Action, Result<Answer, ClientError>);
+
+/// Runs one action. Show Rules reads the ruleset through
+/// [`Client::rules`], since a large one spans several requests (its
+/// [`Action::request`] is only the first); every other action is the
+/// one request it maps to.
+pub fn perform(client: &mut Client, action: Action) -> Result<Answer, ClientError> {
+    match action {
+        Action::ShowRules => client.rules().map(Answer::Rules),
+        _ => client.request(action.request()).map(Answer::Response),
+    }
+}
 
 /// Starts the worker; send it actions through the returned channel.
 pub fn spawn_worker(
@@ -95,11 +115,70 @@ pub fn spawn_worker(
         .spawn(move || {
             for action in rx {
                 let result = Client::connect_with(&socket, &options())
-                    .and_then(|mut c| c.request(action.request()));
+                    .and_then(|mut c| perform(&mut c, action));
                 if !sink((action, result)) {
                     return;
                 }
             }
         })?;
     Ok(tx)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use airlock::ipc::frame::{read_message, write_frame};
+    use airlock::ipc::protocol::{Request, RequestBody, ServerMessage, PROTOCOL_VERSION};
+    use airlock::ipc::rules_page;
+    use std::os::unix::net::UnixListener;
+
+    /// Show Rules on a ruleset larger than a frame: the worker's action
+    /// reads every page, not just the one `Action::request` names.
+    #[test]
+    fn show_rules_reads_every_page() {
+        let full: String = (0..5_000)
+            .map(|i| {
+                format!(
+                    "\t\tip daddr 10.{}.{}.1 udp dport 1194 accept\n",
+                    i / 250,
+                    i % 250
+                )
+            })
+            .collect();
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("airlock.sock");
+        let listener = UnixListener::bind(&path).unwrap();
+        let served = full.clone();
+        let server = thread::spawn(move || {
+            let (mut s, _) = listener.accept().unwrap();
+            let mut asked = Vec::new();
+            while let Ok(Some(req)) = read_message::<Request>(&mut s) {
+                let body = match req.body {
+                    RequestBody::Hello { .. } => ResponseBody::Hello {
+                        version: PROTOCOL_VERSION,
+                        server: "fake".into(),
+                    },
+                    RequestBody::GetRules { offset } => {
+                        asked.push(offset);
+                        rules_page::response("nft", &served, offset).unwrap()
+                    }
+                    other => panic!("unexpected {other:?}"),
+                };
+                write_frame(&mut s, &ServerMessage::ok(req.id, body)).unwrap();
+            }
+            asked
+        });
+        let mut client = Client::connect_with(&path, &options()).unwrap();
+        match perform(&mut client, Action::ShowRules) {
+            Ok(Answer::Rules(rules)) => {
+                assert_eq!(rules.backend, "nft");
+                assert!(rules.text == full, "not the whole ruleset");
+            }
+            other => panic!("{other:?}"),
+        }
+        drop(client);
+        let asked = server.join().unwrap();
+        assert!(asked.len() > 1, "{asked:?}");
+        assert_eq!(asked[0], 0);
+    }
 }

@@ -69,7 +69,8 @@ impl Action {
             Action::SetOption(option, value) => RequestBody::SetOption { option, value },
             Action::Pause { seconds } => RequestBody::Pause { seconds },
             Action::Resume => RequestBody::Resume,
-            Action::ShowRules => RequestBody::GetRules,
+            // The first page; the worker reads the rest (`Client::rules`).
+            Action::ShowRules => RequestBody::GetRules { offset: 0 },
         }
     }
 
@@ -197,7 +198,7 @@ mod tests {
                 RequestBody::Pause { seconds: 300 },
             ),
             (Action::Resume, RequestBody::Resume),
-            (Action::ShowRules, RequestBody::GetRules),
+            (Action::ShowRules, RequestBody::GetRules { offset: 0 }),
         ];
         for (action, want) in cases {
             assert_eq!(action.request(), want);

@@ -288,7 +288,7 @@ fn every_menu_item_does_what_it_says() {
 
     // Show Rules…: the loaded ruleset as a private text file, opened.
     click("Show Rules…");
-    sent(RequestBody::GetRules);
+    sent(RequestBody::GetRules { offset: 0 });
     wait_for(WAIT, "xdg-open", || !desktop.opened().is_empty());
     let path = desktop
         .opened()

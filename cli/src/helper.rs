@@ -3,7 +3,7 @@
 
 use std::path::{Path, PathBuf};
 
-use airlock::ipc::client::{Client, ClientError, ClientOptions};
+use airlock::ipc::client::{Client, ClientError, ClientOptions, LoadedRules};
 use airlock::ipc::paths::{resolve_socket_path, SOCKET_ENV};
 use airlock::ipc::protocol::{ErrorCode, IpcError, RequestBody, ResponseBody};
 use airlock::platform::Platform;
@@ -90,6 +90,14 @@ impl Helper {
     pub fn request(&mut self, body: RequestBody) -> anyhow::Result<ResponseBody> {
         self.client
             .request(body)
+            .map_err(|e| anyhow::anyhow!(explain(&e, &self.path, Platform::current())))
+    }
+
+    /// The whole loaded ruleset, read page by page and checked by
+    /// [`Client::rules`]: one frame cannot hold a large one.
+    pub fn rules(&mut self) -> anyhow::Result<LoadedRules> {
+        self.client
+            .rules()
             .map_err(|e| anyhow::anyhow!(explain(&e, &self.path, Platform::current())))
     }
 

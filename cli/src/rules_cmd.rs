@@ -5,11 +5,10 @@
 use std::io::Write;
 use std::path::Path;
 
-use airlock::ipc::protocol::{RequestBody, ResponseBody};
 use anyhow::Context;
 use clap::Args;
 
-use crate::helper::{unexpected, Helper};
+use crate::helper::Helper;
 
 /// Print the firewall rules loaded now (nftables table or pf anchor).
 #[derive(Debug, Args)]
@@ -25,10 +24,7 @@ pub struct RulesArgs {}
 
 pub fn run(_args: RulesArgs, socket: &Path) -> anyhow::Result<()> {
     let mut helper = Helper::connect(socket)?;
-    let text = match helper.request(RequestBody::GetRules)? {
-        ResponseBody::Rules { text, .. } => text,
-        other => return Err(unexpected("the rules", &other)),
-    };
+    let text = helper.rules()?.text;
     let mut out = std::io::stdout().lock();
     out.write_all(text.as_bytes())
         .and_then(|()| {

@@ -39,10 +39,7 @@ fn answer_normally(body: &RequestBody) -> Outcome {
     let ok = |b| Outcome::Ok(b);
     match body {
         RequestBody::GetStatus => ok(ResponseBody::Status(protected())),
-        RequestBody::GetRules => ok(ResponseBody::Rules {
-            backend: "nft".into(),
-            text: "table inet airlock {\n\tchain output {\n\t}\n}".into(),
-        }),
+        RequestBody::GetRules { offset } => rules_page(SMALL_RULES, *offset),
         RequestBody::ListEndpoints => {
             let mut named = endpoint("198.51.100.7:1194/udp");
             named.host = Some("vpn.example.com".into());
@@ -53,6 +50,15 @@ fn answer_normally(body: &RequestBody) -> Outcome {
         }
         _ => ok(ResponseBody::Done(protected())),
     }
+}
+
+const SMALL_RULES: &str = "table inet airlock {\n\tchain output {\n\t}\n}";
+
+/// The real helper's answer to `GetRules { offset }` for `full`.
+fn rules_page(full: &str, offset: u64) -> Outcome {
+    airlock::ipc::rules_page::response("nft", full, offset)
+        .map_err(IpcError::from)
+        .into()
 }
 
 /// A helper stand-in on a temp socket.
@@ -253,7 +259,7 @@ fn each_change_command_sends_exactly_its_request() {
         ),
         (vec!["status"], RequestBody::GetStatus),
         (vec!["status", "--json"], RequestBody::GetStatus),
-        (vec!["rules"], RequestBody::GetRules),
+        (vec!["rules"], RequestBody::GetRules { offset: 0 }),
         (vec!["endpoints", "list"], RequestBody::ListEndpoints),
     ];
     for (args, want) in cases {
@@ -499,6 +505,33 @@ fn rules_and_endpoint_list_print_what_the_helper_holds() {
     let list: Vec<Endpoint> = serde_json::from_slice(&out.stdout).expect("json list");
     assert_eq!(list.len(), 2);
     assert_eq!(list[0].host.as_deref(), Some("vpn.example.com"));
+}
+
+/// A ruleset of thousands of endpoints is larger than a frame: `rules`
+/// reads it in pages and prints all of it, once.
+#[test]
+fn rules_prints_a_ruleset_larger_than_a_frame() {
+    let mut big = String::from("table inet airlock {\n");
+    for i in 0..6_000 {
+        big.push_str(&format!(
+            "\t\tip daddr 10.{}.{}.1 udp dport 1194 accept\n",
+            i / 256,
+            i % 256
+        ));
+    }
+    big.push_str("}\n");
+    assert!(big.len() > 2 * airlock::ipc::MAX_FRAME_LEN);
+    let served = big.clone();
+    let fake = Fake::with(Arc::new(move |body: &RequestBody| match body {
+        RequestBody::GetRules { offset } => rules_page(&served, *offset),
+        other => answer_normally(other),
+    }));
+    let out = fake.run(&["rules"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert!(text(&out.stdout) == big, "stdout is not the ruleset");
+    let asked = fake.received();
+    assert!(asked.len() > 1, "{asked:?}");
+    assert_eq!(asked[0], RequestBody::GetRules { offset: 0 });
 }
 
 /// Kills a child we started, by its PID, however the test ends.

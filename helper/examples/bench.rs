@@ -226,7 +226,7 @@ fn main() -> anyhow::Result<()> {
         client.request(RequestBody::Disable)?;
         disable.push(t.elapsed());
     }
-    match client.request(RequestBody::GetRules) {
+    match client.rules() {
         Ok(_) => {}
         Err(e) => println!("(get rules while off: {e})"),
     }

@@ -226,13 +226,10 @@ fn every_request_round_trips_and_reaches_the_kernel() {
     assert!(persisted(&paths).kill_switch);
     assert_eq!(steady(status(&mut c)), steady(s));
 
-    match c.request(RequestBody::GetRules).unwrap() {
-        ResponseBody::Rules { backend, text } => {
-            assert_eq!(backend, "nft");
-            assert!(text.contains("table inet airlock"), "{text}");
-        }
-        other => panic!("{other:?}"),
-    }
+    let rules = c.rules().unwrap();
+    assert_eq!(rules.backend, "nft");
+    assert!(rules.text.contains("table inet airlock"), "{}", rules.text);
+    assert_eq!(rules.pages, 1);
 
     for option in [
         OptionName::AllowLan,
@@ -322,6 +319,110 @@ fn every_request_round_trips_and_reaches_the_kernel() {
     let saved = persisted(&paths);
     assert!(!saved.kill_switch);
     assert_eq!(saved, settings(&mut c));
+}
+
+/// `n` distinct endpoints, numbered from `from`.
+fn many_endpoints(from: usize, n: usize) -> Vec<Endpoint> {
+    (from..from + n)
+        .map(|i| endpoint(&format!("10.{}.{}.1:1194/udp", 1 + i / 250, 1 + i % 250)))
+        .collect()
+}
+
+/// A user who imported a provider's whole config bundle: 6,000 endpoints
+/// make a ruleset several frames long. `Client::rules` reads it in pages,
+/// and what it assembles is exactly what `nft` lists in the namespace
+/// (nothing sends packets there, so the counters in the listing hold
+/// still between the helper's read and ours).
+#[test]
+fn a_ruleset_larger_than_a_frame_is_read_in_pages() {
+    let Some((ns, _dir, paths)) = setup() else {
+        return;
+    };
+    let helper = Helper::start(&ns, &paths);
+    let mut c = helper.client();
+    const ENDPOINTS: usize = 6_000;
+    const BATCH: usize = 500;
+    for from in (0..ENDPOINTS).step_by(BATCH) {
+        let body = RequestBody::AddEndpoints {
+            endpoints: many_endpoints(from, BATCH),
+        };
+        let size = frame::encode(&Request {
+            id: 1,
+            body: body.clone(),
+        })
+        .map(|f| f.len());
+        assert!(
+            size.is_ok(),
+            "a batch of {BATCH} does not fit a frame: {size:?}"
+        );
+        done(&mut c, body);
+    }
+    let s = done(&mut c, RequestBody::Enable);
+    assert_eq!((s.kill_switch, s.endpoints), (KillSwitch::On, ENDPOINTS));
+
+    let rules = c.rules().unwrap();
+    let listed = ns.exec(&["nft", "list", "table", "inet", "airlock"]);
+    eprintln!(
+        "{ENDPOINTS} endpoints: {} bytes of rules in {} pages",
+        rules.text.len(),
+        rules.pages
+    );
+    assert_eq!(rules.backend, "nft");
+    assert!(rules.text.len() > 150_000, "{} bytes", rules.text.len());
+    assert!(rules.pages > 1, "{} pages", rules.pages);
+    if rules.text != listed {
+        let at = rules
+            .text
+            .bytes()
+            .zip(listed.bytes())
+            .position(|(a, b)| a != b)
+            .unwrap_or(rules.text.len().min(listed.len()));
+        let around = |t: &str| {
+            t.get(at.saturating_sub(80)..(at + 80).min(t.len()))
+                .map(String::from)
+        };
+        panic!(
+            "client got {} bytes, nft lists {}; first difference at byte {at}:\n{:?}\nvs\n{:?}",
+            rules.text.len(),
+            listed.len(),
+            around(&rules.text),
+            around(&listed)
+        );
+    }
+    for e in [many_endpoints(0, 1), many_endpoints(ENDPOINTS - 1, 1)] {
+        let addr = e[0].address.to_string();
+        assert!(rules.text.contains(&addr), "{addr} missing");
+    }
+}
+
+/// A page that does not exist is the client's mistake, answered as such;
+/// the connection stays usable.
+#[test]
+fn a_rules_offset_past_the_end_is_a_bad_request() {
+    let Some((ns, _dir, paths)) = setup() else {
+        return;
+    };
+    let helper = Helper::start(&ns, &paths);
+    let mut c = helper.client();
+    done(&mut c, RequestBody::Enable);
+    let total = match c.request(RequestBody::GetRules { offset: 0 }).unwrap() {
+        ResponseBody::Rules { total, text, .. } => {
+            assert_eq!(text.len() as u64, total, "a small ruleset is one page");
+            total
+        }
+        other => panic!("{other:?}"),
+    };
+    for offset in [total + 1, u64::MAX] {
+        match c.request(RequestBody::GetRules { offset }) {
+            Err(ClientError::Remote(e)) => {
+                assert_eq!(e.code, ErrorCode::BadRequest, "{e}");
+                assert!(e.message.contains("no page at byte"), "{e}");
+            }
+            other => panic!("offset {offset}: {other:?}"),
+        }
+    }
+    assert_eq!(status(&mut c).kill_switch, KillSwitch::On);
+    assert_eq!(c.rules().unwrap().text.len() as u64, total);
 }
 
 #[test]

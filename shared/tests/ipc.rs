@@ -77,7 +77,7 @@ fn all_requests() -> Vec<RequestBody> {
         R::RemoveEndpoints {
             endpoints: endpoints()[..1].to_vec(),
         },
-        R::GetRules,
+        R::GetRules { offset: 24_576 },
         R::GetSettings,
     ]
 }
@@ -96,7 +96,7 @@ fn request_variant(b: &RequestBody) -> usize {
         R::ListEndpoints => 8,
         R::AddEndpoints { .. } => 9,
         R::RemoveEndpoints { .. } => 10,
-        R::GetRules => 11,
+        R::GetRules { .. } => 11,
         R::GetSettings => 12,
     }
 }
@@ -111,6 +111,7 @@ fn all_bodies() -> Vec<ResponseBody> {
         ..Settings::default()
     };
     settings.allow_dns = true;
+    let rules = "table inet airlock {\n\t# \"quoted\" ✓\n}\n";
     vec![
         B::Hello {
             version: PROTOCOL_VERSION,
@@ -122,7 +123,10 @@ fn all_bodies() -> Vec<ResponseBody> {
         B::Endpoints(endpoints()),
         B::Rules {
             backend: "nft".into(),
-            text: "table inet airlock {\n\t# \"quoted\" ✓\n}\n".into(),
+            text: rules.into(),
+            offset: 0,
+            total: rules.len() as u64,
+            digest: rules_page::digest(rules),
         },
         B::Settings(settings),
     ]
@@ -284,8 +288,17 @@ fn unknown_fields_and_variants_are_rejected() {
             r#"{"id":1,"body":{"add_endpoints":{"endpoints":[{"address":"198.51.100.7","port":1,"protocol":"udp","weight":2}]}}}"#,
         ),
         (
-            r#"{"id":1,"body":{"hello":{"version":1,"client":"x"}}}"#,
-            r#"{"id":1,"body":{"hello":{"version":1}}}"#,
+            r#"{"id":1,"body":{"hello":{"version":2,"client":"x"}}}"#,
+            r#"{"id":1,"body":{"hello":{"version":2}}}"#,
+        ),
+        // Protocol 1's GetRules had no offset.
+        (
+            r#"{"id":1,"body":{"get_rules":{"offset":0}}}"#,
+            r#"{"id":1,"body":"get_rules"}"#,
+        ),
+        (
+            r#"{"id":1,"body":{"get_rules":{"offset":0}}}"#,
+            r#"{"id":1,"body":{"get_rules":{"offset":-1}}}"#,
         ),
     ];
     for (good, bad) in requests {
@@ -311,9 +324,14 @@ fn unknown_fields_and_variants_are_rejected() {
                 .into(),
         ),
         (
-            r#"{"response":{"id":1,"result":{"ok":{"rules":{"backend":"pf","text":""}}}}}"#.into(),
-            r#"{"response":{"id":1,"result":{"ok":{"rules":{"backend":"pf","text":""}},"err":null}}}"#
+            r#"{"response":{"id":1,"result":{"ok":{"rules":{"backend":"pf","text":"","offset":0,"total":0,"digest":"cbf29ce484222325"}}}}}"#.into(),
+            r#"{"response":{"id":1,"result":{"ok":{"rules":{"backend":"pf","text":"","offset":0,"total":0,"digest":"cbf29ce484222325"}},"err":null}}}"#
                 .into(),
+        ),
+        // A protocol 1 answer: no offset, total or digest.
+        (
+            r#"{"response":{"id":1,"result":{"ok":{"rules":{"backend":"pf","text":"","offset":0,"total":0,"digest":"cbf29ce484222325"}}}}}"#.into(),
+            r#"{"response":{"id":1,"result":{"ok":{"rules":{"backend":"pf","text":""}}}}}"#.into(),
         ),
     ];
     for (good, bad) in server {
@@ -382,6 +400,9 @@ fn the_limit_itself_is_allowed() {
         ResponseBody::Rules {
             backend: "pf".into(),
             text: "x".repeat(MAX_FRAME_LEN),
+            offset: 0,
+            total: MAX_FRAME_LEN as u64,
+            digest: String::new(),
         },
     );
     assert!(matches!(encode(&huge), Err(FrameError::TooLarge { len }) if len > MAX_FRAME_LEN));
@@ -406,7 +427,7 @@ fn zero_length_frame_is_an_error() {
 fn clean_eof_between_frames_and_truncation_inside_one() {
     let one = encode(&Request {
         id: 1,
-        body: RequestBody::GetRules,
+        body: RequestBody::GetRules { offset: 0 },
     })
     .unwrap();
     let mut two = one.clone();
@@ -587,7 +608,7 @@ fn handshake_request_and_remote_error() {
         }
         other => panic!("{other:?}"),
     }
-    match client.request(RequestBody::GetRules) {
+    match client.request(RequestBody::GetRules { offset: 0 }) {
         Err(ClientError::Remote(e)) => assert_eq!(e.code, ErrorCode::BadRequest),
         other => panic!("{other:?}"),
     }
@@ -763,6 +784,227 @@ fn helper_dying_mid_frame_is_a_protocol_error() {
         "{err:?}"
     );
     fake.finish();
+}
+
+// ------------------------------------------------------------ rules pages
+
+/// A ruleset of `lines` nft-like lines, several pages long, with
+/// multibyte text so pages end inside what would be a char if cut by
+/// byte count. `tag` changes the content but not the length.
+fn big_rules(lines: usize, tag: char) -> String {
+    let mut text = String::from("table inet airlock {\n");
+    for i in 0..lines {
+        text.push_str(&format!(
+            "\t\tip daddr 198.51.{}.{} udp dport 1194 accept # ✓{tag}\n",
+            i / 256 % 256,
+            i % 256
+        ));
+    }
+    text.push_str("}\n");
+    text
+}
+
+/// Serves `GetRules` requests until the client hangs up: `answer` gets
+/// the request's number (from 0) and offset. Returns the offsets asked.
+fn serve_rules(s: &mut UnixStream, mut answer: impl FnMut(usize, u64) -> ResponseBody) -> Vec<u64> {
+    let mut asked = Vec::new();
+    while let Ok(Some(req)) = read_message::<Request>(s) {
+        let RequestBody::GetRules { offset } = req.body else {
+            panic!("expected get_rules, got {:?}", req.body)
+        };
+        let body = answer(asked.len(), offset);
+        asked.push(offset);
+        if write_frame(s, &ServerMessage::ok(req.id, body)).is_err() {
+            break;
+        }
+    }
+    asked
+}
+
+/// What the real helper answers for `full` at `offset`.
+fn page(full: &str, offset: u64) -> ResponseBody {
+    rules_page::response("nft", full, offset).expect("valid offset")
+}
+
+#[test]
+fn client_reads_a_large_ruleset_page_by_page() {
+    let full = big_rules(4_000, 'a');
+    assert!(full.len() > 3 * MAX_FRAME_LEN);
+    let served = full.clone();
+    let (tx, rx) = std::sync::mpsc::channel();
+    let fake = Fake::start(move |mut s| {
+        accept_hello(&mut s);
+        tx.send(serve_rules(&mut s, |_, offset| page(&served, offset)))
+            .unwrap();
+    });
+    let mut client = Client::connect_with(&fake.path, &quick()).unwrap();
+    let rules = client.rules().unwrap();
+    assert_eq!(rules.backend, "nft");
+    assert!(rules.text == full, "the assembled text differs");
+    drop(client);
+    let asked = rx.recv().unwrap();
+    assert_eq!(asked.len(), rules.pages);
+    assert!(asked.len() > 1, "{asked:?}");
+    // Each request starts where the previous page ended.
+    let mut want = vec![0u64];
+    for w in asked.windows(2) {
+        let ResponseBody::Rules { text, .. } = page(&full, w[0]) else {
+            unreachable!()
+        };
+        want.push(w[0] + text.len() as u64);
+    }
+    assert_eq!(asked, want);
+    fake.finish();
+}
+
+#[test]
+fn client_reads_an_empty_ruleset_in_one_page() {
+    let fake = Fake::start(|mut s| {
+        accept_hello(&mut s);
+        assert_eq!(serve_rules(&mut s, |_, offset| page("", offset)), [0]);
+    });
+    let mut client = Client::connect_with(&fake.path, &quick()).unwrap();
+    let rules = client.rules().unwrap();
+    assert_eq!((rules.text.as_str(), rules.pages), ("", 1));
+    drop(client);
+    fake.finish();
+}
+
+/// The ruleset changes after the first page, to a text of the same
+/// length (only the digest tells): the client starts over and returns
+/// the new text whole, not a mix.
+#[test]
+fn client_restarts_when_the_rules_change_between_pages() {
+    let old = big_rules(2_000, 'a');
+    let new = big_rules(2_000, 'b');
+    assert_eq!(old.len(), new.len());
+    let served = new.clone();
+    let (tx, rx) = std::sync::mpsc::channel();
+    let fake = Fake::start(move |mut s| {
+        accept_hello(&mut s);
+        let asked = serve_rules(&mut s, |n, offset| {
+            page(if n == 0 { &old } else { &served }, offset)
+        });
+        tx.send(asked).unwrap();
+    });
+    let mut client = Client::connect_with(&fake.path, &quick()).unwrap();
+    let rules = client.rules().unwrap();
+    assert!(rules.text == new, "not the new ruleset");
+    drop(client);
+    let asked = rx.recv().unwrap();
+    assert_eq!(asked[..3], [asked[0], asked[1], 0], "{asked:?}");
+    assert!(asked[1] > 0);
+    assert_eq!(asked.iter().filter(|&&o| o == 0).count(), 2, "{asked:?}");
+    fake.finish();
+}
+
+/// The rules shrink after the first page: the helper refuses the next
+/// offset as past the end, and the client starts over instead of failing.
+#[test]
+fn client_restarts_when_the_rules_shrink_between_pages() {
+    let old = big_rules(2_000, 'a');
+    let new = big_rules(10, 'b');
+    let served = new.clone();
+    let fake = Fake::start(move |mut s| {
+        accept_hello(&mut s);
+        let mut n = 0;
+        while let Ok(Some(req)) = read_message::<Request>(&mut s) {
+            let RequestBody::GetRules { offset } = req.body else {
+                panic!("expected get_rules")
+            };
+            let full = if n == 0 { &old } else { &served };
+            n += 1;
+            let reply = match rules_page::response("nft", full, offset) {
+                Ok(body) => ServerMessage::ok(req.id, body),
+                Err(e) => ServerMessage::err(req.id, e.into()),
+            };
+            if write_frame(&mut s, &reply).is_err() {
+                break;
+            }
+        }
+        assert_eq!(n, 3, "first page, refused offset, the new rules");
+    });
+    let mut client = Client::connect_with(&fake.path, &quick()).unwrap();
+    let rules = client.rules().unwrap();
+    assert!(rules.text == new, "not the new ruleset");
+    assert_eq!(rules.pages, 1);
+    drop(client);
+    fake.finish();
+}
+
+#[test]
+fn client_gives_up_on_rules_that_never_agree() {
+    let texts = [big_rules(2_000, 'a'), big_rules(2_000, 'b')];
+    let (tx, rx) = std::sync::mpsc::channel();
+    let fake = Fake::start(move |mut s| {
+        accept_hello(&mut s);
+        // Every page comes from another version of the ruleset.
+        tx.send(serve_rules(&mut s, |n, offset| page(&texts[n % 2], offset)))
+            .unwrap();
+    });
+    let mut client = Client::connect_with(&fake.path, &quick()).unwrap();
+    let err = client.rules().unwrap_err();
+    assert!(
+        matches!(err, ClientError::RulesKeptChanging { attempts } if attempts == MAX_RULES_ATTEMPTS),
+        "{err:?}"
+    );
+    assert!(err.to_string().contains("kept changing"), "{err}");
+    drop(client);
+    // Two requests per attempt: the first page, then the disagreeing one.
+    let asked = rx.recv().unwrap();
+    assert_eq!(asked.len(), 2 * MAX_RULES_ATTEMPTS as usize, "{asked:?}");
+    fake.finish();
+}
+
+/// Helpers whose pages do not fit together: each is an error, never a
+/// text that is not the ruleset.
+#[test]
+fn client_refuses_pages_that_do_not_add_up() {
+    type Liar = fn(&str, usize, u64) -> ResponseBody;
+    let liars: [(&str, Liar); 4] = [
+        // The first page again, saying where it really is.
+        ("got a page from byte 0", |full, _, _| page(full, 0)),
+        // Pages of another text of the same length, under the digest of
+        // the announced one: only the final digest check can tell.
+        ("do not add up", |full, _, offset| {
+            let mut body = page(&full.replace('a', "b"), offset);
+            if let ResponseBody::Rules { digest, .. } = &mut body {
+                *digest = rules_page::digest(full);
+            }
+            body
+        }),
+        // An empty page before the end: would loop forever.
+        ("does not fit", |full, n, offset| {
+            let mut body = page(full, offset);
+            if let (1, ResponseBody::Rules { text, .. }) = (n, &mut body) {
+                text.clear();
+            }
+            body
+        }),
+        // A page running past the total it announced.
+        ("does not fit", |full, _, offset| {
+            let mut body = page(full, offset);
+            if let ResponseBody::Rules { total, .. } = &mut body {
+                *total = 10;
+            }
+            body
+        }),
+    ];
+    for (want, liar) in liars {
+        let full = big_rules(2_000, 'a');
+        let fake = Fake::start(move |mut s| {
+            accept_hello(&mut s);
+            serve_rules(&mut s, |n, offset| liar(&full, n, offset));
+        });
+        let mut client = Client::connect_with(&fake.path, &quick()).unwrap();
+        let err = client.rules().unwrap_err();
+        assert!(
+            matches!(&err, ClientError::Protocol(m) if m.contains(want)),
+            "{want}: {err:?}"
+        );
+        drop(client);
+        fake.finish();
+    }
 }
 
 /// On Linux a connect to a listener whose backlog is full sleeps; the

@@ -150,13 +150,16 @@ fn serve(stream: UnixStream, state: &Mutex<FakeState>) {
                 ServerMessage::ok(req.id, ResponseBody::Subscribed(current))
             }
             (RequestBody::GetStatus, _) => ServerMessage::ok(req.id, ResponseBody::Status(current)),
-            (RequestBody::GetRules, _) => ServerMessage::ok(
-                req.id,
-                ResponseBody::Rules {
-                    backend: "nft".into(),
-                    text: "table inet airlock {\n}\n".into(),
-                },
-            ),
+            (RequestBody::GetRules { offset }, _) => {
+                match airlock::ipc::rules_page::response(
+                    "nft",
+                    "table inet airlock {\n}\n",
+                    *offset,
+                ) {
+                    Ok(body) => ServerMessage::ok(req.id, body),
+                    Err(e) => ServerMessage::err(req.id, e.into()),
+                }
+            }
             (b, Some(e)) if b.is_mutating() => ServerMessage::err(req.id, e),
             (RequestBody::Enable | RequestBody::Resume, None) => {
                 change(&mut st, KillSwitch::On, &|_| {})

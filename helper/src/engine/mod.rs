@@ -75,6 +75,15 @@ pub struct Engine {
     blocked_packets: u64,
     /// When `blocked_packets` was last read from the kernel (Unix seconds).
     counters_read_at: Option<u64>,
+    /// The kernel's listing of our rules as read for the last
+    /// `GetRules { offset: 0 }`; the later pages of that read are cut
+    /// from it. The listing includes the block counters, which tick with
+    /// every blocked packet, so reading the kernel afresh for each page
+    /// would make the pages of one read disagree (and the client start
+    /// over) whenever the kill switch is blocking something. Dropped when
+    /// the engine loads or removes rules, so a read that spans a change
+    /// sees the digest change and starts over with the new rules.
+    rules_listing: Option<String>,
 }
 
 impl Engine {
@@ -128,6 +137,7 @@ impl Engine {
             last_tamper: None,
             blocked_packets: 0,
             counters_read_at: None,
+            rules_listing: None,
         };
         if keep_kernel {
             if engine.settings.kill_switch {
@@ -181,6 +191,7 @@ impl Engine {
             None if !policy.enforce => return Ok(()),
             _ => {}
         }
+        self.rules_listing = None;
         let was_enforcing_all = self
             .loaded
             .as_ref()
@@ -306,6 +317,8 @@ impl Engine {
         if expect && !found.is_empty() && found != self.problems {
             tampered = true;
             self.last_tamper = Some(now);
+            // What a reader was paging through is not in the kernel now.
+            self.rules_listing = None;
             if let Some(l) = &self.loaded {
                 if let Err(e) = self.driver.load(&l.text) {
                     self.problems =

@@ -3,6 +3,7 @@
 //! here it is allowed.
 
 use airlock::ipc::protocol::{ErrorCode, IpcError, OptionName, RequestBody, ResponseBody};
+use airlock::ipc::rules_page;
 use airlock::settings::Settings;
 
 use super::{Engine, EngineError};
@@ -24,16 +25,7 @@ impl Engine {
                 Ok(ResponseBody::Endpoints(self.settings.endpoints.clone()))
             }
             RequestBody::GetSettings => Ok(ResponseBody::Settings(self.settings.clone())),
-            RequestBody::GetRules => match self.driver.loaded_text() {
-                Ok(text) => Ok(ResponseBody::Rules {
-                    backend: self.driver.backend().to_string(),
-                    text,
-                }),
-                Err(e) => Err(IpcError::new(
-                    ErrorCode::Firewall,
-                    format!("cannot read the loaded rules: {e}"),
-                )),
-            },
+            RequestBody::GetRules { offset } => self.rules_page(offset),
             RequestBody::Hello { .. } | RequestBody::Subscribe => Err(IpcError::new(
                 ErrorCode::BadRequest,
                 "hello and subscribe are handled by the connection, not the engine",
@@ -105,6 +97,25 @@ impl Engine {
             Ok(()) => Ok(ResponseBody::Done(self.status(now))),
             Err(e) => Err(to_ipc(e)),
         }
+    }
+
+    /// One page of the loaded rules. Offset 0 starts a read: the kernel is
+    /// asked afresh and the listing kept for the following pages (see
+    /// `rules_listing`). An offset that is no page start is the client's
+    /// mistake (`BadRequest`); the listing stays for its next request.
+    fn rules_page(&mut self, offset: u64) -> Result<ResponseBody, IpcError> {
+        let listing = match self.rules_listing.take() {
+            Some(listing) if offset != 0 => listing,
+            _ => self.driver.loaded_text().map_err(|e| {
+                IpcError::new(
+                    ErrorCode::Firewall,
+                    format!("cannot read the loaded rules: {e}"),
+                )
+            })?,
+        };
+        let page = rules_page::response(self.driver.backend(), &listing, offset);
+        self.rules_listing = Some(listing);
+        page.map_err(IpcError::from)
     }
 
     /// Reading the counters runs `nft`; with nothing of ours loaded there

@@ -420,3 +420,123 @@ fn unsaveable_settings_roll_the_kernel_back() {
     );
     assert_eq!(e.status(T0).kill_switch, KillSwitch::Off);
 }
+
+/// The page of the rules at `offset`: (text, total, digest).
+fn rules_at(e: &mut Engine, offset: u64) -> (String, u64, String) {
+    match ok(e, RequestBody::GetRules { offset }) {
+        ResponseBody::Rules {
+            backend,
+            text,
+            offset: got,
+            total,
+            digest,
+        } => {
+            assert_eq!((backend.as_str(), got), ("nft", offset));
+            (text, total, digest)
+        }
+        other => panic!("{other:?}"),
+    }
+}
+
+/// A listing several pages long, as `nft list table` would print it.
+fn big_listing(blocked: u64) -> String {
+    let mut text = format!(
+        "table inet airlock {{\n\tcounter blocked_out {{\n\t\tpackets {blocked} bytes 0\n\t}}\n"
+    );
+    for i in 0..3_000 {
+        text.push_str(&format!(
+            "\t\tip daddr 198.51.{}.{} udp dport 1194 accept\n",
+            i / 256,
+            i % 256
+        ));
+    }
+    text.push_str("}\n");
+    text
+}
+
+/// The counters in the kernel's listing tick between pages; the pages of
+/// one read still come from one listing, so they agree.
+#[test]
+fn rules_pages_of_one_read_come_from_one_listing() {
+    let rig = Rig::new();
+    let mut e = rig.engine();
+    ok(&mut e, RequestBody::Enable);
+    let first = big_listing(0);
+    rig.k().rules = Some(first.clone());
+    let (mut text, total, digest) = rules_at(&mut e, 0);
+    assert_eq!(total, first.len() as u64);
+    assert!(text.len() < first.len(), "more than one page");
+    rig.k().rules = Some(big_listing(12_345));
+    while (text.len() as u64) < total {
+        let (page, t, d) = rules_at(&mut e, text.len() as u64);
+        assert_eq!((t, &d), (total, &digest));
+        text.push_str(&page);
+    }
+    assert!(text == first, "pages of the first listing");
+    // A new read asks the kernel again.
+    let (_, total, digest2) = rules_at(&mut e, 0);
+    assert_eq!(total, big_listing(12_345).len() as u64);
+    assert_ne!(digest2, digest);
+}
+
+/// A change between pages: the next page comes from the new rules, so the
+/// client sees the digest change (or, the new rules being shorter, its
+/// offset refused) and starts over.
+#[test]
+fn rules_pages_after_a_change_describe_the_new_rules() {
+    let rig = Rig::new();
+    let mut e = rig.engine();
+    ok(&mut e, RequestBody::Enable);
+    rig.k().rules = Some(big_listing(0));
+    let (page, _, digest) = rules_at(&mut e, 0);
+    ok(
+        &mut e,
+        RequestBody::AddEndpoints {
+            endpoints: vec![endpoint()],
+        },
+    );
+    let loaded = rig.k().rules.clone().unwrap();
+    assert!(
+        loaded.len() < page.len(),
+        "the test wants shorter new rules"
+    );
+    let err = e
+        .handle(
+            RequestBody::GetRules {
+                offset: page.len() as u64,
+            },
+            T0,
+        )
+        .unwrap_err();
+    assert_eq!(err.code, ErrorCode::BadRequest);
+    assert!(
+        err.message.contains(&format!("{} bytes", loaded.len())),
+        "{}",
+        err.message
+    );
+    let (_, total, after) = rules_at(&mut e, 10);
+    assert_eq!(total, loaded.len() as u64);
+    assert_ne!(after, digest);
+}
+
+#[test]
+fn a_rules_offset_that_is_no_page_start_is_a_bad_request() {
+    let rig = Rig::new();
+    let mut e = rig.engine();
+    ok(&mut e, RequestBody::Enable);
+    rig.k().rules = Some("table ✓ {\n}\n".into());
+    for (offset, words) in [
+        (15, "no page at byte 15"),
+        (u64::MAX, "no page"),
+        (7, "inside a UTF-8 character"),
+    ] {
+        let err = e.handle(RequestBody::GetRules { offset }, T0).unwrap_err();
+        assert_eq!(err.code, ErrorCode::BadRequest);
+        assert!(err.message.contains(words), "{offset}: {}", err.message);
+    }
+    let (text, total, _) = rules_at(&mut e, 0);
+    assert_eq!((text.as_str(), total), ("table ✓ {\n}\n", 14));
+    // Off: nothing loaded, one empty page.
+    ok(&mut e, RequestBody::Disable);
+    assert_eq!(rules_at(&mut e, 0).0, "");
+}

@@ -16,6 +16,16 @@ use super::protocol::{
     ErrorCode, IpcError, Outcome, Request, RequestBody, ResponseBody, ServerMessage,
     PROTOCOL_VERSION, UNKNOWN_REQUEST_ID,
 };
+use super::rules_page;
+
+/// How many times [`Client::rules`] reads the ruleset from the start
+/// before giving up on one that keeps changing under it.
+pub const MAX_RULES_ATTEMPTS: u32 = 3;
+
+/// The largest ruleset [`Client::rules`] assembles (64 MiB, about two
+/// million endpoints). Like the frame limit, it bounds what a confused
+/// or hostile helper can make a client buffer.
+pub const MAX_RULES_LEN: u64 = 64 * 1024 * 1024;
 
 /// Why a connection attempt failed, in the terms a user can act on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -59,6 +69,13 @@ pub enum ClientError {
     Remote(IpcError),
     #[error("I/O error talking to the Airlock helper: {0}")]
     Io(io::Error),
+    /// Every attempt to read the ruleset saw it change between pages
+    /// (rules reloaded meanwhile, or another client reading at once).
+    #[error(
+        "the loaded rules kept changing while they were being read \
+         ({attempts} attempts); try again"
+    )]
+    RulesKeptChanging { attempts: u32 },
 }
 
 impl ClientError {
@@ -172,6 +189,99 @@ impl Client {
         self.exchange(body, deadline)
     }
 
+    /// The whole loaded ruleset, read page by page (`GetRules` from offset
+    /// 0, then from the end of each page). Every page must be where it
+    /// was asked for and describe the same ruleset (length and digest);
+    /// the assembled text must have that length and digest. If the
+    /// ruleset changed between pages (another length or digest, or the
+    /// next offset refused because the rules got shorter), starts over, at most
+    /// [`MAX_RULES_ATTEMPTS`] times in all. A helper whose pages do not
+    /// add up is a protocol error, never a wrong text.
+    pub fn rules(&mut self) -> Result<LoadedRules, ClientError> {
+        for _ in 0..MAX_RULES_ATTEMPTS {
+            if let Some(rules) = self.rules_once()? {
+                return Ok(rules);
+            }
+        }
+        Err(ClientError::RulesKeptChanging {
+            attempts: MAX_RULES_ATTEMPTS,
+        })
+    }
+
+    /// One pass over the pages; `None` when the ruleset changed meanwhile.
+    fn rules_once(&mut self) -> Result<Option<LoadedRules>, ClientError> {
+        // (backend, total, digest) as the first page described them.
+        let mut first: Option<(String, u64, String)> = None;
+        let mut text = String::new();
+        let mut pages = 0;
+        loop {
+            let asked = text.len() as u64;
+            let (backend, page, offset, total, digest) =
+                match self.request(RequestBody::GetRules { offset: asked }) {
+                    // Rules that got shorter (or moved a multibyte char) since
+                    // the previous page have no page where it ended: the
+                    // helper refuses the offset. Only a change does that to
+                    // offsets taken from its own pages, so start over.
+                    Err(ClientError::Remote(e)) if asked > 0 && e.code == ErrorCode::BadRequest => {
+                        return Ok(None)
+                    }
+                    Err(e) => return Err(e),
+                    Ok(ResponseBody::Rules {
+                        backend,
+                        text,
+                        offset,
+                        total,
+                        digest,
+                    }) => (backend, text, offset, total, digest),
+                    Ok(other) => return Err(unexpected("rules", &other)),
+                };
+            pages += 1;
+            if offset != asked {
+                return Err(ClientError::Protocol(format!(
+                    "asked for the rules from byte {asked}, got a page from byte {offset}"
+                )));
+            }
+            match &first {
+                None if total > MAX_RULES_LEN => {
+                    return Err(ClientError::Protocol(format!(
+                        "the helper offers {total} bytes of rules, more than the \
+                         {MAX_RULES_LEN}-byte limit"
+                    )))
+                }
+                None => first = Some((backend, total, digest)),
+                Some((b, t, d)) if *b != backend || *t != total || *d != digest => {
+                    return Ok(None);
+                }
+                Some(_) => {}
+            }
+            let end = asked + page.len() as u64;
+            if end > total || (page.is_empty() && end < total) {
+                return Err(ClientError::Protocol(format!(
+                    "a page of {} bytes at byte {asked} does not fit rules of {total} bytes",
+                    page.len()
+                )));
+            }
+            text.push_str(&page);
+            if end == total {
+                break;
+            }
+        }
+        let Some((backend, _, digest)) = first else {
+            return Err(ClientError::Protocol("no page of the rules".into()));
+        };
+        if rules_page::digest(&text) != digest {
+            return Err(ClientError::Protocol(format!(
+                "the pages of the rules do not add up: their digest is {}, the helper's {digest}",
+                rules_page::digest(&text)
+            )));
+        }
+        Ok(Some(LoadedRules {
+            backend,
+            text,
+            pages,
+        }))
+    }
+
     /// Turns this connection into a status stream: the current status now,
     /// then one event per change.
     pub fn subscribe(mut self) -> Result<(Status, Subscription), ClientError> {
@@ -219,6 +329,17 @@ impl Client {
             }
         }
     }
+}
+
+/// The loaded ruleset as [`Client::rules`] assembled it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LoadedRules {
+    /// `nft` or `pf`.
+    pub backend: String,
+    /// The full text, checked against the helper's length and digest.
+    pub text: String,
+    /// How many pages the successful pass took (for tests and logs).
+    pub pages: usize,
 }
 
 fn unexpected(wanted: &str, got: &ResponseBody) -> ClientError {

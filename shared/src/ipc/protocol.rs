@@ -9,8 +9,8 @@
 //! field the other side did not mean.
 //!
 //! ```text
-//! -> {"id":1,"body":{"hello":{"version":1,"client":"airlockctl 0.1.0"}}}
-//! <- {"response":{"id":1,"result":{"ok":{"hello":{"version":1,"server":"airlockd 0.1.0"}}}}}
+//! -> {"id":1,"body":{"hello":{"version":2,"client":"airlockctl 0.1.0"}}}
+//! <- {"response":{"id":1,"result":{"ok":{"hello":{"version":2,"server":"airlockd 0.1.0"}}}}}
 //! -> {"id":2,"body":{"set_option":{"option":"allow_lan","value":true}}}
 //! <- {"response":{"id":2,"result":{"err":{"code":"not_authorized","message":"..."}}}}
 //! -> {"id":3,"body":"subscribe"}
@@ -28,7 +28,11 @@ use crate::status::Status;
 
 /// Bumped on any change to the messages below, compatible or not: both
 /// sides are shipped together, so an exact match is the only safe rule.
-pub const PROTOCOL_VERSION: u32 = 1;
+///
+/// 2: `GetRules` takes an offset and `Rules` is one page of the ruleset
+/// (with offset, total length and digest), so rulesets larger than a
+/// frame can be read.
+pub const PROTOCOL_VERSION: u32 = 2;
 
 /// Request id the helper uses when it cannot tell which request an error
 /// belongs to (an unparsable or oversized frame). Clients start at 1.
@@ -71,7 +75,10 @@ pub enum RequestBody {
     RemoveEndpoints {
         endpoints: Vec<Endpoint>,
     },
-    GetRules,
+    /// The loaded ruleset from byte `offset` on; see [`ResponseBody::Rules`].
+    GetRules {
+        offset: u64,
+    },
     GetSettings,
 }
 
@@ -86,7 +93,7 @@ impl RequestBody {
             | RequestBody::GetStatus
             | RequestBody::Subscribe
             | RequestBody::ListEndpoints
-            | RequestBody::GetRules
+            | RequestBody::GetRules { .. }
             | RequestBody::GetSettings => false,
             RequestBody::Enable
             | RequestBody::Disable
@@ -194,11 +201,24 @@ pub enum ResponseBody {
     /// kernel, so a client never shows a state that is not enforced yet.
     Done(Status),
     Endpoints(Vec<Endpoint>),
-    /// The ruleset as loaded, for `airlockctl rules`.
+    /// One page of the ruleset as loaded, for `airlockctl rules`. A large
+    /// ruleset does not fit one frame, so the client asks from offset 0
+    /// and then from each page's end until it has `total` bytes
+    /// ([`crate::ipc::Client::rules`] does this and checks the digest);
+    /// pages are cut by [`crate::ipc::rules_page`].
     Rules {
         /// `nft` or `pf`.
         backend: String,
+        /// The ruleset from byte `offset`, cut at a char boundary; empty
+        /// only at the end.
         text: String,
+        /// Echoes the request's offset, so a page cannot be misplaced.
+        offset: u64,
+        /// Length of the full ruleset in bytes.
+        total: u64,
+        /// [`crate::ipc::rules_page::digest`] of the full ruleset: differs
+        /// between two pages when the ruleset changed in between.
+        digest: String,
     },
     Settings(Settings),
 }
@@ -316,6 +336,9 @@ mod tests {
             ResponseBody::Rules {
                 backend: "nft".into(),
                 text: String::new(),
+                offset: 0,
+                total: 0,
+                digest: crate::ipc::rules_page::digest(""),
             },
             ResponseBody::Settings(Settings::default()),
         ];
@@ -347,7 +370,7 @@ mod tests {
             R::GetStatus,
             R::Subscribe,
             R::ListEndpoints,
-            R::GetRules,
+            R::GetRules { offset: 0 },
             R::GetSettings,
             R::Hello {
                 version: 1,
