@@ -19,9 +19,7 @@
 mod common;
 
 use std::fs::File;
-use std::os::fd::AsRawFd;
 use std::os::unix::fs::PermissionsExt;
-use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicU32, Ordering};
@@ -108,20 +106,20 @@ impl Netns {
 
 /// The real helper inside the namespace; restartable, killed (with what
 /// it started, e.g. `nft monitor`) by PID.
-struct RealHelper {
+struct RealHelper<'a> {
     exe: PathBuf,
-    netns: String,
+    netns: &'a airlock_lab::netns::Netns,
     socket: PathBuf,
     state: PathBuf,
     log: PathBuf,
     child: Option<Child>,
 }
 
-impl RealHelper {
-    fn new(netns: &Netns, dir: &Path) -> RealHelper {
+impl<'a> RealHelper<'a> {
+    fn new(netns: &'a Netns, dir: &Path) -> RealHelper<'a> {
         RealHelper {
             exe: workspace_binary("airlockd"),
-            netns: netns.name().to_string(),
+            netns: &netns.0,
             socket: dir.join("s.sock"),
             state: dir.join("state"),
             log: dir.join("airlockd.log"),
@@ -132,36 +130,30 @@ impl RealHelper {
     /// Starts `airlockd run` in the namespace and waits until it answers.
     fn start(&mut self) {
         assert!(self.child.is_none(), "the helper is already running");
-        let netns = File::open(format!("/run/netns/{}", self.netns)).unwrap();
-        let fd = netns.as_raw_fd();
         let log = File::options()
             .create(true)
             .append(true)
             .open(&self.log)
             .unwrap();
-        let mut cmd = Command::new(&self.exe);
-        cmd.arg("run")
-            .arg("--socket")
-            .arg(&self.socket)
-            .arg("--state-dir")
-            .arg(&self.state)
-            .args(["--backend", "nft", "--admin-group", ADMIN_GROUP])
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(log);
-        // Same as `ip netns exec` for the network, without the extra
-        // mount namespace. SAFETY: setns is async-signal-safe; `fd` stays
-        // open in the parent until spawn returns.
-        unsafe {
-            cmd.pre_exec(move || {
-                if libc::setns(fd, libc::CLONE_NEWNET) != 0 {
-                    return Err(std::io::Error::last_os_error());
-                }
-                Ok(())
-            });
-        }
+        let (exe, socket, state) = (
+            self.exe.to_string_lossy(),
+            self.socket.to_string_lossy(),
+            self.state.to_string_lossy(),
+        );
+        let mut cmd = self.netns.command(&[
+            &exe,
+            "run",
+            "--socket",
+            &socket,
+            "--state-dir",
+            &state,
+            "--backend",
+            "nft",
+            "--admin-group",
+            ADMIN_GROUP,
+        ]);
+        cmd.stdin(Stdio::null()).stdout(Stdio::null()).stderr(log);
         self.child = Some(cmd.spawn().expect("spawn airlockd"));
-        drop(netns);
         let start = Instant::now();
         while let Err(e) = Client::connect(&self.socket) {
             if let Some(st) = self.child.as_mut().and_then(|c| c.try_wait().unwrap()) {
@@ -182,7 +174,7 @@ impl RealHelper {
             return;
         };
         let pid = i32::try_from(child.id()).unwrap();
-        let kids = common::procs::descendants(pid);
+        let kids = airlock_lab::netns::descendants(pid);
         let _ = child.kill();
         let _ = child.wait();
         for k in kids {
@@ -220,7 +212,7 @@ impl RealHelper {
     }
 }
 
-impl Drop for RealHelper {
+impl Drop for RealHelper<'_> {
     fn drop(&mut self) {
         self.kill();
     }

@@ -180,6 +180,27 @@ pub fn enter_by_name<T: Send>(name: &str, f: impl FnOnce() -> T + Send) -> Resul
     })
 }
 
+/// PIDs of the processes `pid` started, recursively (from
+/// `/proc/PID/task/*/children`). Listed before the parent is killed:
+/// once it dies they are reparented to init and nothing links them to it.
+pub fn descendants(pid: i32) -> Vec<i32> {
+    let mut out = Vec::new();
+    let mut todo = vec![pid];
+    while let Some(pid) = todo.pop() {
+        let Ok(tasks) = std::fs::read_dir(format!("/proc/{pid}/task")) else {
+            continue;
+        };
+        for t in tasks.flatten() {
+            let text = std::fs::read_to_string(t.path().join("children")).unwrap_or_default();
+            for c in text.split_whitespace().filter_map(|c| c.parse().ok()) {
+                out.push(c);
+                todo.push(c);
+            }
+        }
+    }
+    out
+}
+
 fn pids_in(name: &str) -> Vec<i32> {
     run(&["ip", "netns", "pids", name])
         .unwrap_or_default()

@@ -4,6 +4,8 @@
 
 use std::process::Child;
 
+use airlock_lab::netns::descendants;
+
 /// Kills its process, and the processes below it, by PID on drop.
 pub struct Proc {
     pub name: &'static str,
@@ -48,25 +50,6 @@ impl Drop for Proc {
     fn drop(&mut self) {
         self.kill_tree();
     }
-}
-
-/// PIDs of `pid`'s children, recursively (from `/proc/PID/task/*/children`).
-pub fn descendants(pid: i32) -> Vec<i32> {
-    let mut out = Vec::new();
-    let mut todo = vec![pid];
-    while let Some(pid) = todo.pop() {
-        let Ok(tasks) = std::fs::read_dir(format!("/proc/{pid}/task")) else {
-            continue;
-        };
-        for t in tasks.flatten() {
-            let text = std::fs::read_to_string(t.path().join("children")).unwrap_or_default();
-            for c in text.split_whitespace().filter_map(|c| c.parse().ok()) {
-                out.push(c);
-                todo.push(c);
-            }
-        }
-    }
-    out
 }
 
 /// PIDs of processes whose environment has `key=value`: how to find what

@@ -266,21 +266,7 @@ impl Helper {
 
     /// PIDs of the helper's children (e.g. `nft monitor`), recursively.
     pub fn descendants(&self) -> Vec<i32> {
-        let mut out = Vec::new();
-        let mut todo = vec![self.pid];
-        while let Some(pid) = todo.pop() {
-            let Ok(tasks) = std::fs::read_dir(format!("/proc/{pid}/task")) else {
-                continue;
-            };
-            for t in tasks.flatten() {
-                let text = std::fs::read_to_string(t.path().join("children")).unwrap_or_default();
-                for c in text.split_whitespace().filter_map(|c| c.parse().ok()) {
-                    out.push(c);
-                    todo.push(c);
-                }
-            }
-        }
-        out
+        airlock_lab::netns::descendants(self.pid)
     }
 
     /// Waits until the helper runs `nft monitor` (its tamper watchdog),
