@@ -94,8 +94,7 @@ fn main() {
     };
     println!("tray host: {host:?}");
     let desktop = Desktop::start(host);
-    let socket = desktop.dir.path().join("airlock.sock");
-    let fake = FakeHelper::start(&socket, status(KillSwitch::On, true, true));
+    let fake = FakeHelper::beside(&desktop, status(KillSwitch::On, true, true));
     let shot = desktop.dir.path().join("shot.png");
     let start = Instant::now();
     // target/<profile>/examples/ui_bench -> target/<profile>/airlock
@@ -114,7 +113,7 @@ fn main() {
         .filter(|p| p.is_file())
         .expect("build the app first: cargo build -p airlock-app (or pass its path)");
     println!("binary: {}", exe.display());
-    let app = desktop.start_app(&exe, &socket);
+    let app = desktop.start_app(&exe, &fake.socket);
     let pid = app.child.id();
     loop {
         let img = desktop.screenshot(&shot);
@@ -192,9 +191,7 @@ fn reply_to_screen(desktop: &Desktop, fake: &FakeHelper, toggles: usize) {
         let was_on = fake.status().kill_switch != KillSwitch::Off;
         let icon_before = icon();
         let replies = fake.replies().len();
-        let entries = item.menu(desktop).expect("the menu over dbusmenu");
-        let id = dbusmenu::id_of(&entries, "Kill Switch").expect("a Kill Switch item");
-        item.click(desktop, id).expect("dbusmenu Event");
+        item.click(desktop, "Kill Switch").expect("dbusmenu Event");
         let start = Instant::now();
         while fake.replies().len() == replies {
             assert!(start.elapsed() < Duration::from_secs(5), "no reply");

@@ -380,26 +380,14 @@ fn tray_app_against_the_real_helper() {
 /// Waits until the menu's first line (the status line, read over
 /// dbusmenu) starts with `words`.
 fn wait_for_status_line(desktop: &Desktop, words: &str) {
-    let mut last = String::new();
-    let start = Instant::now();
-    while start.elapsed() < Duration::from_secs(5) {
-        last = dbusmenu::read(desktop)
-            .map(|e| dbusmenu::text(&e))
-            .unwrap_or_else(|e| e);
-        if last.starts_with(words) {
-            return;
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    panic!("the status line never read {words:?}; the menu:\n{last}");
+    let wanted = format!("a status line starting {words:?}");
+    dbusmenu::wait_until(desktop, Duration::from_secs(5), &wanted, |menu| {
+        menu.starts_with(words)
+    });
 }
 
-/// Clicks the menu item labelled `label` with a dbusmenu "clicked" event,
-/// as the panel does when the user picks it.
+/// Clicks the menu item labelled `label` as the panel does.
 fn click(desktop: &Desktop, label: &str) {
     let item = dbusmenu::Item::find(desktop).expect("the app's StatusNotifierItem");
-    let entries = item.menu(desktop).expect("the menu over dbusmenu");
-    let id = dbusmenu::id_of(&entries, label)
-        .unwrap_or_else(|| panic!("no {label:?} in\n{}", dbusmenu::text(&entries)));
-    item.click(desktop, id).expect("dbusmenu Event");
+    item.click(desktop, label).expect("dbusmenu Event");
 }

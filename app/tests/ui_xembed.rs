@@ -25,9 +25,8 @@ fn tray_app_with_an_xembed_tray() {
     let shots = shots_dir("xembed");
     say(&format!("UI screenshots: {}", shots.display()));
     let desktop = Desktop::start(TrayHost::XEmbed);
-    let socket = desktop.dir.path().join("airlock.sock");
-    let fake = FakeHelper::start(&socket, status(KillSwitch::Off, true, true));
-    let mut app = desktop.start_app(Path::new(env!("CARGO_BIN_EXE_airlock")), &socket);
+    let fake = FakeHelper::beside(&desktop, status(KillSwitch::Off, true, true));
+    let mut app = desktop.start_app(Path::new(env!("CARGO_BIN_EXE_airlock")), &fake.socket);
 
     let started = Instant::now();
     let (_, icon) = wait_for_icon(&desktop, &shots, GREY, "01-off", Duration::from_secs(20));

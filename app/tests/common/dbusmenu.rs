@@ -4,6 +4,8 @@
 //! what the panel draws, so the test reads words and check marks without
 //! OCR.
 
+use std::time::{Duration, Instant};
+
 use serde_json::Value;
 
 use super::Desktop;
@@ -92,8 +94,12 @@ impl Item {
         Ok(children.iter().filter_map(|c| entry(&c["data"])).collect())
     }
 
-    /// Clicks an entry the way a host does: a dbusmenu "clicked" event.
-    pub fn click(&self, desktop: &Desktop, id: i32) -> Result<(), String> {
+    /// Clicks the visible entry labelled `label` the way a host does: a
+    /// dbusmenu "clicked" event.
+    pub fn click(&self, desktop: &Desktop, label: &str) -> Result<(), String> {
+        let entries = self.menu(desktop)?;
+        let id =
+            id_of(&entries, label).ok_or_else(|| format!("no {label:?} in\n{}", text(&entries)))?;
         desktop
             .busctl(&[
                 "call",
@@ -112,9 +118,9 @@ impl Item {
     }
 }
 
-/// The menu as it is now (finding the item first).
-pub fn read(desktop: &Desktop) -> Result<Vec<Entry>, String> {
-    Item::find(desktop)?.menu(desktop)
+/// The menu as it is now, as [`text`] (finding the item first).
+pub fn read(desktop: &Desktop) -> Result<String, String> {
+    Ok(text(&Item::find(desktop)?.menu(desktop)?))
 }
 
 /// One `(ia{sv}av)` layout node; `None` when hidden. Defaults are the
@@ -187,28 +193,35 @@ pub fn matches(expected: &str, actual: &str) -> bool {
 }
 
 /// The id of the visible item labelled `label`.
-pub fn id_of(entries: &[Entry], label: &str) -> Option<i32> {
+fn id_of(entries: &[Entry], label: &str) -> Option<i32> {
     entries.iter().find_map(|e| match e {
         Entry::Item { id, label: l, .. } if l == label => Some(*id),
         _ => None,
     })
 }
 
-/// Waits until the menu reads `expected` (see [`matches`]); fails with
-/// both texts side by side.
-pub fn wait_for_menu(desktop: &Desktop, expected: &str, limit: std::time::Duration) {
-    let start = std::time::Instant::now();
+/// Waits until the menu reads `expected` (see [`matches`]).
+pub fn wait_for_menu(desktop: &Desktop, expected: &str, limit: Duration) {
+    wait_until(desktop, limit, &format!("expected:\n{expected}"), |menu| {
+        matches(expected, menu)
+    });
+}
+
+/// Waits until the menu's text satisfies `ok`; fails with the menu as it
+/// was last read, `wanted` (what `ok` looks for) and the app's stderr.
+pub fn wait_until(desktop: &Desktop, limit: Duration, wanted: &str, ok: impl Fn(&str) -> bool) {
+    let start = Instant::now();
     loop {
-        let got = read(desktop).map(|e| text(&e));
-        if got.as_deref().is_ok_and(|g| matches(expected, g)) {
+        let got = read(desktop);
+        if got.as_deref().is_ok_and(&ok) {
             return;
         }
         assert!(
             start.elapsed() < limit,
-            "the menu over dbusmenu after {limit:?}:\n{}\nexpected:\n{expected}\napp stderr:\n{}",
+            "the menu over dbusmenu after {limit:?}:\n{}\n{wanted}\napp stderr:\n{}",
             got.unwrap_or_else(|e| format!("(unreadable: {e})")),
             desktop.app_stderr()
         );
-        std::thread::sleep(std::time::Duration::from_millis(50));
+        std::thread::sleep(Duration::from_millis(50));
     }
 }

@@ -16,7 +16,7 @@ use airlock::ipc::protocol::{
 };
 use airlock::status::{KillSwitch, Status, TunnelState};
 
-use super::status;
+use super::{status, Desktop};
 
 #[derive(Default)]
 struct FakeState {
@@ -38,6 +38,11 @@ pub struct FakeHelper {
 }
 
 impl FakeHelper {
+    /// Starts one on `airlock.sock` in the desktop's private folder.
+    pub fn beside(desktop: &Desktop, initial: Status) -> FakeHelper {
+        FakeHelper::start(&desktop.dir.path().join("airlock.sock"), initial)
+    }
+
     pub fn start(socket: &Path, initial: Status) -> FakeHelper {
         let listener = UnixListener::bind(socket).expect("bind fake helper socket");
         let state = Arc::new(Mutex::new(FakeState {
