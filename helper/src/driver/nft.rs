@@ -287,11 +287,18 @@ ipv4     2 udp      17 170 src=192.168.1.20 dst=198.51.100.7 sport=40000 dport=1
         })
     }
 
-    #[test]
-    fn flows_come_from_the_proc_file_without_spawning_conntrack() {
+    /// `text` as a conntrack listing file in a temp folder (kept alive
+    /// by the returned guard).
+    fn proc_file(text: &str) -> (tempfile::TempDir, PathBuf) {
         let dir = tempfile::tempdir().unwrap();
         let file = dir.path().join("nf_conntrack");
-        std::fs::write(&file, PROC_LINES).unwrap();
+        std::fs::write(&file, text).unwrap();
+        (dir, file)
+    }
+
+    #[test]
+    fn flows_come_from_the_proc_file_without_spawning_conntrack() {
+        let (_dir, file) = proc_file(PROC_LINES);
         let flows = driver(Some(file), None).tracked_flows().unwrap();
         let ports: Vec<Option<u16>> = flows.iter().map(|f| f.dst_port).collect();
         assert_eq!(ports, [Some(443), Some(1194)]);
@@ -308,9 +315,7 @@ ipv4     2 udp      17 170 src=192.168.1.20 dst=198.51.100.7 sport=40000 dport=1
 
     #[test]
     fn another_namespace_is_never_read_from_our_proc_file() {
-        let dir = tempfile::tempdir().unwrap();
-        let file = dir.path().join("nf_conntrack");
-        std::fs::write(&file, PROC_LINES).unwrap();
+        let (_dir, file) = proc_file(PROC_LINES);
         let err = driver(Some(file), Some("elsewhere"))
             .tracked_flows()
             .unwrap_err()
@@ -320,9 +325,7 @@ ipv4     2 udp      17 170 src=192.168.1.20 dst=198.51.100.7 sport=40000 dport=1
 
     #[test]
     fn a_garbled_proc_file_is_an_error_naming_it() {
-        let dir = tempfile::tempdir().unwrap();
-        let file = dir.path().join("nf_conntrack");
-        std::fs::write(&file, "ipv4 2 tcp 6 garbage\n").unwrap();
+        let (_dir, file) = proc_file("ipv4 2 tcp 6 garbage\n");
         let err = driver(Some(file.clone()), None)
             .tracked_flows()
             .unwrap_err()
