@@ -318,7 +318,6 @@ pub fn search_dirs(path_var: Option<&std::ffi::OsStr>) -> Vec<PathBuf> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use airlock::status::{FirewallHealth, Options, Tunnel, TunnelState};
 
     fn clock() -> Clock {
         Clock {
@@ -327,32 +326,12 @@ mod tests {
         }
     }
 
+    /// The CLI's sample helper answer, with no tamper on record: a
+    /// healthy machine.
     fn status() -> Status {
-        Status {
-            kill_switch: KillSwitch::On,
-            paused_until: None,
-            protection: Protection::Protected,
-            reason: None,
-            tunnel: Tunnel {
-                state: TunnelState::Up,
-                interface: Some("tun0".into()),
-                endpoint: None,
-            },
-            firewall: FirewallHealth {
-                backend: "nft".into(),
-                healthy: true,
-                problems: vec![],
-                last_tamper: None,
-                blocked_packets: 7,
-            },
-            options: Options {
-                allow_lan: false,
-                allow_airdrop: false,
-                allow_airprint: false,
-                allow_dns: false,
-            },
-            endpoints: 1,
-        }
+        let mut s = crate::sample_status::protected();
+        s.firewall.last_tamper = None;
+        s
     }
 
     const ROOT_SOCKET: FileFacts = FileFacts {
