@@ -232,7 +232,6 @@ fn tray_app_against_the_real_helper() {
         return;
     }
     let shots = shots_dir("real-helper");
-    say(&format!("UI screenshots: {}", shots.display()));
 
     // Declared in this order so they drop app first, namespace last.
     let ns = Netns::new();
@@ -248,8 +247,7 @@ fn tray_app_against_the_real_helper() {
 
     // Off: grey, and nothing of ours in the kernel.
     let started = Instant::now();
-    let (_, icon) = wait_for_icon(&desktop, &shots, GREY, "01-off", Duration::from_secs(20));
-    say(&format!("icon visible {:?} after start", started.elapsed()));
+    let icon = first_icon(&desktop, &shots, GREY, "01-off", started);
     assert!(!ns.table_present(), "a table before the kill switch is on");
     assert_eq!(helper.ctl_status().kill_switch, KillSwitch::Off);
     wait_for_status_line(&desktop, "Kill switch is off — traffic is not protected");

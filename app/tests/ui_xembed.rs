@@ -23,14 +23,12 @@ fn tray_app_with_an_xembed_tray() {
         return;
     }
     let shots = shots_dir("xembed");
-    say(&format!("UI screenshots: {}", shots.display()));
     let desktop = Desktop::start(TrayHost::XEmbed);
     let fake = FakeHelper::beside(&desktop, status(KillSwitch::Off, true, true));
     let mut app = desktop.start_app(Path::new(env!("CARGO_BIN_EXE_airlock")), &fake.socket);
 
     let started = Instant::now();
-    let (_, icon) = wait_for_icon(&desktop, &shots, GREY, "01-off", Duration::from_secs(20));
-    say(&format!("icon visible {:?} after start", started.elapsed()));
+    let icon = first_icon(&desktop, &shots, GREY, "01-off", started);
     // No StatusNotifier item: this really is the fallback.
     assert!(
         dbusmenu::Item::find(&desktop).is_err(),

@@ -95,15 +95,13 @@ fn tray_app_under_xvfb() {
         return;
     }
     let shots = shots_dir("fake-helper");
-    say(&format!("UI screenshots: {}", shots.display()));
     let desktop = Desktop::start(TrayHost::StatusNotifier);
     let fake = FakeHelper::beside(&desktop, status(KillSwitch::Off, true, true));
     let mut app = desktop.start_app(Path::new(env!("CARGO_BIN_EXE_airlock")), &fake.socket);
 
     // Off: grey outline.
     let started = Instant::now();
-    let (_, off_box) = wait_for_icon(&desktop, &shots, GREY, "01-off", Duration::from_secs(20));
-    say(&format!("icon visible {:?} after start", started.elapsed()));
+    let off_box = first_icon(&desktop, &shots, GREY, "01-off", started);
     wait_for(WAIT, "the app to subscribe", || fake.subscribers() == 1);
     let off_menu = menu("Kill switch is off — traffic is not protected", OFF_ITEMS);
     wait_for_menu(&desktop, &off_menu, WAIT);

@@ -16,7 +16,8 @@ pub const TOL: i32 = 10;
 pub const MIN_PIXELS: usize = 30;
 
 /// `<target>/ui-screenshots/<name>/`, kept after the run for people to
-/// look at. Examples have no CARGO_TARGET_TMPDIR; they use the temp dir.
+/// look at, and said on stderr. Examples have no CARGO_TARGET_TMPDIR;
+/// they use the temp dir.
 pub fn shots_dir(name: &str) -> PathBuf {
     let tmp = option_env!("CARGO_TARGET_TMPDIR")
         .map(PathBuf::from)
@@ -27,7 +28,23 @@ pub fn shots_dir(name: &str) -> PathBuf {
         .join("ui-screenshots")
         .join(name);
     std::fs::create_dir_all(&dir).unwrap();
+    super::say(&format!("UI screenshots: {}", dir.display()));
     dir
+}
+
+/// Waits (up to 20 s: start-up is slower than a change) for the app's
+/// first icon, in `colour`, and says how long after `since` it came.
+/// Returns the icon's bounding box.
+pub fn first_icon(
+    desktop: &Desktop,
+    shots: &Path,
+    colour: [u8; 3],
+    name: &str,
+    since: Instant,
+) -> (u32, u32, u32, u32) {
+    let (_, bbox) = wait_for_icon(desktop, shots, colour, name, Duration::from_secs(20));
+    super::say(&format!("icon visible {:?} after start", since.elapsed()));
+    bbox
 }
 
 /// Takes screenshots into `shots` until one shows `colour` in the tray
