@@ -83,7 +83,7 @@ pub struct Engine {
     /// over) whenever the kill switch is blocking something. Dropped when
     /// the engine loads or removes rules, so a read that spans a change
     /// sees the digest change and starts over with the new rules.
-    rules_listing: Option<String>,
+    rules_listing: Option<airlock::ipc::rules_page::Listing>,
 }
 
 impl Engine {

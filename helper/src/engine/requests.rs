@@ -106,16 +106,20 @@ impl Engine {
     fn rules_page(&mut self, offset: u64) -> Result<ResponseBody, IpcError> {
         let listing = match self.rules_listing.take() {
             Some(listing) if offset != 0 => listing,
-            _ => self.driver.loaded_text().map_err(|e| {
-                IpcError::new(
-                    ErrorCode::Firewall,
-                    format!("cannot read the loaded rules: {e}"),
-                )
-            })?,
+            _ => {
+                let text = self.driver.loaded_text().map_err(|e| {
+                    IpcError::new(
+                        ErrorCode::Firewall,
+                        format!("cannot read the loaded rules: {e}"),
+                    )
+                })?;
+                rules_page::Listing::new(text)
+            }
         };
-        let page = rules_page::response(self.driver.backend(), &listing, offset);
-        self.rules_listing = Some(listing);
-        page.map_err(IpcError::from)
+        let listing = self.rules_listing.insert(listing);
+        listing
+            .page(self.driver.backend(), offset)
+            .map_err(IpcError::from)
     }
 
     /// Reading the counters runs `nft`; with nothing of ours loaded there

@@ -81,15 +81,40 @@ pub fn cut(full: &str, offset: u64) -> Result<&str, PageError> {
     }
 }
 
-/// The helper's answer to `GetRules { offset }` for the ruleset `full`.
+/// The helper's answer to `GetRules { offset }` for the ruleset `full`
+/// (one page; a reader of many pages keeps a [`Listing`]).
 pub fn response(backend: &str, full: &str, offset: u64) -> Result<ResponseBody, PageError> {
+    page(backend, full, &digest(full), offset)
+}
+
+/// A ruleset as read from the kernel, with its digest computed once for
+/// all the pages cut from it (it hashes the whole text).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Listing {
+    text: String,
+    digest: String,
+}
+
+impl Listing {
+    pub fn new(text: String) -> Listing {
+        let digest = digest(&text);
+        Listing { text, digest }
+    }
+
+    /// The answer to `GetRules { offset }` from this listing.
+    pub fn page(&self, backend: &str, offset: u64) -> Result<ResponseBody, PageError> {
+        page(backend, &self.text, &self.digest, offset)
+    }
+}
+
+fn page(backend: &str, full: &str, digest: &str, offset: u64) -> Result<ResponseBody, PageError> {
     let text = cut(full, offset)?;
     Ok(ResponseBody::Rules {
         backend: backend.to_string(),
         text: text.to_string(),
         offset,
         total: full.len() as u64,
-        digest: digest(full),
+        digest: digest.to_string(),
     })
 }
 
