@@ -17,8 +17,8 @@ mod common;
 
 use std::time::{Duration, Instant};
 
-use airlock::status::KillSwitch;
 use airlock_app::icons::GREEN;
+use airlock_shared::status::KillSwitch;
 use common::dbusmenu;
 use common::*;
 

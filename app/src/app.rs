@@ -8,9 +8,9 @@
 use std::path::PathBuf;
 use std::sync::mpsc;
 
-use airlock::ipc::client::LoadedRules;
-use airlock::ipc::protocol::ResponseBody;
-use airlock::status::Status;
+use airlock_client::LoadedRules;
+use airlock_shared::ipc::protocol::ResponseBody;
+use airlock_shared::status::Status;
 use muda::{MenuEvent, MenuId};
 use tao::event::{Event, StartCause};
 use tao::event_loop::{ControlFlow, EventLoopBuilder};
@@ -156,7 +156,7 @@ impl App {
         self.model.link = link;
     }
 
-    fn on_reply(&mut self, action: Action, result: Result<Answer, airlock::ipc::ClientError>) {
+    fn on_reply(&mut self, action: Action, result: Result<Answer, airlock_client::ClientError>) {
         self.model.pending = None;
         let failure = match result {
             // The status with the change already in the kernel: show it

@@ -15,8 +15,8 @@ use std::sync::mpsc;
 use std::thread;
 use std::time::Duration;
 
-use airlock::ipc::client::{Client, ClientError, ClientOptions, LoadedRules};
-use airlock::ipc::protocol::ResponseBody;
+use airlock_client::{Client, ClientError, ClientOptions, LoadedRules};
+use airlock_shared::ipc::protocol::ResponseBody;
 
 use crate::backoff::Backoff;
 use crate::model::{Action, Link, Unreachable};
@@ -127,9 +127,9 @@ pub fn spawn_worker(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use airlock::ipc::frame::{read_message, write_frame};
-    use airlock::ipc::protocol::{Request, RequestBody, ServerMessage, PROTOCOL_VERSION};
-    use airlock::ipc::rules_page;
+    use airlock_shared::ipc::frame::{read_message, write_frame};
+    use airlock_shared::ipc::protocol::{Request, RequestBody, ServerMessage, PROTOCOL_VERSION};
+    use airlock_shared::ipc::rules_page;
     use std::os::unix::net::UnixListener;
 
     /// Show Rules on a ruleset larger than a frame: the worker's action

@@ -13,7 +13,7 @@ fn main() -> ExitCode {
     if std::env::var_os("GDK_GL").is_none() {
         std::env::set_var("GDK_GL", "disable");
     }
-    let socket = airlock::ipc::paths::socket_path_from_env();
+    let socket = airlock_shared::ipc::paths::socket_path_from_env();
     match airlock_app::app::run(socket) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {

@@ -3,9 +3,9 @@
 //! rendered from this alone (see [`crate::view`]), never from a click, so
 //! a check mark cannot claim a change the helper did not make.
 
-use airlock::ipc::client::{ClientError, ConnectFailure};
-use airlock::ipc::protocol::{ErrorCode, OptionName, RequestBody};
-use airlock::status::Status;
+use airlock_client::{ClientError, ConnectFailure};
+use airlock_shared::ipc::protocol::{ErrorCode, OptionName, RequestBody};
+use airlock_shared::status::Status;
 
 /// The connection to the helper as the subscription thread last saw it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -178,7 +178,7 @@ impl Model {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use airlock::ipc::protocol::IpcError;
+    use airlock_shared::ipc::protocol::IpcError;
     use std::io;
 
     #[test]

@@ -7,7 +7,7 @@
 //! tampering with the rules, a fault and its end. Turning the kill switch
 //! on or off from the menu does not: the icon already answered the click.
 
-use airlock::status::{KillSwitch, Protection, Status};
+use airlock_shared::status::{KillSwitch, Protection, Status};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum NotificationKind {

@@ -5,7 +5,7 @@
 
 #![allow(dead_code)] // each includer uses part of it
 
-use airlock::status::{
+use airlock_shared::status::{
     FirewallHealth, KillSwitch, Options, Protection, Status, Tunnel, TunnelState,
 };
 

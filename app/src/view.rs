@@ -3,7 +3,7 @@
 //! item's label, check mark, enabled and visible state). `tray.rs` only
 //! copies the result onto the toolkit's objects.
 
-use airlock::status::{KillSwitch, Protection, Status};
+use airlock_shared::status::{KillSwitch, Protection, Status};
 
 use crate::icons::IconKind;
 use crate::login_item_policy::APPROVE_LOGIN_ITEM;
@@ -255,13 +255,13 @@ pub fn command_for(item: Item, model: &Model) -> Option<Command> {
         }
         Item::AllowLan => enabled(view.allow_lan).map(|v| {
             Command::Helper(Action::SetOption(
-                airlock::ipc::protocol::OptionName::AllowLan,
+                airlock_shared::ipc::protocol::OptionName::AllowLan,
                 v,
             ))
         }),
         Item::AllowAirdrop => enabled(view.allow_airdrop).map(|v| {
             Command::Helper(Action::SetOption(
-                airlock::ipc::protocol::OptionName::AllowAirdrop,
+                airlock_shared::ipc::protocol::OptionName::AllowAirdrop,
                 v,
             ))
         }),
@@ -286,7 +286,7 @@ pub fn command_for(item: Item, model: &Model) -> Option<Command> {
 mod tests {
     use super::*;
     use crate::test_status::status;
-    use airlock::ipc::protocol::OptionName;
+    use airlock_shared::ipc::protocol::OptionName;
 
     fn model(link: Link) -> Model {
         Model {

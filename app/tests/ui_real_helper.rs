@@ -25,9 +25,9 @@ use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant};
 
-use airlock::ipc::client::Client;
-use airlock::status::{KillSwitch, Protection, Status};
 use airlock_app::icons::{AMBER, GREEN, GREY, RED};
+use airlock_client::Client;
+use airlock_shared::status::{KillSwitch, Protection, Status};
 use common::*;
 
 /// Only root may change settings: deterministic whatever groups this

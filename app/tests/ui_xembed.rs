@@ -11,8 +11,8 @@ mod common;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use airlock::status::KillSwitch;
 use airlock_app::icons::{GREEN, GREY, RED};
+use airlock_shared::status::KillSwitch;
 use common::*;
 
 const WAIT: Duration = Duration::from_secs(5);

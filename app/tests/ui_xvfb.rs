@@ -19,9 +19,9 @@ use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use airlock::ipc::protocol::{ErrorCode, IpcError, RequestBody};
-use airlock::status::KillSwitch;
 use airlock_app::icons::{AMBER, GREEN, GREY, RED};
+use airlock_shared::ipc::protocol::{ErrorCode, IpcError, RequestBody};
+use airlock_shared::status::KillSwitch;
 use common::dbusmenu::{self, wait_for_menu};
 use common::*;
 
@@ -250,7 +250,7 @@ fn every_menu_item_does_what_it_says() {
 
     click("Allow LAN");
     sent(RequestBody::SetOption {
-        option: airlock::ipc::protocol::OptionName::AllowLan,
+        option: airlock_shared::ipc::protocol::OptionName::AllowLan,
         value: true,
     });
     wait_for_menu(
@@ -263,7 +263,7 @@ fn every_menu_item_does_what_it_says() {
     );
     click("Allow LAN");
     sent(RequestBody::SetOption {
-        option: airlock::ipc::protocol::OptionName::AllowLan,
+        option: airlock_shared::ipc::protocol::OptionName::AllowLan,
         value: false,
     });
     wait_for_menu(&desktop, &menu(protected, ON_ITEMS), WAIT);

@@ -4,7 +4,7 @@
 
 use std::path::Path;
 
-use airlock::ipc::protocol::{OptionName, RequestBody};
+use airlock_shared::ipc::protocol::{OptionName, RequestBody};
 use clap::{Args, ValueEnum};
 
 use crate::duration::{self, format_seconds};

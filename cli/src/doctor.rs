@@ -4,8 +4,8 @@
 
 use std::path::{Path, PathBuf};
 
-use airlock::platform::Platform;
-use airlock::status::{KillSwitch, Protection, Status};
+use airlock_shared::platform::Platform;
+use airlock_shared::status::{KillSwitch, Protection, Status};
 
 use crate::status_text::Clock;
 

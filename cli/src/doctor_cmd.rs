@@ -6,8 +6,8 @@ use std::io::Write;
 use std::os::unix::fs::{FileTypeExt, MetadataExt};
 use std::path::Path;
 
-use airlock::ipc::protocol::RequestBody;
-use airlock::platform::Platform;
+use airlock_shared::ipc::protocol::RequestBody;
+use airlock_shared::platform::Platform;
 use anyhow::Context;
 use clap::Args;
 

@@ -4,8 +4,8 @@
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-use airlock::endpoint::Endpoint;
-use airlock::ipc::protocol::{RequestBody, ResponseBody};
+use airlock_shared::endpoint::Endpoint;
+use airlock_shared::ipc::protocol::{RequestBody, ResponseBody};
 use anyhow::Context;
 use clap::{Args, Subcommand};
 
@@ -85,7 +85,7 @@ pub fn run(args: EndpointsArgs, socket: &Path) -> anyhow::Result<()> {
 /// input (exit 2, the message names file and line); a name that does not
 /// resolve or an unreadable file is a failure (exit 1).
 fn import_endpoints(file: &Path) -> anyhow::Result<Vec<Endpoint>> {
-    use airlock::import::{import_file, ImportError, SystemResolver};
+    use airlock_shared::import::{import_file, ImportError, SystemResolver};
     match import_file(file, &SystemResolver) {
         Ok(endpoints) => Ok(endpoints),
         Err(e) => match e.innermost() {

@@ -3,11 +3,11 @@
 
 use std::path::{Path, PathBuf};
 
-use airlock::ipc::client::{Client, ClientError, ClientOptions, LoadedRules};
-use airlock::ipc::paths::{resolve_socket_path, SOCKET_ENV};
-use airlock::ipc::protocol::{ErrorCode, IpcError, RequestBody, ResponseBody};
-use airlock::platform::Platform;
-use airlock::status::Status;
+use airlock_client::{Client, ClientError, ClientOptions, LoadedRules};
+use airlock_shared::ipc::paths::{resolve_socket_path, SOCKET_ENV};
+use airlock_shared::ipc::protocol::{ErrorCode, IpcError, RequestBody, ResponseBody};
+use airlock_shared::platform::Platform;
+use airlock_shared::status::Status;
 
 /// `--socket`, else `AIRLOCK_SOCKET`, else the platform default.
 pub fn socket_path(explicit: Option<&Path>) -> PathBuf {

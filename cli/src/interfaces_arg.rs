@@ -4,9 +4,9 @@
 
 use std::str::FromStr;
 
-use airlock::network::classify::{classify, valid_pattern};
-use airlock::network::{Interface, InterfaceFlags, InterfaceKind, NetworkSnapshot};
-use airlock::platform::Platform;
+use airlock_shared::network::classify::{classify, valid_pattern};
+use airlock_shared::network::{Interface, InterfaceFlags, InterfaceKind, NetworkSnapshot};
+use airlock_shared::platform::Platform;
 use ipnet::IpNet;
 
 /// The parsed list: names and addresses, not yet classified (that needs

@@ -6,12 +6,12 @@
 use std::path::PathBuf;
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use airlock::endpoint::Endpoint;
-use airlock::network::live;
-use airlock::platform::Platform;
-use airlock::policy;
-use airlock::render::{nft, pf};
-use airlock::settings::Settings;
+use airlock_helper::network::live;
+use airlock_shared::endpoint::Endpoint;
+use airlock_shared::platform::Platform;
+use airlock_shared::policy;
+use airlock_shared::render::{nft, pf};
+use airlock_shared::settings::Settings;
 use anyhow::Context;
 use clap::Args;
 

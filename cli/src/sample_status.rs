@@ -4,7 +4,7 @@
 //! has no library target) tweak copies of it, so both describe the same
 //! helper answer.
 
-use airlock::status::{
+use airlock_shared::status::{
     FirewallHealth, KillSwitch, Options, Protection, Status, Tunnel, TunnelState,
 };
 

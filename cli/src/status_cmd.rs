@@ -3,7 +3,7 @@
 use std::io::Write;
 use std::path::Path;
 
-use airlock::ipc::protocol::RequestBody;
+use airlock_shared::ipc::protocol::RequestBody;
 use anyhow::Context;
 use clap::Args;
 

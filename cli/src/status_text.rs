@@ -3,7 +3,7 @@
 //! the clock and the time zone come in as a [`Clock`], so every word here
 //! is tested.
 
-use airlock::status::{KillSwitch, Options, Protection, Status, TunnelState};
+use airlock_shared::status::{KillSwitch, Options, Protection, Status, TunnelState};
 
 use crate::duration::format_seconds;
 use crate::localtime::{format_datetime, format_time_of_day};
@@ -152,7 +152,7 @@ pub fn describe(status: &Status, clock: &Clock) -> String {
 mod tests {
     use super::*;
     use crate::sample_status::protected;
-    use airlock::status::Tunnel;
+    use airlock_shared::status::Tunnel;
 
     const NOW: u64 = 1_709_210_096; // 2024-02-29 12:34:56 UTC
 

@@ -5,9 +5,9 @@
 use std::io::{self, Write};
 use std::path::Path;
 
-use airlock::ipc::client::ClientError;
-use airlock::platform::Platform;
-use airlock::status::Status;
+use airlock_client::ClientError;
+use airlock_shared::platform::Platform;
+use airlock_shared::status::Status;
 use anyhow::Context;
 use clap::Args;
 

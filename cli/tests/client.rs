@@ -12,13 +12,13 @@ use std::sync::{Arc, Mutex};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use airlock::endpoint::Endpoint;
-use airlock::ipc::frame::{read_message, write_frame};
-use airlock::ipc::protocol::{
+use airlock_shared::endpoint::Endpoint;
+use airlock_shared::ipc::frame::{read_message, write_frame};
+use airlock_shared::ipc::protocol::{
     ErrorCode, IpcError, OptionName, Outcome, Request, RequestBody, ResponseBody, ServerMessage,
     PROTOCOL_VERSION,
 };
-use airlock::status::{KillSwitch, Protection, Status, Tunnel, TunnelState};
+use airlock_shared::status::{KillSwitch, Protection, Status, Tunnel, TunnelState};
 
 #[path = "../src/sample_status.rs"]
 mod sample_status;
@@ -56,7 +56,7 @@ const SMALL_RULES: &str = "table inet airlock {\n\tchain output {\n\t}\n}";
 
 /// The real helper's answer to `GetRules { offset }` for `full`.
 fn rules_page(full: &str, offset: u64) -> Outcome {
-    airlock::ipc::rules_page::response("nft", full, offset)
+    airlock_shared::ipc::rules_page::response("nft", full, offset)
         .map_err(IpcError::from)
         .into()
 }
@@ -520,7 +520,7 @@ fn rules_prints_a_ruleset_larger_than_a_frame() {
         ));
     }
     big.push_str("}\n");
-    assert!(big.len() > 2 * airlock::ipc::MAX_FRAME_LEN);
+    assert!(big.len() > 2 * airlock_shared::ipc::MAX_FRAME_LEN);
     let served = big.clone();
     let fake = Fake::with(Arc::new(move |body: &RequestBody| match body {
         RequestBody::GetRules { offset } => rules_page(&served, *offset),

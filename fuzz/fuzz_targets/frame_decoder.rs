@@ -8,8 +8,8 @@
 
 #![no_main]
 
-use airlock::ipc::frame::HEADER_LEN;
-use airlock::ipc::{
+use airlock_shared::ipc::frame::HEADER_LEN;
+use airlock_shared::ipc::{
     decode, encode, read_frame, FrameDecoder, FrameError, Request, ServerMessage, MAX_FRAME_LEN,
 };
 use libfuzzer_sys::fuzz_target;

@@ -3,7 +3,7 @@
 
 mod common;
 
-use airlock::import::Format;
+use airlock_shared::import::Format;
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {

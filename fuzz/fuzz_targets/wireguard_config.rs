@@ -4,8 +4,8 @@
 
 mod common;
 
-use airlock::endpoint::Transport;
-use airlock::import::Format;
+use airlock_shared::endpoint::Transport;
+use airlock_shared::import::Format;
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {

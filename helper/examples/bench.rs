@@ -6,7 +6,7 @@
 //! - status round trip;
 //! - idle RSS, and wakeups (context switches) per minute while idle.
 //!
-//! Run as root: `cargo build --release -p airlockd && cargo run --release -p
+//! Run as root: `cargo build --release -p airlock-helper && cargo run --release -p
 //! airlockd --example bench [-- --idle-secs N]` (default 60). The helper
 //! binary is found beside this example's directory, or in `$AIRLOCKD`.
 
@@ -18,11 +18,11 @@ use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use airlock::ipc::client::Client;
-use airlock::ipc::protocol::{RequestBody, ResponseBody};
-use airlock::network::live;
-use airlock::platform::Platform;
-use airlock::settings::Settings;
+use airlock_client::Client;
+use airlock_helper::network::live;
+use airlock_shared::ipc::protocol::{RequestBody, ResponseBody};
+use airlock_shared::platform::Platform;
+use airlock_shared::settings::Settings;
 use anyhow::{bail, Context};
 
 const CYCLES: usize = 50;
@@ -144,7 +144,7 @@ fn main() -> anyhow::Result<()> {
     };
     if !airlockd.exists() {
         bail!(
-            "{} not found: `cargo build --release -p airlockd` first, or set AIRLOCKD",
+            "{} not found: `cargo build --release -p airlock-helper` first, or set AIRLOCKD",
             airlockd.display()
         );
     }
@@ -174,9 +174,9 @@ fn main() -> anyhow::Result<()> {
         ..Settings::default()
     };
     let snap = live::snapshot(Platform::Linux, &settings.tunnel_patterns)?;
-    let now = airlockd::daemon::now();
-    let policy = airlock::policy::build(&settings, &snap, Platform::Linux, now);
-    let script = airlock::render::nft::render(&policy);
+    let now = airlock_helper::daemon::now();
+    let policy = airlock_shared::policy::build(&settings, &snap, Platform::Linux, now);
+    let script = airlock_shared::render::nft::render(&policy);
     let mut bare = Vec::new();
     for _ in 0..CYCLES {
         bare.push(nft_load(&script)?);

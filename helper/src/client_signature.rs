@@ -20,7 +20,7 @@
 //!    be checked (no audit token, API error, a requirement that does not
 //!    parse) the change is refused: fail closed.
 
-use airlock::platform::Platform;
+use airlock_shared::platform::Platform;
 
 /// Whether clients' code signatures are checked. From `airlockd run
 /// --client-requirement`, which packaging writes into the LaunchDaemon

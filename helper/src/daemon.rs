@@ -11,16 +11,17 @@ use std::sync::mpsc::{self, RecvTimeoutError};
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use airlock::network::{live, NetworkSnapshot};
-use airlock::platform::Platform;
-use airlock::settings::Settings;
+use airlock_shared::network::NetworkSnapshot;
+use airlock_shared::platform::Platform;
+use airlock_shared::settings::Settings;
 use tokio::sync::watch;
 
 use crate::driver::Firewall;
 use crate::engine::{Backend, Engine};
+use crate::network::{live, monitor};
 use crate::persist::Store;
 use crate::server::{self, Job, Limits, Shared};
-use crate::{learn, monitor, socket, watchdog};
+use crate::{learn, socket, watchdog};
 
 pub struct Config {
     pub platform: Platform,
@@ -169,7 +170,7 @@ fn engine_loop(
     mut engine: Engine,
     platform: Platform,
     rx: mpsc::Receiver<Msg>,
-    status: watch::Sender<airlock::status::Status>,
+    status: watch::Sender<airlock_shared::status::Status>,
 ) {
     loop {
         // Wake at an exact instant shortly before the deadline, not after

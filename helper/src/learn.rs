@@ -11,9 +11,9 @@
 //! the tunnel to that host must never be learned as VPN servers, or the
 //! kill switch would open a hole to them on the physical interface.
 
-use airlock::endpoint::{Endpoint, Transport};
-use airlock::network::{InterfaceKind, NetworkSnapshot};
-use airlock::policy::Protocol;
+use airlock_shared::endpoint::{Endpoint, Transport};
+use airlock_shared::network::{InterfaceKind, NetworkSnapshot};
+use airlock_shared::policy::Protocol;
 
 use crate::driver::flow::Flow;
 

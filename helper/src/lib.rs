@@ -14,11 +14,7 @@ pub mod driver;
 pub mod engine;
 pub mod install;
 pub mod learn;
-pub mod monitor;
-#[cfg(target_os = "linux")]
-mod monitor_linux;
-#[cfg(target_os = "macos")]
-mod monitor_macos;
+pub mod network;
 pub mod persist;
 pub mod sd_notify;
 pub mod server;

@@ -1,19 +1,19 @@
 //! `airlockd`: Airlock's privileged helper. Thin: parses arguments, picks
-//! the firewall backend and hands over to `airlockd::daemon`.
+//! the firewall backend and hands over to `airlock_helper::daemon`.
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use airlock::ipc::paths;
-use airlock::platform::Platform;
-use airlockd::client_signature::SigningPolicy;
-use airlockd::daemon::{self, Config};
-use airlockd::driver::nft::{NftConfig, NftDriver};
-use airlockd::driver::pf::{PfConfig, PfDriver};
-use airlockd::driver::Firewall;
-use airlockd::engine::Backend;
-use airlockd::install::{self, names, SystemRunner, Target};
-use airlockd::server::Limits;
+use airlock_helper::client_signature::SigningPolicy;
+use airlock_helper::daemon::{self, Config};
+use airlock_helper::driver::nft::{NftConfig, NftDriver};
+use airlock_helper::driver::pf::{PfConfig, PfDriver};
+use airlock_helper::driver::Firewall;
+use airlock_helper::engine::Backend;
+use airlock_helper::install::{self, names, SystemRunner, Target};
+use airlock_helper::server::Limits;
+use airlock_shared::ipc::paths;
+use airlock_shared::platform::Platform;
 use anyhow::{bail, Context};
 use clap::{Parser, Subcommand, ValueEnum};
 

@@ -9,7 +9,7 @@ use std::fs::{self, File, OpenOptions};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-use airlock::settings::{Settings, SettingsError};
+use airlock_shared::settings::{Settings, SettingsError};
 
 pub const SETTINGS_FILE: &str = "settings.toml";
 

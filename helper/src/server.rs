@@ -11,12 +11,12 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use airlock::ipc::frame::{self, FrameDecoder, FrameError};
-use airlock::ipc::protocol::{
+use airlock_shared::ipc::frame::{self, FrameDecoder, FrameError};
+use airlock_shared::ipc::protocol::{
     check_hello, ErrorCode, IpcError, Request, RequestBody, ResponseBody, ServerMessage,
     PROTOCOL_VERSION, UNKNOWN_REQUEST_ID,
 };
-use airlock::status::Status;
+use airlock_shared::status::Status;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{UnixListener, UnixStream};
 use tokio::sync::{oneshot, watch, Semaphore};

@@ -11,15 +11,15 @@ use std::path::Path;
 use std::sync::{Arc, Barrier};
 use std::time::{Duration, Instant};
 
-use airlock::endpoint::Endpoint;
-use airlock::ipc::client::{Client, ClientError};
-use airlock::ipc::frame::{self, FrameDecoder};
-use airlock::ipc::protocol::{
+use airlock_client::{Client, ClientError};
+use airlock_shared::endpoint::Endpoint;
+use airlock_shared::ipc::frame::{self, FrameDecoder};
+use airlock_shared::ipc::protocol::{
     ErrorCode, IpcError, OptionName, Outcome, Request, RequestBody, ResponseBody, ServerMessage,
     PROTOCOL_VERSION, UNKNOWN_REQUEST_ID,
 };
-use airlock::settings::Settings;
-use airlock::status::{KillSwitch, Status, TunnelState};
+use airlock_shared::settings::Settings;
+use airlock_shared::status::{KillSwitch, Status, TunnelState};
 
 use support::{open_tempdir, ready, Helper, Netns, Paths};
 
@@ -862,7 +862,7 @@ fn tunnel_up_and_down_are_pushed() {
     assert_eq!(first.tunnel.state, TunnelState::Down);
     sub.set_timeout(Some(Duration::from_secs(2)));
 
-    let wait_for = |sub: &mut airlock::ipc::client::Subscription, want: TunnelState| loop {
+    let wait_for = |sub: &mut airlock_client::Subscription, want: TunnelState| loop {
         let s = sub.next_event().unwrap().expect("an event");
         if s.tunnel.state == want {
             return (Instant::now(), s);

@@ -7,7 +7,7 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use airlockd::install::{desktop, unit};
+use airlock_helper::install::{desktop, unit};
 
 fn repo() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
@@ -41,7 +41,7 @@ fn deb_holds_the_binaries_unit_entries_and_scripts() {
     for b in ["airlockctl", "airlock"] {
         if !bin_dir.join(b).is_file() {
             eprintln!(
-                "skipping: {} is not built (cargo build -p airlockctl -p airlock-app)",
+                "skipping: {} is not built (cargo build -p airlock-cli -p airlock-app)",
                 bin_dir.join(b).display()
             );
             return;

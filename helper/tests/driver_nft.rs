@@ -7,14 +7,14 @@
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream, UdpSocket};
 
-use airlock::endpoint::Endpoint;
-use airlock::network::classify::classify;
-use airlock::network::{Interface, InterfaceFlags, NetworkSnapshot};
-use airlock::platform::Platform;
-use airlock::policy;
-use airlock::settings::Settings;
-use airlockd::driver::nft::{self, NftConfig, NftDriver};
-use airlockd::driver::{Firewall, Problem};
+use airlock_helper::driver::nft::{self, NftConfig, NftDriver};
+use airlock_helper::driver::{Firewall, Problem};
+use airlock_shared::endpoint::Endpoint;
+use airlock_shared::network::classify::classify;
+use airlock_shared::network::{Interface, InterfaceFlags, NetworkSnapshot};
+use airlock_shared::platform::Platform;
+use airlock_shared::policy;
+use airlock_shared::settings::Settings;
 
 mod support;
 use support::{sh, Netns};

@@ -5,14 +5,14 @@
 
 use std::path::{Path, PathBuf};
 
-use airlock::endpoint::Endpoint;
-use airlock::network::classify::classify;
-use airlock::network::{Interface, InterfaceFlags, NetworkSnapshot, Route};
-use airlock::platform::Platform;
-use airlock::policy;
-use airlock::settings::Settings;
-use airlockd::driver::pf::{PfConfig, PfDriver, ANCHOR, TOKEN_FILE};
-use airlockd::driver::{DriverError, Firewall, Problem};
+use airlock_helper::driver::pf::{PfConfig, PfDriver, ANCHOR, TOKEN_FILE};
+use airlock_helper::driver::{DriverError, Firewall, Problem};
+use airlock_shared::endpoint::Endpoint;
+use airlock_shared::network::classify::classify;
+use airlock_shared::network::{Interface, InterfaceFlags, NetworkSnapshot, Route};
+use airlock_shared::platform::Platform;
+use airlock_shared::policy;
+use airlock_shared::settings::Settings;
 
 const RULES: &str = "\
 # loopback: this machine talking to itself

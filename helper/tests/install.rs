@@ -4,17 +4,17 @@
 //! files against their single source of truth.
 //!
 //! After changing a generator, refresh the committed files with
-//! `AIRLOCK_BLESS=1 cargo test -p airlockd --test install` and review the
+//! `AIRLOCK_BLESS=1 cargo test -p airlock-helper --test install` and review the
 //! diff.
 
 use std::fs;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 
-use airlock::platform::Platform;
-use airlockd::install::{
+use airlock_helper::install::{
     self, desktop, names, plists, unit, InstallError, RecordingRunner, Target,
 };
+use airlock_shared::platform::Platform;
 use plist::Value;
 
 fn repo() -> PathBuf {
@@ -33,7 +33,7 @@ fn committed(rel: &str, rendered: &str) {
         .unwrap_or_else(|e| panic!("{rel}: {e} (AIRLOCK_BLESS=1 writes it)"));
     assert!(
         on_disk == rendered,
-        "{rel} differs from its generator; run AIRLOCK_BLESS=1 cargo test -p airlockd \
+        "{rel} differs from its generator; run AIRLOCK_BLESS=1 cargo test -p airlock-helper \
          --test install and review the diff"
     );
 }

@@ -10,7 +10,7 @@
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant, SystemTime};
 
-use airlock::status::Status;
+use airlock_shared::status::Status;
 use nix::sys::signal::Signal;
 
 use crate::error::{LabError, Result};

@@ -10,7 +10,7 @@ pub enum LabError {
     #[error("the lab needs root (network namespaces, tcpdump, nft)")]
     NotRoot,
     /// `airlockd`/`airlockctl` were not built (the suite runs the real ones).
-    #[error("{0} is missing: run `cargo build -p airlockd -p airlockctl` (`cargo test --workspace` builds them)")]
+    #[error("{0} is missing: run `cargo build -p airlock-helper -p airlock-cli` (`cargo test --workspace` builds them)")]
     MissingBinary(String),
     /// A tool scripts/deps should have installed is not on PATH.
     #[error("`{0}` is not installed (scripts/deps installs the lab's tools)")]

@@ -18,7 +18,6 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use airlock::status::{KillSwitch, Protection, Status, TunnelState};
 use airlock_lab::netns::{enter_by_name, Netns, PREFIX};
 use airlock_lab::plumbing::Plumbing;
 use airlock_lab::timed::TimedLines;
@@ -27,6 +26,7 @@ use airlock_lab::{
     addr, Airlock, Binaries, Capture, Class, Lab, LabError, Ns, Outcome, PacketSummary, Probe,
     WebConn, CLIENT_WAN,
 };
+use airlock_shared::status::{KillSwitch, Protection, Status, TunnelState};
 use nix::sys::signal::Signal;
 
 /// Probes against a kill switch fail fast (reject); this only bounds a drop.

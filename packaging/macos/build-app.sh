@@ -60,7 +60,7 @@ export AIRLOCK_HELPER_LAUNCHD_PLIST="$dist/helper-plists/launchd.plist"
 
 if [ "${AIRLOCK_SKIP_BUILD:-}" != 1 ]; then
     for t in "${targets[@]}"; do
-        cargo build --release --target "$t" -p airlockd -p airlockctl -p airlock-app
+        cargo build --release --target "$t" -p airlock-helper -p airlock-cli -p airlock-app
     done
 fi
 

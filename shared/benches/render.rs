@@ -10,9 +10,9 @@
 use std::hint::black_box;
 use std::time::{Duration, Instant};
 
-use airlock::platform::Platform;
-use airlock::policy;
-use airlock::render::{nft, pf};
+use airlock_shared::platform::Platform;
+use airlock_shared::policy;
+use airlock_shared::render::{nft, pf};
 
 #[path = "../tests/common/mod.rs"]
 mod common;

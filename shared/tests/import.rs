@@ -9,12 +9,12 @@ use std::io;
 use std::net::IpAddr;
 use std::path::{Path, PathBuf};
 
-use airlock::endpoint::{Endpoint, Transport};
-use airlock::import::{
+use airlock_shared::endpoint::{Endpoint, Transport};
+use airlock_shared::import::{
     self, Client, Format, FoundConfig, ImportError, RemoteSpec, Resolve, ResolveError, SyntaxError,
     SystemResolver,
 };
-use airlock::policy::Family;
+use airlock_shared::policy::Family;
 
 fn data(rel: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))

@@ -4,16 +4,16 @@
 
 mod common;
 
-use airlock::platform::Platform;
-use airlock::policy::{Packet, Policy, Protocol, Verdict};
-use airlock::settings::Settings;
+use airlock_shared::platform::Platform;
+use airlock_shared::policy::{Packet, Policy, Protocol, Verdict};
+use airlock_shared::settings::Settings;
 use common::{laptop, names, NOW};
 
 use Protocol::*;
 use Verdict::*;
 
 fn policy(platform: Platform, settings: Settings) -> Policy {
-    airlock::policy::build(&settings, &laptop(platform, &[]), platform, NOW)
+    airlock_shared::policy::build(&settings, &laptop(platform, &[]), platform, NOW)
 }
 
 fn on() -> Settings {
@@ -257,7 +257,7 @@ fn pause_passes_everything_until_the_deadline_only() {
     let paused = policy(Platform::Linux, settings.clone());
     assert_eq!(paused.pause.map(|p| p.remaining_secs), Some(60));
     assert_eq!(paused.decides(&leak), Pass);
-    let later = airlock::policy::build(
+    let later = airlock_shared::policy::build(
         &settings,
         &laptop(Platform::Linux, &[]),
         Platform::Linux,

@@ -8,9 +8,9 @@ mod lab;
 #[path = "render_nft/wire.rs"]
 mod wire;
 
-use airlock::platform::Platform;
-use airlock::policy::{self, Policy};
-use airlock::render::nft::render;
+use airlock_shared::platform::Platform;
+use airlock_shared::policy::{self, Policy};
+use airlock_shared::render::nft::render;
 
 use common::NOW;
 use lab::Netns;
@@ -79,8 +79,8 @@ fn every_comment_fits_nft_and_hostile_reasons_stay_inside_quotes() {
 /// addresses of the other family. nft has no empty-set match, so the
 /// renderer must leave them out visibly rather than emit broken text.
 fn degenerate() -> Policy {
-    use airlock::network::classify::InterfaceKind;
-    use airlock::policy::{Direction, Family, IfaceSet, Interfaces, Remote};
+    use airlock_shared::network::classify::InterfaceKind;
+    use airlock_shared::policy::{Direction, Family, IfaceSet, Interfaces, Remote};
     let mut policy = common::scenarios(Platform::Linux)[0].policy(Platform::Linux);
     let template = policy.rules[0].clone();
     let mut no_ifaces = template.clone();

@@ -8,10 +8,10 @@ mod pf_model;
 use std::collections::BTreeSet;
 use std::net::IpAddr;
 
-use airlock::endpoint::Endpoint;
-use airlock::platform::Platform;
-use airlock::policy::{self, Direction, Packet, PacketPath, Policy, Protocol, Verdict};
-use airlock::render::pf;
+use airlock_shared::endpoint::Endpoint;
+use airlock_shared::platform::Platform;
+use airlock_shared::policy::{self, Direction, Packet, PacketPath, Policy, Protocol, Verdict};
+use airlock_shared::render::pf;
 use pf_model::{Action, Host, Ruleset};
 
 const MAC: Platform = Platform::Macos;

@@ -9,12 +9,12 @@ use std::sync::{Arc, Mutex};
 use std::thread;
 use std::time::Instant;
 
-use airlock::ipc::frame::{read_message, write_frame};
-use airlock::ipc::protocol::{
+use airlock_shared::ipc::frame::{read_message, write_frame};
+use airlock_shared::ipc::protocol::{
     ErrorCode, IpcError, OptionName, Request, RequestBody, ResponseBody, ServerMessage,
     PROTOCOL_VERSION,
 };
-use airlock::status::{KillSwitch, Status, TunnelState};
+use airlock_shared::status::{KillSwitch, Status, TunnelState};
 
 use super::{status, Desktop};
 
@@ -156,7 +156,7 @@ fn serve(stream: UnixStream, state: &Mutex<FakeState>) {
             }
             (RequestBody::GetStatus, _) => ServerMessage::ok(req.id, ResponseBody::Status(current)),
             (RequestBody::GetRules { offset }, _) => {
-                match airlock::ipc::rules_page::response(
+                match airlock_shared::ipc::rules_page::response(
                     "nft",
                     "table inet airlock {\n}\n",
                     *offset,

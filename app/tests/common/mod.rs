@@ -17,7 +17,7 @@ use std::io::Write;
 use std::thread;
 use std::time::{Duration, Instant};
 
-use airlock::status::{KillSwitch, Status};
+use airlock_shared::status::{KillSwitch, Status};
 
 pub use desktop::{Desktop, TrayHost};
 pub use fake_helper::FakeHelper;

@@ -5,7 +5,7 @@
 use std::io;
 use std::net::IpAddr;
 
-use airlock::import::{self, Format, ImportError, RemoteSpec};
+use airlock_shared::import::{self, Format, ImportError, RemoteSpec};
 
 /// Parses `data` as `format` and checks the result; `each` adds the
 /// format's own checks on every spec.

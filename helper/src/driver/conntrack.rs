@@ -4,7 +4,7 @@
 
 use std::net::IpAddr;
 
-use airlock::policy::Protocol;
+use airlock_shared::policy::Protocol;
 
 use super::flow::Flow;
 

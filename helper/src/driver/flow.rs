@@ -26,10 +26,10 @@
 
 use std::net::IpAddr;
 
-use airlock::network::classify;
-use airlock::network::{InterfaceKind, NetworkSnapshot};
-use airlock::platform::Platform;
-use airlock::policy::{Packet, PacketPath, Policy, Protocol, Verdict};
+use airlock_shared::network::classify;
+use airlock_shared::network::{InterfaceKind, NetworkSnapshot};
+use airlock_shared::platform::Platform;
+use airlock_shared::policy::{Packet, PacketPath, Policy, Protocol, Verdict};
 
 /// The interface name used when the snapshot cannot say where a packet
 /// crosses. Not a valid interface name, so no policy rule names it.

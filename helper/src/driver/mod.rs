@@ -14,7 +14,7 @@
 //!
 //! Which connections to cut after a stricter policy is loaded is decided by
 //! the pure [`flow`] module, shared by both backends and held to
-//! [`airlock::policy::Policy::decides`].
+//! [`airlock_shared::policy::Policy::decides`].
 
 mod command;
 pub mod conntrack;
@@ -28,8 +28,8 @@ mod problem;
 #[cfg(test)]
 pub(crate) mod test_support;
 
-use airlock::network::NetworkSnapshot;
-use airlock::policy::Policy;
+use airlock_shared::network::NetworkSnapshot;
+use airlock_shared::policy::Policy;
 
 pub use error::DriverError;
 pub use problem::Problem;

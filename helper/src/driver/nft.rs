@@ -13,8 +13,8 @@
 
 use std::path::PathBuf;
 
-use airlock::network::NetworkSnapshot;
-use airlock::policy::Policy;
+use airlock_shared::network::NetworkSnapshot;
+use airlock_shared::policy::Policy;
 
 use super::command::{self, Output};
 use super::flow::{self, Flow};

@@ -26,8 +26,8 @@ use std::io::Write;
 use std::net::IpAddr;
 use std::path::PathBuf;
 
-use airlock::network::NetworkSnapshot;
-use airlock::policy::Policy;
+use airlock_shared::network::NetworkSnapshot;
+use airlock_shared::policy::Policy;
 
 use super::command::{self, Output};
 use super::flow::{self, Flow};

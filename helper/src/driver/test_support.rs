@@ -3,12 +3,12 @@
 //! a libvirt bridge for VMs. [`iface`] and [`route`] are the crate's one
 //! builder for test snapshots; other unit tests should use them too.
 
-use airlock::endpoint::Endpoint;
-use airlock::network::classify::classify;
-use airlock::network::{Interface, InterfaceFlags, NetworkSnapshot, Route};
-use airlock::platform::Platform;
-use airlock::policy::{self, Policy};
-use airlock::settings::Settings;
+use airlock_shared::endpoint::Endpoint;
+use airlock_shared::network::classify::classify;
+use airlock_shared::network::{Interface, InterfaceFlags, NetworkSnapshot, Route};
+use airlock_shared::platform::Platform;
+use airlock_shared::policy::{self, Policy};
+use airlock_shared::settings::Settings;
 
 pub const VPN_SERVER: &str = "198.51.100.7:1194/udp";
 

@@ -12,13 +12,13 @@
 
 mod requests;
 
-use airlock::endpoint::Endpoint;
-use airlock::network::NetworkSnapshot;
-use airlock::platform::Platform;
-use airlock::policy::{self, Policy};
-use airlock::render;
-use airlock::settings::Settings;
-use airlock::status::{
+use airlock_shared::endpoint::Endpoint;
+use airlock_shared::network::NetworkSnapshot;
+use airlock_shared::platform::Platform;
+use airlock_shared::policy::{self, Policy};
+use airlock_shared::render;
+use airlock_shared::settings::Settings;
+use airlock_shared::status::{
     FirewallHealth, KillSwitch, Options, Protection, Status, Tunnel, TunnelState,
 };
 
@@ -83,7 +83,7 @@ pub struct Engine {
     /// over) whenever the kill switch is blocking something. Dropped when
     /// the engine loads or removes rules, so a read that spans a change
     /// sees the digest change and starts over with the new rules.
-    rules_listing: Option<airlock::ipc::rules_page::Listing>,
+    rules_listing: Option<airlock_shared::ipc::rules_page::Listing>,
 }
 
 impl Engine {

@@ -2,9 +2,9 @@
 //! the handshake are the server's business; by the time a request gets
 //! here it is allowed.
 
-use airlock::ipc::protocol::{ErrorCode, IpcError, OptionName, RequestBody, ResponseBody};
-use airlock::ipc::rules_page;
-use airlock::settings::Settings;
+use airlock_shared::ipc::protocol::{ErrorCode, IpcError, OptionName, RequestBody, ResponseBody};
+use airlock_shared::ipc::rules_page;
+use airlock_shared::settings::Settings;
 
 use super::{Engine, EngineError};
 

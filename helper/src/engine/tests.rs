@@ -4,13 +4,13 @@
 
 use std::sync::{Arc, Mutex};
 
-use airlock::endpoint::Endpoint;
-use airlock::ipc::protocol::{ErrorCode, OptionName, RequestBody, ResponseBody};
-use airlock::network::NetworkSnapshot;
-use airlock::platform::Platform;
-use airlock::policy::Policy;
-use airlock::settings::Settings;
-use airlock::status::{KillSwitch, Protection};
+use airlock_shared::endpoint::Endpoint;
+use airlock_shared::ipc::protocol::{ErrorCode, OptionName, RequestBody, ResponseBody};
+use airlock_shared::network::NetworkSnapshot;
+use airlock_shared::platform::Platform;
+use airlock_shared::policy::Policy;
+use airlock_shared::settings::Settings;
+use airlock_shared::status::{KillSwitch, Protection};
 
 use super::{Backend, Engine};
 use crate::driver::test_support::{iface, route};

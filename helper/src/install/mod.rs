@@ -23,7 +23,7 @@ use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
-use airlock::platform::Platform;
+use airlock_shared::platform::Platform;
 
 #[derive(Debug, thiserror::Error)]
 pub enum InstallError {

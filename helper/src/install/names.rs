@@ -5,7 +5,7 @@
 
 use std::path::PathBuf;
 
-use airlock::platform::Platform;
+use airlock_shared::platform::Platform;
 
 /// The menu-bar app's bundle identifier. It is also the app's LaunchAgent
 /// label (`app/src/autostart_macos.rs`) and `app/macos/Info.plist`'s

@@ -12,7 +12,7 @@ use std::process::{Child, Command, ExitStatus, Output, Stdio};
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant};
 
-use airlock::ipc::client::Client;
+use airlock_client::Client;
 
 /// Whether this machine can run the tests; says why not when it cannot.
 pub fn ready() -> bool {

@@ -17,9 +17,9 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
-use airlock::status::Protection;
 use airlock_lab::plumbing::Plumbing;
 use airlock_lab::{addr, Airlock, Binaries, Capture, Lab, Ns, Outcome, Probe, CLIENT_WAN};
+use airlock_shared::status::Protection;
 use anyhow::{bail, Context};
 use nix::sys::signal::{sigaction, SaFlags, SigAction, SigHandler, SigSet, Signal};
 

@@ -6,23 +6,18 @@
 //!   incremental decoder (the helper wraps it in its async reader);
 //! - [`protocol`]: the messages, the version, the handshake rule and which
 //!   requests need authorization;
-//! - [`client`]: the blocking client;
 //! - [`rules_page`]: cutting the ruleset into pages that fit a frame;
 //! - [`paths`]: where the socket is.
 //!
 //! The helper's side (peer credentials, authorization, connection limits)
-//! lives in the helper; nothing here needs tokio or privileges.
+//! lives in the helper and the socket-owning client in the `airlock-client`
+//! crate; nothing here opens a socket.
 
-pub mod client;
 pub mod frame;
 pub mod paths;
 pub mod protocol;
 pub mod rules_page;
 
-pub use client::{
-    Client, ClientError, ClientOptions, ConnectFailure, LoadedRules, Subscription,
-    MAX_RULES_ATTEMPTS, MAX_RULES_LEN,
-};
 pub use frame::{
     decode, encode, read_frame, read_message, write_frame, FrameDecoder, FrameError, MAX_FRAME_LEN,
 };

@@ -204,7 +204,7 @@ pub enum ResponseBody {
     /// One page of the ruleset as loaded, for `airlockctl rules`. A large
     /// ruleset does not fit one frame, so the client asks from offset 0
     /// and then from each page's end until it has `total` bytes
-    /// ([`crate::ipc::Client::rules`] does this and checks the digest);
+    /// (the client crate's `Client::rules` does this and checks the digest);
     /// pages are cut by [`crate::ipc::rules_page`].
     Rules {
         /// `nft` or `pf`.

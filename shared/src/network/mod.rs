@@ -1,13 +1,12 @@
-//! What the machine's network looks like right now: interfaces, routes and
-//! resolvers. Observed by [`live::snapshot`], constructed by hand in tests.
+//! What the machine's network looks like at one moment: interfaces,
+//! routes and resolvers. Observed by the helper (its `network::live`),
+//! constructed by hand in tests; the parsers of what the kernel and the
+//! OS's tools print are here, pure, so they are tested on any machine.
 
 pub mod classify;
-pub mod live;
-#[cfg(target_os = "linux")]
-mod live_linux;
-#[cfg(target_os = "macos")]
-mod live_macos;
+pub mod interfaces;
 pub mod netstat;
+mod parse_error;
 pub mod resolv;
 pub mod routes_linux;
 
@@ -17,6 +16,7 @@ use ipnet::IpNet;
 use serde::{Deserialize, Serialize};
 
 pub use classify::InterfaceKind;
+pub use parse_error::ParseError;
 
 /// One network interface as the policy needs to see it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

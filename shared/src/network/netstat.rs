@@ -27,7 +27,7 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use ipnet::IpNet;
 
-use super::live::ParseError;
+use super::ParseError;
 use super::Route;
 
 /// Parses one or more `netstat -rn` sections (`Internet:`,

@@ -9,7 +9,7 @@
 
 use std::net::IpAddr;
 
-use super::live::ParseError;
+use super::ParseError;
 
 /// `nameserver ADDR` lines of resolv.conf(5). Comments (`#`, `;`) and
 /// every other keyword are ignored; a `nameserver` whose value is not an

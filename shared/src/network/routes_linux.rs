@@ -11,7 +11,7 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use ipnet::IpNet;
 
-use super::live::ParseError;
+use super::ParseError;
 use super::Route;
 
 /// `<linux/route.h>` and `<linux/ipv6_route.h>` flag bits.

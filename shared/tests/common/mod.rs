@@ -2,12 +2,12 @@
 //! renderers are checked against the same situations.
 #![allow(dead_code)]
 
-use airlock::endpoint::Endpoint;
-use airlock::network::classify::classify;
-use airlock::network::{Interface, InterfaceFlags, NetworkSnapshot, Route};
-use airlock::platform::Platform;
-use airlock::policy::{self, Policy};
-use airlock::settings::Settings;
+use airlock_shared::endpoint::Endpoint;
+use airlock_shared::network::classify::classify;
+use airlock_shared::network::{Interface, InterfaceFlags, NetworkSnapshot, Route};
+use airlock_shared::platform::Platform;
+use airlock_shared::policy::{self, Policy};
+use airlock_shared::settings::Settings;
 
 /// A fixed clock: 2026-11-26T12:00:00Z.
 pub const NOW: u64 = 1_795_694_400;

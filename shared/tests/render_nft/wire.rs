@@ -14,9 +14,9 @@ use std::net::{IpAddr, SocketAddr, SocketAddrV6, UdpSocket};
 use std::os::fd::AsRawFd;
 use std::time::{Duration, Instant};
 
-use airlock::platform::Platform;
-use airlock::policy::{Packet, Protocol, Verdict};
-use airlock::render::nft::render;
+use airlock_shared::platform::Platform;
+use airlock_shared::policy::{Packet, Protocol, Verdict};
+use airlock_shared::render::nft::render;
 use nix::sys::socket::{self, sockopt, AddressFamily, SockFlag, SockType, SockaddrStorage};
 use nix::sys::time::{TimeVal, TimeValLike};
 

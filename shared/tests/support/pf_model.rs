@@ -15,7 +15,7 @@
 use std::collections::HashMap;
 use std::net::IpAddr;
 
-use airlock::policy::{Direction, Family, Packet, PacketPath, Protocol, Verdict};
+use airlock_shared::policy::{Direction, Family, Packet, PacketPath, Protocol, Verdict};
 use ipnet::IpNet;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

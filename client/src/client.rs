@@ -1,4 +1,4 @@
-//! The blocking client the CLI and the tray app use to talk to the helper.
+//! The blocking connection to the helper: requests, pages, subscriptions.
 //!
 //! One request at a time; ids tell answers apart from stragglers. Reads go
 //! through a [`FrameDecoder`], so a read that times out mid-frame keeps
@@ -6,17 +6,18 @@
 
 use std::io::{self, Read, Write};
 use std::os::unix::net::UnixStream;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::{Duration, Instant};
 
-use crate::status::Status;
-
-use super::frame::{decode, encode, FrameDecoder, FrameError};
-use super::protocol::{
-    ErrorCode, IpcError, Outcome, Request, RequestBody, ResponseBody, ServerMessage,
-    PROTOCOL_VERSION, UNKNOWN_REQUEST_ID,
+use airlock_shared::ipc::frame::{decode, encode, FrameDecoder};
+use airlock_shared::ipc::protocol::{
+    ErrorCode, Outcome, Request, RequestBody, ResponseBody, ServerMessage, PROTOCOL_VERSION,
+    UNKNOWN_REQUEST_ID,
 };
-use super::rules_page;
+use airlock_shared::ipc::rules_page;
+use airlock_shared::status::Status;
+
+use crate::error::{io_error, protocol, unexpected, ClientError};
 
 /// How many times [`Client::rules`] reads the ruleset from the start
 /// before giving up on one that keeps changing under it.
@@ -26,82 +27,6 @@ pub const MAX_RULES_ATTEMPTS: u32 = 3;
 /// million endpoints). Like the frame limit, it bounds what a confused
 /// or hostile helper can make a client buffer.
 pub const MAX_RULES_LEN: u64 = 64 * 1024 * 1024;
-
-/// Why a connection attempt failed, in the terms a user can act on.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ConnectFailure {
-    /// No socket, or nobody listening on it: start the helper.
-    NotRunning,
-    /// The socket's permissions keep this user out.
-    PermissionDenied,
-    Other,
-}
-
-impl ConnectFailure {
-    pub fn of(error: &io::Error) -> Self {
-        match error.kind() {
-            io::ErrorKind::NotFound | io::ErrorKind::ConnectionRefused => {
-                ConnectFailure::NotRunning
-            }
-            io::ErrorKind::PermissionDenied => ConnectFailure::PermissionDenied,
-            _ => ConnectFailure::Other,
-        }
-    }
-}
-
-#[derive(Debug, thiserror::Error)]
-pub enum ClientError {
-    #[error("{}", connect_message(path, source))]
-    Connect {
-        path: PathBuf,
-        #[source]
-        source: io::Error,
-    },
-    #[error("the Airlock helper did not answer within {after:?}")]
-    Timeout { after: Duration },
-    #[error("the Airlock helper closed the connection")]
-    Disconnected,
-    #[error("Airlock client and helper versions do not match: {0}")]
-    VersionMismatch(String),
-    #[error("protocol error talking to the Airlock helper: {0}")]
-    Protocol(String),
-    #[error("the Airlock helper refused: {0}")]
-    Remote(IpcError),
-    #[error("I/O error talking to the Airlock helper: {0}")]
-    Io(io::Error),
-    /// Every attempt to read the ruleset saw it change between pages
-    /// (rules reloaded meanwhile, or another client reading at once).
-    #[error(
-        "the loaded rules kept changing while they were being read \
-         ({attempts} attempts); try again"
-    )]
-    RulesKeptChanging { attempts: u32 },
-}
-
-impl ClientError {
-    /// For `Connect` errors, what kind of failure it was.
-    pub fn connect_failure(&self) -> Option<ConnectFailure> {
-        match self {
-            ClientError::Connect { source, .. } => Some(ConnectFailure::of(source)),
-            _ => None,
-        }
-    }
-}
-
-fn connect_message(path: &Path, source: &io::Error) -> String {
-    let path = path.display();
-    match ConnectFailure::of(source) {
-        ConnectFailure::NotRunning => {
-            format!("the Airlock helper is not running (nothing listens on {path}: {source})")
-        }
-        ConnectFailure::PermissionDenied => {
-            format!("permission denied connecting to the Airlock helper at {path} ({source})")
-        }
-        ConnectFailure::Other => {
-            format!("cannot connect to the Airlock helper at {path}: {source}")
-        }
-    }
-}
 
 /// How long to wait, and what to call ourselves.
 #[derive(Debug, Clone)]
@@ -342,10 +267,6 @@ pub struct LoadedRules {
     pub pages: usize,
 }
 
-fn unexpected(wanted: &str, got: &ResponseBody) -> ClientError {
-    ClientError::Protocol(format!("expected a {wanted} response, got {}", got.kind()))
-}
-
 /// Status events after [`Client::subscribe`]. Iteration ends when the
 /// helper closes the connection, and after any error but a timeout.
 #[derive(Debug)]
@@ -481,30 +402,6 @@ impl Connection {
     }
 }
 
-fn protocol(e: FrameError) -> ClientError {
-    match e {
-        FrameError::Io(e) => io_error(e),
-        other => ClientError::Protocol(other.to_string()),
-    }
-}
-
-fn io_error(e: io::Error) -> ClientError {
-    match e.kind() {
-        io::ErrorKind::ConnectionReset | io::ErrorKind::BrokenPipe => ClientError::Disconnected,
-        _ => ClientError::Io(e),
-    }
-}
-
-/// Socket timeouts surface as `WouldBlock` on Unix (`TimedOut` elsewhere).
-fn timeout_or_io(e: io::Error, deadline: Option<Deadline>) -> ClientError {
-    match (e.kind(), deadline) {
-        (io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut, Some(d)) => {
-            ClientError::Timeout { after: d.after }
-        }
-        _ => io_error(e),
-    }
-}
-
 /// `UnixStream::connect` with a bound: on Linux a connect to a helper
 /// whose accept backlog is full sleeps until there is room, for as long
 /// as `SO_SNDTIMEO` allows, so that option is set before connecting.
@@ -549,45 +446,19 @@ fn cloexec() -> nix::sys::socket::SockFlag {
     nix::sys::socket::SockFlag::empty()
 }
 
+/// Socket timeouts surface as `WouldBlock` on Unix (`TimedOut` elsewhere).
+fn timeout_or_io(e: io::Error, deadline: Option<Deadline>) -> ClientError {
+    match (e.kind(), deadline) {
+        (io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut, Some(d)) => {
+            ClientError::Timeout { after: d.after }
+        }
+        _ => io_error(e),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn connect_failures_are_classified_for_the_user() {
-        let cases = [
-            (
-                io::ErrorKind::NotFound,
-                ConnectFailure::NotRunning,
-                "not running",
-            ),
-            (
-                io::ErrorKind::ConnectionRefused,
-                ConnectFailure::NotRunning,
-                "not running",
-            ),
-            (
-                io::ErrorKind::PermissionDenied,
-                ConnectFailure::PermissionDenied,
-                "permission denied",
-            ),
-            (
-                io::ErrorKind::InvalidInput,
-                ConnectFailure::Other,
-                "cannot connect",
-            ),
-        ];
-        for (kind, failure, words) in cases {
-            let e = ClientError::Connect {
-                path: "/run/airlock/airlock.sock".into(),
-                source: io::Error::from(kind),
-            };
-            assert_eq!(e.connect_failure(), Some(failure), "{kind:?}");
-            let msg = e.to_string();
-            assert!(msg.contains(words), "{msg}");
-            assert!(msg.contains("/run/airlock/airlock.sock"), "{msg}");
-        }
-    }
 
     #[test]
     fn a_huge_timeout_is_a_far_deadline_not_a_panic() {

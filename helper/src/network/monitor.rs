@@ -11,9 +11,9 @@ use tokio::io::unix::AsyncFd;
 use tokio::sync::mpsc;
 
 #[cfg(target_os = "linux")]
-use crate::monitor_linux as platform;
+use super::monitor_linux as platform;
 #[cfg(target_os = "macos")]
-use crate::monitor_macos as platform;
+use super::monitor_macos as platform;
 
 /// Kernel messages arriving within this window are coalesced into one
 /// notification: interface changes come in bursts (link, address, route),

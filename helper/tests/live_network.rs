@@ -4,9 +4,9 @@
 use std::net::IpAddr;
 use std::process::Command;
 
-use airlock::network::live::snapshot;
-use airlock::network::{InterfaceKind, NetworkSnapshot};
-use airlock::platform::Platform;
+use airlock_helper::network::live::snapshot;
+use airlock_shared::network::{InterfaceKind, NetworkSnapshot};
+use airlock_shared::platform::Platform;
 
 #[test]
 fn this_machine_has_loopback_with_127_0_0_1_slash_8() {

@@ -1,105 +1,15 @@
-//! Reads the machine's network as it is right now: interfaces and their
-//! addresses (getifaddrs, the same call on Linux and macOS), the routing
-//! table and the DNS resolvers.
-//!
-//! Only the reading is here and in the thin per-OS shims
-//! (`live_linux`, `live_macos`); every decision about what the
-//! text or the kernel's answers mean is in pure functions
-//! ([`assemble_interfaces`], [`super::routes_linux`], [`super::netstat`],
-//! [`super::resolv`]) that the tests reach on any machine.
+//! Turning the kernel's list of interface addresses (getifaddrs, one entry
+//! per address) into the snapshot's interfaces. Pure, so every decision
+//! about prefixes and classification is tested on any machine; the helper
+//! does the getifaddrs call.
 
 use std::net::IpAddr;
-use std::path::PathBuf;
 
 use ipnet::IpNet;
 
 use super::classify::classify;
-use super::{Interface, InterfaceFlags, NetworkSnapshot};
+use super::{Interface, InterfaceFlags};
 use crate::platform::Platform;
-
-/// Why the live network could not be read. Each variant says which source
-/// failed, so `airlockctl doctor` can name it.
-#[derive(Debug, thiserror::Error)]
-pub enum LiveError {
-    #[error("listing interfaces (getifaddrs): {0}")]
-    Interfaces(#[source] nix::Error),
-    #[error("{path}: cannot read: {source}")]
-    Read {
-        path: PathBuf,
-        #[source]
-        source: std::io::Error,
-    },
-    /// A line of a routing-table or resolver listing that does not have
-    /// the shape its format promises; `source` names the file or command.
-    #[error("{source_name}:{}: {}", .error.line, .error.message)]
-    Parse {
-        source_name: String,
-        error: ParseError,
-    },
-    #[error("running `{command}`: {source}")]
-    Spawn {
-        command: String,
-        #[source]
-        source: std::io::Error,
-    },
-    #[error("`{command}` failed ({status}): {stderr}")]
-    Command {
-        command: String,
-        status: String,
-        stderr: String,
-    },
-}
-
-/// A line a pure parser could not make sense of (1-based line number).
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("line {line}: {message}")]
-pub struct ParseError {
-    pub line: usize,
-    pub message: String,
-}
-
-impl ParseError {
-    pub(crate) fn new(line: usize, message: impl Into<String>) -> Self {
-        ParseError {
-            line,
-            message: message.into(),
-        }
-    }
-}
-
-/// The network right now. `platform` decides how interface names are
-/// classified (so a Linux machine can be looked at with macOS eyes in
-/// tests); where routes and resolvers are read from follows the OS this
-/// was built for. `extra_tunnels` are the user's own tunnel patterns.
-pub fn snapshot(
-    platform: Platform,
-    extra_tunnels: &[String],
-) -> Result<NetworkSnapshot, LiveError> {
-    let raw = read_interface_addresses()?;
-    Ok(NetworkSnapshot {
-        interfaces: assemble_interfaces(raw, platform, extra_tunnels),
-        routes: os::routes()?,
-        dns: os::dns()?,
-    })
-}
-
-#[cfg(target_os = "linux")]
-use super::live_linux as os;
-#[cfg(target_os = "macos")]
-use super::live_macos as os;
-
-#[cfg(not(any(target_os = "linux", target_os = "macos")))]
-mod os {
-    //! Airlock supports only Linux and macOS; elsewhere the snapshot has
-    //! interfaces but no routes or resolvers rather than failing to build.
-    use super::LiveError;
-    pub fn routes() -> Result<Vec<crate::network::Route>, LiveError> {
-        Ok(Vec::new())
-    }
-    pub fn dns() -> Result<Vec<std::net::IpAddr>, LiveError> {
-        Ok(Vec::new())
-    }
-}
 
 /// One getifaddrs entry reduced to what the snapshot needs. getifaddrs
 /// returns one entry per address (plus one link-level entry per
@@ -112,32 +22,6 @@ pub struct RawAddress {
     /// the policy does not look at.
     pub address: Option<IpAddr>,
     pub netmask: Option<IpAddr>,
-}
-
-fn read_interface_addresses() -> Result<Vec<RawAddress>, LiveError> {
-    use nix::net::if_::InterfaceFlags as F;
-    let ip = |s: &nix::sys::socket::SockaddrStorage| -> Option<IpAddr> {
-        if let Some(v4) = s.as_sockaddr_in() {
-            Some(IpAddr::V4(v4.ip()))
-        } else {
-            s.as_sockaddr_in6().map(|v6| IpAddr::V6(v6.ip()))
-        }
-    };
-    let addrs = nix::ifaddrs::getifaddrs().map_err(LiveError::Interfaces)?;
-    Ok(addrs
-        .map(|a| RawAddress {
-            flags: InterfaceFlags {
-                up: a.flags.contains(F::IFF_UP),
-                running: a.flags.contains(F::IFF_RUNNING),
-                loopback: a.flags.contains(F::IFF_LOOPBACK),
-                point_to_point: a.flags.contains(F::IFF_POINTOPOINT),
-                multicast: a.flags.contains(F::IFF_MULTICAST),
-            },
-            address: a.address.as_ref().and_then(ip),
-            netmask: a.netmask.as_ref().and_then(ip),
-            name: a.interface_name,
-        })
-        .collect())
 }
 
 /// Groups getifaddrs entries into interfaces, in the order the kernel

@@ -6,8 +6,10 @@
 use std::net::IpAddr;
 use std::process::Command;
 
-use super::live::{LiveError, ParseError};
-use super::{netstat, resolv, Route};
+use airlock_shared::network::ParseError;
+
+use super::live::LiveError;
+use airlock_shared::network::{netstat, resolv, Route};
 
 pub fn routes() -> Result<Vec<Route>, LiveError> {
     let mut routes = parsed("/usr/sbin/netstat", &["-rn", "-f", "inet"], netstat::parse)?;

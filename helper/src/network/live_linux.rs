@@ -5,8 +5,10 @@ use std::io::ErrorKind;
 use std::net::IpAddr;
 use std::path::Path;
 
-use super::live::{LiveError, ParseError};
-use super::{resolv, routes_linux, Route};
+use airlock_shared::network::ParseError;
+
+use super::live::LiveError;
+use airlock_shared::network::{resolv, routes_linux, Route};
 
 pub fn routes() -> Result<Vec<Route>, LiveError> {
     let mut routes = parsed("/proc/net/route", routes_linux::parse_ipv4)?;
