@@ -575,7 +575,7 @@ fn an_unreferenced_pf_anchor_is_reported_not_reloaded_after_each_change() {
     let unreferenced = Problem::AnchorNotReferenced.to_string();
     assert_eq!(
         st.firewall.problems,
-        [unreferenced.clone()],
+        std::slice::from_ref(&unreferenced),
         "the change's answer still says so"
     );
     assert!(!e.check_firewall(T0 + 2), "not a tamper after a change");
