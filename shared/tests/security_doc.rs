@@ -9,9 +9,9 @@ mod common;
 
 use std::collections::BTreeSet;
 
-use airlock::network::NetworkSnapshot;
-use airlock::platform::Platform;
-use airlock::settings::Settings;
+use airlock_shared::network::NetworkSnapshot;
+use airlock_shared::platform::Platform;
+use airlock_shared::settings::Settings;
 use common::{endpoint, laptop, NOW};
 
 const DOC_PATH: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../docs/security.md");
@@ -64,7 +64,7 @@ fn whys(platform: Platform, all: &[Settings]) -> BTreeSet<String> {
     let mut out = BTreeSet::new();
     for snapshot in snapshots(platform) {
         for s in all {
-            let policy = airlock::policy::build(s, &snapshot, platform, NOW);
+            let policy = airlock_shared::policy::build(s, &snapshot, platform, NOW);
             out.extend(policy.rules.into_iter().map(|r| r.why));
         }
     }
