@@ -17,6 +17,7 @@ mod build;
 mod decide;
 mod message;
 mod name;
+mod pins;
 
 pub use answer::{check_upstream, UpstreamAnswer, MAX_ADDRESSES};
 pub use build::{empty, placeholder, refused, relay, with_rcode, PLACEHOLDER_TTL};
@@ -28,3 +29,4 @@ pub use message::{
     TYPE_A, TYPE_AAAA, TYPE_CNAME,
 };
 pub use name::{Name, NameError, MAX_LABEL_LEN, MAX_NAME_LEN, MAX_POINTER_HOPS};
+pub use pins::{AnsweredPin, PinTable, MAX_PINS, MAX_PIN_SECS, MIN_PIN_SECS};
