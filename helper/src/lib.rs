@@ -16,6 +16,7 @@ pub mod install;
 pub mod learn;
 pub mod network;
 pub mod persist;
+pub mod resolver;
 pub mod sd_notify;
 pub mod server;
 pub mod socket;
