@@ -540,3 +540,75 @@ fn a_rules_offset_that_is_no_page_start_is_a_bad_request() {
     ok(&mut e, RequestBody::Disable);
     assert_eq!(rules_at(&mut e, 0).0, "");
 }
+
+// The filtering resolver's pins (engine/pins.rs).
+
+fn vpn_answer(addr: &str, ttl: u32) -> airlock_shared::dns::UpstreamAnswer {
+    airlock_shared::dns::UpstreamAnswer {
+        rcode: airlock_shared::dns::Rcode::NoError,
+        truncated: false,
+        addresses: vec![(addr.parse().unwrap(), ttl)],
+    }
+}
+
+fn blocking_with_named_endpoint(rig: &Rig) -> Engine {
+    let mut e = rig.engine();
+    e.change(T0, |s| {
+        s.kill_switch = true;
+        let mut ep = endpoint();
+        ep.host = Some("vpn.lab.test".into());
+        s.endpoints.push(ep);
+        Ok(())
+    })
+    .unwrap();
+    e
+}
+
+#[test]
+fn an_answer_is_in_the_kernel_before_pin_answer_returns_and_never_on_disk() {
+    let rig = Rig::new();
+    let mut e = blocking_with_named_endpoint(&rig);
+    assert!(e.resolver_view(T0).active);
+    let name = airlock_shared::dns::Name::from_dotted("VPN.lab.test").unwrap();
+    e.pin_answer(&name, &vpn_answer("203.0.113.9", 300), T0)
+        .unwrap();
+    let rules = rig.k().rules.clone().unwrap();
+    assert!(rules.contains("203.0.113.9"), "{rules}");
+    assert_eq!(e.pins().endpoints()[0].to_string(), "203.0.113.9:1194/udp");
+    assert_eq!(rig.persisted().endpoints.len(), 1);
+    // Expired, it leaves the kernel.
+    e.expire_pins(T0 + 301);
+    assert!(!rig.k().rules.clone().unwrap().contains("203.0.113.9"));
+}
+
+#[test]
+fn a_failed_load_leaves_no_pin_behind() {
+    let rig = Rig::new();
+    let mut e = blocking_with_named_endpoint(&rig);
+    rig.k().fail_next_load = true;
+    let name = airlock_shared::dns::Name::from_dotted("vpn.lab.test").unwrap();
+    assert!(e
+        .pin_answer(&name, &vpn_answer("203.0.113.9", 300), T0)
+        .is_err());
+    assert!(e.pins().pins().is_empty());
+}
+
+#[test]
+fn nothing_is_pinned_and_the_resolver_is_off_unless_blocking() {
+    let rig = Rig::new();
+    let mut e = rig.engine();
+    assert!(!e.resolver_view(T0).active);
+    let name = airlock_shared::dns::Name::from_dotted("vpn.lab.test").unwrap();
+    e.pin_answer(&name, &vpn_answer("203.0.113.9", 300), T0)
+        .unwrap();
+    assert!(e.pins().pins().is_empty());
+    // Blocking, pinned, then a tunnel comes up: the pins go.
+    let mut e = blocking_with_named_endpoint(&rig);
+    e.pin_answer(&name, &vpn_answer("203.0.113.9", 300), T0)
+        .unwrap();
+    assert_eq!(e.pins().pins().len(), 1);
+    e.on_network(net(true), vec![], T0);
+    assert!(!e.resolver_view(T0).active);
+    e.expire_pins(T0);
+    assert!(e.pins().pins().is_empty());
+}
