@@ -12,6 +12,14 @@
 //! The sockets, the upstream forwarding and the pinning live in the helper;
 //! this module decides and encodes only.
 
+/// Loopback port of the helper's filtering resolver; the nft redirect
+/// points here. Not 53, so it never competes with a local stub resolver
+/// (systemd-resolved, dnsmasq) for the port.
+pub const RESOLVER_PORT: u16 = 5354;
+/// `SO_MARK` on the resolver's upstream sockets ("AL" in ASCII): the only
+/// DNS the Linux rules let out while blocking.
+pub const UPSTREAM_MARK: u32 = 0x414c;
+
 mod answer;
 mod build;
 mod decide;
