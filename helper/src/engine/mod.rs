@@ -403,6 +403,7 @@ impl Engine {
                 allow_dns: s.allow_dns,
             },
             endpoints: s.endpoints.len(),
+            resolver: Some(Box::new(self.resolver_status(now))),
         }
     }
 

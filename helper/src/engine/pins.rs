@@ -86,6 +86,17 @@ impl Engine {
         }
     }
 
+    /// What the resolver is doing, for status.
+    pub fn resolver_status(&self, now: u64) -> airlock_shared::status::ResolverStatus {
+        let names = self.settings.resolver_names(self.platform);
+        airlock_shared::status::ResolverStatus {
+            active: self.blocking(now),
+            network_check_names: names.network_check.len(),
+            vpn_server_names: names.vpn_servers.len(),
+            pinned: self.pins.pins().to_vec(),
+        }
+    }
+
     /// The pinned-by-answer endpoints, for status.
     pub fn pins(&self) -> &PinTable {
         &self.pins
