@@ -227,9 +227,19 @@ fn base_chain(out: &mut String, hook: &str, what: &str, paused: Option<&str>, ju
     );
 }
 
-/// The resolver's own upstream queries: marked sockets to the network's
+/// Redirected DNS to the resolver, and the resolver's own upstream
+/// queries: marked sockets to the network's
 /// resolvers, port 53. Nothing else of DNS passes while blocking.
 fn dns_upstream(out: &mut String, dns: &DnsCatch) {
+    // A redirected query still names the interface it was routed to
+    // before the redirect (the hook's output device does not change
+    // within the hook), so loopback's own rule does not see it.
+    let _ = writeln!(
+        out,
+        "\t\tip daddr 127.0.0.1 meta l4proto {{ tcp, udp }} th dport {} return \
+         comment \"DNS redirected to Airlock's resolver on loopback\"",
+        dns.resolver_port
+    );
     for (family, key) in [(true, "ip"), (false, "ip6")] {
         let nets: Vec<String> = dns
             .upstreams
