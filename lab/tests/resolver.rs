@@ -119,3 +119,118 @@ fn blocking_answers_the_network_check_refuses_the_rest_and_leaks_nothing() {
         capture.report()
     );
 }
+
+/// Answers every A query for `vpn.lab.test` with `addr`, REFUSED for the
+/// rest; the lab network's resolver, in the "internet" namespace. Stops
+/// when `stop` is set (checked every 100 ms).
+fn stand_in_resolver(
+    ns: String,
+    addr: [u8; 4],
+    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+) -> std::thread::JoinHandle<usize> {
+    std::thread::spawn(move || {
+        airlock_lab::netns::enter_by_name(&ns, || {
+            let s = UdpSocket::bind((airlock_lab::addr::RESOLVER_V4, 53)).unwrap();
+            s.set_read_timeout(Some(Duration::from_millis(100)))
+                .unwrap();
+            let mut served = 0;
+            let mut buf = [0u8; 1500];
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                let Ok((n, from)) = s.recv_from(&mut buf) else {
+                    continue;
+                };
+                let Ok(q) = parse_query(&buf[..n]) else {
+                    continue;
+                };
+                let mut m = buf[..n].to_vec();
+                m[2] |= 0x80;
+                m[3] |= 0x80;
+                if q.question.name == Name::from_dotted("vpn.lab.test").unwrap() {
+                    m[7] = 1;
+                    m.extend_from_slice(&[0xC0, 12, 0, 1, 0, 1, 0, 0, 0, 30, 0, 4]);
+                    m.extend_from_slice(&addr);
+                } else {
+                    m[3] |= 5;
+                }
+                served += 1;
+                let _ = s.send_to(&m, from);
+            }
+            served
+        })
+        .unwrap()
+    })
+}
+
+#[test]
+fn blocking_forwards_a_vpn_name_and_pins_the_answer_first() {
+    let mut lab = match Lab::start() {
+        Ok(l) => l,
+        Err(e @ (LabError::NotRoot | LabError::MissingTool(_))) => {
+            eprintln!("SKIPPED: {e}");
+            return;
+        }
+        Err(e) => panic!("lab: {e}"),
+    };
+    // The client's resolv.conf names the lab network's resolver (`ip netns
+    // exec` shows this file as /etc/resolv.conf inside the namespace).
+    let etc = std::path::PathBuf::from("/etc/netns").join(lab.ns(Ns::Client).name());
+    std::fs::create_dir_all(&etc).unwrap();
+    std::fs::write(
+        etc.join("resolv.conf"),
+        format!("nameserver {}\n", airlock_lab::addr::RESOLVER_V4),
+    )
+    .unwrap();
+    let bins = Binaries::locate().unwrap_or_else(|e| panic!("{e}"));
+    let mut al = Airlock::new(&lab, bins);
+    std::fs::create_dir_all(&al.state_dir).unwrap();
+    std::fs::write(
+        al.state_dir.join("settings.toml"),
+        "kill_switch = true\n\
+         [[endpoints]]\n\
+         address = \"198.51.100.7\"\nport = 1194\nprotocol = \"udp\"\nhost = \"vpn.lab.test\"\n",
+    )
+    .unwrap();
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let upstream = stand_in_resolver(
+        lab.ns(Ns::Inet).name().to_string(),
+        [198, 51, 100, 9],
+        stop.clone(),
+    );
+    let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        al.start(&mut lab).unwrap();
+        al.wait_status(&lab, "blocking", Duration::from_secs(3), |st| {
+            st.protection == Protection::Blocking
+        })
+        .unwrap();
+        let (reply, took) = lab
+            .ns(Ns::Client)
+            .enter(|| ask(&query(0x4242, "vpn.lab.test")))
+            .unwrap();
+        let reply =
+            reply.unwrap_or_else(|| panic!("no answer for the VPN name:\n{}", al.log(&lab)));
+        let q = parse_query(&query(0x4242, "vpn.lab.test")).unwrap();
+        let a = check_upstream(&reply, 0x4242, &q.question).unwrap();
+        eprintln!("VPN name forwarded, pinned and relayed in {took:?}");
+        assert_eq!(a.addresses[0].0.to_string(), "198.51.100.9");
+        // Pinned before the asker saw the answer: the kernel has it now.
+        let set = lab
+            .client_exec(&["nft", "list", "set", "inet", "airlock", "endpoints_v4"])
+            .unwrap();
+        assert!(set.contains("198.51.100.9 . udp . 1194"), "{set}");
+        let st = al.status(&lab).unwrap();
+        let r = st.resolver.expect("status has the resolver");
+        assert_eq!(r.pinned.len(), 1, "{r:?}");
+        eprintln!("status: {}", r.summary());
+    }));
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    let served = upstream.join().unwrap_or(0);
+    al.stop(&mut lab, Signal::SIGTERM);
+    let _ = std::fs::remove_dir_all(&etc);
+    if let Err(p) = result {
+        std::panic::resume_unwind(p);
+    }
+    assert_eq!(
+        served, 1,
+        "the network's resolver saw exactly the helper's one query"
+    );
+}
