@@ -59,5 +59,6 @@ pub fn build(kill_switch: KillSwitch, tunnel_up: bool, healthy: bool, paused_unt
             allow_dns: false,
         },
         endpoints: 1,
+        resolver: None,
     }
 }

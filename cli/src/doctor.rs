@@ -278,6 +278,21 @@ fn status_checks(status: &Status, clock: &Clock) -> Vec<Check> {
              learns it from a tunnel; add it with `sudo airlockctl endpoints add ADDR:PORT/udp`",
         ));
     }
+    if let Some(r) = status.resolver.as_deref().filter(|r| r.active) {
+        out.push(if r.vpn_server_names == 0 {
+            check(
+                Level::Warn,
+                "resolver",
+                format!(
+                    "{}: a VPN configured by name cannot look up its server while blocking; \
+                     import its config with `sudo airlockctl endpoints import FILE`",
+                    r.summary()
+                ),
+            )
+        } else {
+            check(Level::Ok, "resolver", r.summary())
+        });
+    }
     if let Some(t) = fw.last_tamper {
         out.push(check(
             Level::Warn,
@@ -461,6 +476,37 @@ mod tests {
             ..ROOT_SOCKET
         };
         assert_eq!(judge_socket(not_socket, ROOT_DIR), [Level::Fail]);
+    }
+
+    #[test]
+    fn the_resolver_is_reported_while_blocking() {
+        let mut f = healthy();
+        let mut s = status();
+        let mut r = airlock_shared::status::ResolverStatus {
+            active: true,
+            network_check_names: 2,
+            vpn_server_names: 2,
+            pinned: vec![],
+        };
+        s.resolver = Some(Box::new(r.clone()));
+        f.helper = Ok(("airlockd".into(), s.clone()));
+        let checks = judge(&f, &clock());
+        let c = checks.iter().find(|c| c.name == "resolver").unwrap();
+        assert_eq!(c.level, Level::Ok);
+        assert_eq!(
+            c.detail,
+            "answering the network check; 2 VPN server names allowed"
+        );
+        r.vpn_server_names = 0;
+        s.resolver = Some(Box::new(r.clone()));
+        f.helper = Ok(("airlockd".into(), s.clone()));
+        let checks = judge(&f, &clock());
+        let c = checks.iter().find(|c| c.name == "resolver").unwrap();
+        assert_eq!(c.level, Level::Warn);
+        r.active = false;
+        s.resolver = Some(Box::new(r));
+        f.helper = Ok(("airlockd".into(), s));
+        assert!(judge(&f, &clock()).iter().all(|c| c.name != "resolver"));
     }
 
     #[test]

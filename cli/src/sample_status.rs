@@ -36,5 +36,6 @@ pub fn protected() -> Status {
             allow_dns: false,
         },
         endpoints: 2,
+        resolver: None,
     }
 }

@@ -125,6 +125,16 @@ pub fn describe(status: &Status, clock: &Clock) -> String {
         n => format!("{n} VPN servers let through (`airlockctl endpoints list`)"),
     };
     lines.push(format!("Endpoints:    {endpoints}"));
+    if let Some(r) = &status.resolver {
+        lines.push(format!("Resolver:     {}", r.summary()));
+        for p in &r.pinned {
+            lines.push(format!(
+                "  pinned by answer: {} ({})",
+                p.endpoint,
+                p.endpoint.host.as_deref().unwrap_or("?")
+            ));
+        }
+    }
     let fw = &status.firewall;
     let health = if fw.healthy { "healthy" } else { "NOT healthy" };
     let packets = match fw.blocked_packets {
@@ -287,6 +297,31 @@ mod tests {
             event_line(&s, &utc()),
             "Fault — the firewall rules are not what they should be; \
              firewall NOT healthy (2 problems)"
+        );
+    }
+
+    #[test]
+    fn status_says_what_the_resolver_is_doing() {
+        let mut s = protected();
+        s.resolver = Some(Box::new(airlock_shared::status::ResolverStatus {
+            active: true,
+            network_check_names: 2,
+            vpn_server_names: 2,
+            pinned: vec![airlock_shared::dns::AnsweredPin {
+                endpoint: airlock_shared::endpoint::Endpoint {
+                    host: Some("vpn.lab.test".into()),
+                    .."203.0.113.9:1194/udp".parse().unwrap()
+                },
+                expires_at: NOW + 60,
+            }],
+        }));
+        let text = describe(&s, &utc());
+        assert!(
+            text.contains(
+                "Resolver:     answering the network check; 2 VPN server names allowed; \
+                 1 address pinned by an answer\n  pinned by answer: 203.0.113.9:1194/udp (vpn.lab.test)"
+            ),
+            "{text}"
         );
     }
 }

@@ -40,6 +40,7 @@ fn status(n: u64) -> Status {
             allow_dns: true,
         },
         endpoints: 2,
+        resolver: None,
     }
 }
 

@@ -87,10 +87,11 @@ pub fn run(config: Config, driver: Box<dyn Firewall>) -> anyhow::Result<()> {
     );
 
     let (status_tx, status_rx) = watch::channel(first);
+    let (view_tx, view_rx) = watch::channel(engine.resolver_view(now()));
     let (jobs_tx, jobs_rx) = mpsc::channel::<Msg>();
     let engine_thread = std::thread::Builder::new()
         .name("engine".into())
-        .spawn(move || engine_loop(engine, platform, jobs_rx, status_tx))?;
+        .spawn(move || engine_loop(engine, platform, jobs_rx, status_tx, view_tx))?;
 
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -130,18 +131,51 @@ pub fn run(config: Config, driver: Box<dyn Firewall>) -> anyhow::Result<()> {
             }
         });
         let watch_task = tokio::spawn(watchdog::run(config.backend, jobs_tx.clone()));
+        let resolver_task = tokio::spawn(run_resolver(view_rx, jobs_tx.clone()));
         let server_task = tokio::spawn(server::serve(listener, shared));
         wait_for_signal().await?;
         eprintln!("airlockd: stopping; the firewall rules stay as they are");
         server_task.abort();
         net_task.abort();
         watch_task.abort();
+        resolver_task.abort();
         let _ = std::fs::remove_file(&config.socket);
         anyhow::Ok(())
     });
     let _ = jobs_tx.send(Msg::Shutdown);
     let _ = engine_thread.join();
     result
+}
+
+/// Runs the filtering resolver on its loopback port, relaying its pin
+/// requests to the engine thread. Without the port the helper runs on:
+/// the kill switch still blocks, only the shortcut back online is missing.
+async fn run_resolver(
+    view: watch::Receiver<crate::resolver::ResolverView>,
+    jobs: mpsc::Sender<Msg>,
+) {
+    let socket = match tokio::net::UdpSocket::bind(crate::resolver::LISTEN).await {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!(
+                "airlockd: resolver: cannot listen on {}: {e}; network checks and VPN names stay blocked",
+                crate::resolver::LISTEN
+            );
+            return;
+        }
+    };
+    let (pin_tx, mut pin_rx) = tokio::sync::mpsc::channel(crate::resolver::MAX_IN_FLIGHT);
+    tokio::spawn(async move {
+        while let Some(p) = pin_rx.recv().await {
+            if jobs.send(Msg::Pin(p)).is_err() {
+                return;
+            }
+        }
+    });
+    let config = crate::resolver::Config::default();
+    if let Err(e) = crate::resolver::serve(socket, view, pin_tx, config).await {
+        eprintln!("airlockd: resolver stopped: {e}");
+    }
 }
 
 async fn wait_for_signal() -> anyhow::Result<()> {
@@ -162,6 +196,7 @@ fn engine_loop(
     platform: Platform,
     rx: mpsc::Receiver<Msg>,
     status: watch::Sender<airlock_shared::status::Status>,
+    resolver: watch::Sender<crate::resolver::ResolverView>,
 ) {
     loop {
         // Wake at an exact instant shortly before the deadline, not after
@@ -208,8 +243,24 @@ fn engine_loop(
                     std::thread::sleep(Duration::from_secs(1));
                 }
             }
+            Ok(Msg::Pin(p)) => {
+                let done = engine
+                    .pin_answer(&p.name, &p.answer, now())
+                    .map_err(|e| e.to_string());
+                let _ = p.done.send(done);
+            }
             Ok(Msg::Shutdown) | Err(RecvTimeoutError::Disconnected) => return,
         }
+        engine.expire_pins(now());
+        let view = engine.resolver_view(now());
+        resolver.send_if_modified(|old| {
+            if *old != view {
+                *old = view;
+                true
+            } else {
+                false
+            }
+        });
         let st = engine.status(now());
         status.send_if_modified(|old| {
             if *old != st {

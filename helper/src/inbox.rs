@@ -13,6 +13,8 @@ pub enum Msg {
     Network,
     /// The firewall may have been changed by someone else.
     CheckFirewall,
+    /// The filtering resolver asks for an answer's addresses to be pinned.
+    Pin(crate::resolver::PinRequest),
     Shutdown,
 }
 

@@ -18,6 +18,7 @@ pub mod learn;
 pub mod network;
 mod peer;
 pub mod persist;
+pub mod resolver;
 pub mod sd_notify;
 pub mod server;
 pub mod socket;

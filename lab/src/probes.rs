@@ -143,7 +143,7 @@ impl Probe {
         let result = match self.kind {
             ProbeKind::Tcp => tcp(self.dst, timeout),
             ProbeKind::Udp => udp(self.dst, b"airlock-lab-probe\n", timeout),
-            ProbeKind::Dns => udp(self.dst, &dns_query(self.dst.is_ipv6()), timeout),
+            ProbeKind::Dns => dns(self.dst, timeout),
             ProbeKind::Icmp => icmp_echo(self.dst.ip(), timeout),
         };
         result.unwrap_or_else(|e| match e.kind() {
@@ -189,6 +189,29 @@ fn udp(dst: SocketAddr, payload: &[u8], timeout: Duration) -> io::Result<Outcome
         .ok()
         .map(|a| a.to_string());
     Ok(Outcome::Answered { seen_as })
+}
+
+/// A DNS query. A REFUSED reply without answers is a refusal, not an
+/// answer: Airlock's own resolver gives it at once while blocking, from
+/// this machine, without anything reaching the wire (the meter checks
+/// that part); any other reply is an answer.
+fn dns(dst: SocketAddr, timeout: Duration) -> io::Result<Outcome> {
+    let local: SocketAddr = match dst {
+        SocketAddr::V4(_) => (Ipv4Addr::UNSPECIFIED, 0).into(),
+        SocketAddr::V6(_) => (Ipv6Addr::UNSPECIFIED, 0).into(),
+    };
+    let sock = UdpSocket::bind(local)?;
+    sock.connect(dst)?;
+    sock.set_read_timeout(Some(timeout))?;
+    sock.send(&dns_query(dst.is_ipv6()))?;
+    let mut buf = [0u8; 1500];
+    let n = sock.recv(&mut buf)?;
+    let reply = &buf[..n];
+    let refused = n >= 12 && reply[3] & 0x0F == 5 && reply[6..8] == [0, 0];
+    if refused {
+        return Ok(Outcome::Rejected("REFUSED, no answer".to_string()));
+    }
+    Ok(Outcome::Answered { seen_as: None })
 }
 
 /// A minimal DNS query (A or AAAA for a name under example.com).

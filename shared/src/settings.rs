@@ -6,8 +6,10 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
+use crate::dns::{default_network_check_names, Name, ResolverNames};
 use crate::endpoint::Endpoint;
 use crate::network::classify::valid_pattern;
+use crate::platform::Platform;
 
 /// Everything the user can choose. A missing key takes the default below.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -35,6 +37,16 @@ pub struct Settings {
     /// Extra interface-name patterns to treat as tunnels (`name` or
     /// `prefix*`), for VPN clients with unusual interface names.
     pub tunnel_patterns: Vec<String>,
+    /// Names the OS looks up to decide it is online; while blocking they get
+    /// an immediate placeholder answer (see `dns::decide`). Unset means the
+    /// platform's defaults (`dns::default_network_check_names`); an empty
+    /// list turns the placeholder answers off.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub network_check_names: Option<Vec<String>>,
+    /// VPN server names to resolve while blocking, beyond the `host` kept on
+    /// every endpoint (for VPN clients whose configs were not imported).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub vpn_server_names: Vec<String>,
 }
 
 /// Why a settings file could not be used. Each variant names the file.
@@ -124,7 +136,59 @@ impl Settings {
                 });
             }
         }
+        let lists = [
+            (
+                "network_check_names",
+                self.network_check_names.as_deref().unwrap_or_default(),
+            ),
+            ("vpn_server_names", self.vpn_server_names.as_slice()),
+        ];
+        for (key, names) in lists {
+            for (i, n) in names.iter().enumerate() {
+                if let Err(e) = Name::from_dotted(n) {
+                    return Err(Invalid {
+                        key: format!("{key}[{i}]"),
+                        message: format!("{e}"),
+                    });
+                }
+            }
+        }
         Ok(())
+    }
+
+    /// The names the filtering resolver answers while blocking: the
+    /// network-check names (the settings' own or `platform`'s defaults) and
+    /// every VPN server name (each endpoint's `host`, then the user's own).
+    /// Names that do not parse are left out (`validate` refuses them in a
+    /// settings file; a `host` is a name the importer resolved).
+    pub fn resolver_names(&self, platform: Platform) -> ResolverNames {
+        let network_check = match &self.network_check_names {
+            Some(names) => names
+                .iter()
+                .filter_map(|n| Name::from_dotted(n).ok())
+                .collect(),
+            None => default_network_check_names(platform)
+                .iter()
+                .filter_map(|n| Name::from_dotted(n).ok())
+                .collect(),
+        };
+        let mut vpn_servers: Vec<Name> = Vec::new();
+        let hosts = self.endpoints.iter().filter_map(|e| e.host.as_deref());
+        for n in hosts.chain(self.vpn_server_names.iter().map(String::as_str)) {
+            // A host that is an address literal is not a name to resolve.
+            if n.parse::<std::net::IpAddr>().is_ok() {
+                continue;
+            }
+            if let Ok(name) = Name::from_dotted(n) {
+                if !vpn_servers.contains(&name) {
+                    vpn_servers.push(name);
+                }
+            }
+        }
+        ResolverNames {
+            network_check,
+            vpn_servers,
+        }
     }
 
     /// TOML text for persisting; infallible for this type.
@@ -253,5 +317,41 @@ host = "vpn.example.com"
         let inside = text.find('é').unwrap() + 1;
         assert_eq!(super::locate(text, inside).0, 2);
         assert_eq!(super::locate(text, usize::MAX).0, 2);
+    }
+
+    #[test]
+    fn resolver_names_default_per_platform_and_gather_endpoint_hosts() {
+        let s = parse(
+            "endpoints = [\n\
+             { address = \"10.9.0.2\", port = 1194, protocol = \"udp\", host = \"vpn.lab.test\" },\n\
+             { address = \"10.9.0.2\", port = 443, protocol = \"tcp\", host = \"VPN.lab.test.\" },\n\
+             { address = \"10.9.0.3\", port = 1194, protocol = \"udp\", host = \"10.9.0.3\" },\n\
+             ]\n\
+             vpn_server_names = [\"wg.lab.test\"]\n",
+        )
+        .unwrap();
+        let mac = s.resolver_names(Platform::Macos);
+        let shown: Vec<String> = mac.vpn_servers.iter().map(|n| n.to_string()).collect();
+        assert_eq!(shown, ["vpn.lab.test", "wg.lab.test"]);
+        assert!(mac
+            .network_check
+            .contains(&Name::from_dotted("captive.apple.com").unwrap()));
+        let linux = s.resolver_names(Platform::Linux);
+        assert!(!linux
+            .network_check
+            .contains(&Name::from_dotted("captive.apple.com").unwrap()));
+        assert!(!linux.network_check.is_empty());
+        // An explicit empty list turns the placeholder answers off.
+        let off = parse("network_check_names = []\n").unwrap();
+        assert!(off.resolver_names(Platform::Macos).network_check.is_empty());
+        assert_eq!(parse(&off.to_toml()).unwrap(), off);
+    }
+
+    #[test]
+    fn bad_resolver_names_are_rejected_with_their_key() {
+        let e = parse("vpn_server_names = [\"ok.test\", \"a..b\"]\n").unwrap_err();
+        assert!(e.to_string().contains("vpn_server_names[1]"), "{e}");
+        let e = parse("network_check_names = [\"\"]\n").unwrap_err();
+        assert!(e.to_string().contains("network_check_names[0]"), "{e}");
     }
 }

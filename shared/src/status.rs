@@ -99,11 +99,78 @@ pub struct Status {
     pub firewall: FirewallHealth,
     pub options: Options,
     pub endpoints: usize,
+    /// What the filtering resolver is doing; absent from helpers that
+    /// have none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub resolver: Option<Box<ResolverStatus>>,
+}
+
+/// The filtering resolver, as status shows it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ResolverStatus {
+    /// Answering now (only while Blocking).
+    pub active: bool,
+    pub network_check_names: usize,
+    pub vpn_server_names: usize,
+    /// Endpoints pinned because an answer named them (not in settings).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub pinned: Vec<crate::dns::AnsweredPin>,
+}
+
+impl ResolverStatus {
+    /// "answering the network check; 2 VPN server names allowed".
+    pub fn summary(&self) -> String {
+        if !self.active {
+            return "idle: Airlock leaves DNS alone unless it is blocking".to_string();
+        }
+        let mut parts = Vec::new();
+        if self.network_check_names > 0 {
+            parts.push("answering the network check".to_string());
+        }
+        parts.push(match self.vpn_server_names {
+            0 => "no VPN server names allowed".to_string(),
+            1 => "1 VPN server name allowed".to_string(),
+            n => format!("{n} VPN server names allowed"),
+        });
+        match self.pinned.len() {
+            0 => {}
+            1 => parts.push("1 address pinned by an answer".to_string()),
+            n => parts.push(format!("{n} addresses pinned by answers")),
+        }
+        parts.join("; ")
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn resolver_summary_reads_as_a_sentence() {
+        let mut r = ResolverStatus {
+            active: true,
+            network_check_names: 2,
+            vpn_server_names: 2,
+            pinned: vec![],
+        };
+        assert_eq!(
+            r.summary(),
+            "answering the network check; 2 VPN server names allowed"
+        );
+        r.network_check_names = 0;
+        r.vpn_server_names = 1;
+        r.pinned.push(crate::dns::AnsweredPin {
+            endpoint: "203.0.113.9:1194/udp".parse().unwrap(),
+            expires_at: 0,
+        });
+        assert_eq!(
+            r.summary(),
+            "1 VPN server name allowed; 1 address pinned by an answer"
+        );
+        r.active = false;
+        assert!(r.summary().starts_with("idle"));
+    }
 
     #[test]
     fn colour_table() {

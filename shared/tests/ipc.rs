@@ -38,6 +38,7 @@ fn status(n: u64) -> Status {
             allow_dns: true,
         },
         endpoints: 2,
+        resolver: None,
     }
 }
 

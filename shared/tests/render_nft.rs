@@ -208,3 +208,60 @@ fn the_kernel_loads_replaces_and_removes_the_table() {
         assert!(!ns.nft(&["list", "table", "inet", "airlock"], "").ok);
     }
 }
+
+/// The laptop with its VPN down and the kill switch on: Blocking, the one
+/// state in which DNS is caught for Airlock's resolver.
+fn blocking() -> Policy {
+    let mut snapshot = common::laptop(Platform::Linux, &[]);
+    snapshot.interfaces.retain(|i| i.name != "tun0");
+    let settings = airlock_shared::settings::Settings {
+        kill_switch: true,
+        endpoints: vec![common::endpoint("198.51.100.7:1194/udp")],
+        ..Default::default()
+    };
+    policy::build(&settings, &snapshot, Platform::Linux, NOW)
+}
+
+#[test]
+fn blocking_catches_dns_for_the_resolver_golden() {
+    let policy = blocking();
+    assert!(policy.dns_catch.is_some());
+    // With the tunnel up, or paused, DNS is left alone.
+    assert!(linux_policies().iter().all(|(_, p)| p.dns_catch.is_none()));
+    common::check_golden(
+        "nft",
+        "nft",
+        [("blocking_resolver".to_string(), render(&policy))],
+    );
+}
+
+#[test]
+fn the_kernel_loads_the_dns_redirect() {
+    let Some(ns) = Netns::new("dnsredir") else {
+        return;
+    };
+    let out = ns.nft(&["-f", "-"], &render(&blocking()));
+    assert!(out.ok, "{}", out.stderr);
+    let listing = ns.nft(&["list", "chain", "inet", "airlock", "dns_redirect"], "");
+    assert!(listing.ok, "{}", listing.stderr);
+    assert!(
+        listing
+            .stdout
+            .contains("type nat hook output priority -100"),
+        "{}",
+        listing.stdout
+    );
+    assert!(
+        listing.stdout.contains("redirect to :5354"),
+        "{}",
+        listing.stdout
+    );
+    let outbound = ns.nft(&["list", "chain", "inet", "airlock", "outbound"], "");
+    assert!(
+        outbound
+            .stdout
+            .contains("meta mark 0x0000414c ip daddr 192.168.1.1"),
+        "{}",
+        outbound.stdout
+    );
+}

@@ -40,6 +40,7 @@ fn settings(options: u8, with_endpoints: bool, paused: bool) -> Settings {
             Vec::new()
         },
         tunnel_patterns: vec!["zt*".into()],
+        ..Settings::default()
     }
 }
 

@@ -10,6 +10,8 @@
 //! the kernel holds the new rules; when loading fails, the previous rules
 //! stay in force and the error goes back to the client.
 
+mod pins;
+pub use pins::ResolverView;
 mod requests;
 
 use airlock_shared::endpoint::Endpoint;
@@ -91,6 +93,9 @@ pub struct Engine {
     /// the engine loads or removes rules, so a read that spans a change
     /// sees the digest change and starts over with the new rules.
     rules_listing: Option<airlock_shared::ipc::rules_page::Listing>,
+    /// Endpoints the filtering resolver pinned from answers while blocking
+    /// (memory only; see `pins.rs`).
+    pins: airlock_shared::dns::PinTable,
 }
 
 impl Engine {
@@ -149,6 +154,7 @@ impl Engine {
             blocked_packets: 0,
             counters_read_at: None,
             rules_listing: None,
+            pins: Default::default(),
         };
         if keep_kernel {
             if engine.settings.kill_switch {
@@ -186,7 +192,14 @@ impl Engine {
     }
 
     fn policy(&self, now: u64) -> Policy {
-        policy::build(&self.settings, &self.snapshot, self.platform, now)
+        if self.pins.pins().is_empty() {
+            return policy::build(&self.settings, &self.snapshot, self.platform, now);
+        }
+        // Pinned-by-answer endpoints are allowed like configured ones, but
+        // never written to the settings file.
+        let mut settings = self.settings.clone();
+        settings.endpoints.extend(self.pins.endpoints());
+        policy::build(&settings, &self.snapshot, self.platform, now)
     }
 
     /// Makes the kernel hold the policy for the current settings and
@@ -424,6 +437,7 @@ impl Engine {
                 allow_dns: s.allow_dns,
             },
             endpoints: s.endpoints.len(),
+            resolver: Some(Box::new(self.resolver_status(now))),
         }
     }
 

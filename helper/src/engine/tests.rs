@@ -230,10 +230,18 @@ fn tunnel_up_turns_green_without_reloading_wildcard_rules() {
     assert_eq!(st.protection, Protection::Protected);
     assert_eq!(st.tunnel.interface.as_deref(), Some("tun0"));
     assert_eq!(st.tunnel.endpoint.as_deref(), Some("198.51.100.7:1194/udp"));
+    // The tunnel coming up reloads once: Blocking's DNS redirect to the
+    // filtering resolver must go (Airlock leaves DNS alone while a tunnel
+    // is up). A further tunnel is covered by the wildcard: no reload.
+    assert_eq!(rig.k().loads, loads + 1, "only the DNS redirect goes");
+    let loads = rig.k().loads;
+    let mut two = net(true);
+    two.interfaces.push(iface("tun1", &["10.8.1.2/24"]));
+    e.on_network(two, vec![], T0 + 1);
     assert_eq!(
         rig.k().loads,
         loads,
-        "nft's tun* wildcard covers tun0 already"
+        "nft's tun* wildcard covers tun1 already"
     );
     e.on_network(net(false), vec![], T0 + 2);
     assert_eq!(e.status(T0 + 2).protection, Protection::Blocking);
@@ -598,4 +606,76 @@ fn a_failed_cut_survives_the_next_check() {
     assert!(!st.firewall.healthy);
     let reason = st.reason.unwrap();
     assert!(reason.contains("could not cut connections"), "{reason}");
+}
+
+// The filtering resolver's pins (engine/pins.rs).
+
+fn vpn_answer(addr: &str, ttl: u32) -> airlock_shared::dns::UpstreamAnswer {
+    airlock_shared::dns::UpstreamAnswer {
+        rcode: airlock_shared::dns::Rcode::NoError,
+        truncated: false,
+        addresses: vec![(addr.parse().unwrap(), ttl)],
+    }
+}
+
+fn blocking_with_named_endpoint(rig: &Rig) -> Engine {
+    let mut e = rig.engine();
+    e.change(T0, |s| {
+        s.kill_switch = true;
+        let mut ep = endpoint();
+        ep.host = Some("vpn.lab.test".into());
+        s.endpoints.push(ep);
+        Ok(())
+    })
+    .unwrap();
+    e
+}
+
+#[test]
+fn an_answer_is_in_the_kernel_before_pin_answer_returns_and_never_on_disk() {
+    let rig = Rig::new();
+    let mut e = blocking_with_named_endpoint(&rig);
+    assert!(e.resolver_view(T0).active);
+    let name = airlock_shared::dns::Name::from_dotted("VPN.lab.test").unwrap();
+    e.pin_answer(&name, &vpn_answer("203.0.113.9", 300), T0)
+        .unwrap();
+    let rules = rig.k().rules.clone().unwrap();
+    assert!(rules.contains("203.0.113.9"), "{rules}");
+    assert_eq!(e.pins().endpoints()[0].to_string(), "203.0.113.9:1194/udp");
+    assert_eq!(rig.persisted().endpoints.len(), 1);
+    // Expired, it leaves the kernel.
+    e.expire_pins(T0 + 301);
+    assert!(!rig.k().rules.clone().unwrap().contains("203.0.113.9"));
+}
+
+#[test]
+fn a_failed_load_leaves_no_pin_behind() {
+    let rig = Rig::new();
+    let mut e = blocking_with_named_endpoint(&rig);
+    rig.k().fail_next_load = true;
+    let name = airlock_shared::dns::Name::from_dotted("vpn.lab.test").unwrap();
+    assert!(e
+        .pin_answer(&name, &vpn_answer("203.0.113.9", 300), T0)
+        .is_err());
+    assert!(e.pins().pins().is_empty());
+}
+
+#[test]
+fn nothing_is_pinned_and_the_resolver_is_off_unless_blocking() {
+    let rig = Rig::new();
+    let mut e = rig.engine();
+    assert!(!e.resolver_view(T0).active);
+    let name = airlock_shared::dns::Name::from_dotted("vpn.lab.test").unwrap();
+    e.pin_answer(&name, &vpn_answer("203.0.113.9", 300), T0)
+        .unwrap();
+    assert!(e.pins().pins().is_empty());
+    // Blocking, pinned, then a tunnel comes up: the pins go.
+    let mut e = blocking_with_named_endpoint(&rig);
+    e.pin_answer(&name, &vpn_answer("203.0.113.9", 300), T0)
+        .unwrap();
+    assert_eq!(e.pins().pins().len(), 1);
+    e.on_network(net(true), vec![], T0);
+    assert!(!e.resolver_view(T0).active);
+    e.expire_pins(T0);
+    assert!(e.pins().pins().is_empty());
 }

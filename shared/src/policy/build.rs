@@ -8,7 +8,9 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use ipnet::IpNet;
 
-use super::{Direction, Family, IfaceSet, Interfaces, Pause, Policy, Protocol, Remote, Rule};
+use super::{
+    Direction, DnsCatch, Family, IfaceSet, Interfaces, Pause, Policy, Protocol, Remote, Rule,
+};
 use crate::network::classify::{patterns, valid_pattern, InterfaceKind};
 use crate::network::NetworkSnapshot;
 use crate::platform::Platform;
@@ -223,12 +225,28 @@ pub fn build(
         }
     }
 
+    // The filtering resolver runs only while blocking: kill switch on, not
+    // paused, no tunnel up. Only nft can redirect by itself; macOS points
+    // the system's DNS at the resolver instead (not in the ruleset).
+    let blocking = pause.is_none() && snapshot.active_tunnel().is_none();
+    let dns_catch = (platform == Platform::Linux && blocking).then(|| DnsCatch {
+        resolver_port: crate::dns::RESOLVER_PORT,
+        upstream_mark: crate::dns::UPSTREAM_MARK,
+        upstreams: snapshot
+            .dns
+            .iter()
+            .filter(|a| !a.is_loopback())
+            .map(|a| IpNet::from(*a))
+            .collect(),
+    });
+
     Policy {
         enforce: true,
         pause,
         endpoints,
         rules,
         tunnels,
+        dns_catch,
     }
 }
 

@@ -191,6 +191,27 @@ pub struct Policy {
     pub rules: Vec<Rule>,
     /// Tunnel interfaces, kept for status and for pf re-expansion.
     pub tunnels: IfaceSet,
+    /// While blocking on Linux: DNS goes to Airlock's filtering resolver,
+    /// and only its own (marked) upstream queries leave the machine.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dns_catch: Option<DnsCatch>,
+}
+
+/// The filtering resolver's plumbing, decided by the policy and rendered
+/// by nft: DNS from this machine that is not the resolver's own is
+/// redirected to the resolver on loopback (so no system setting changes),
+/// and packets carrying the resolver's socket mark may reach the network's
+/// resolvers on port 53. [`Policy::decides`] models the packets of every
+/// other process, which carry no mark and whose DNS, once redirected, is
+/// loopback traffic.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DnsCatch {
+    /// Loopback port the resolver listens on.
+    pub resolver_port: u16,
+    /// `SO_MARK` of the resolver's upstream sockets.
+    pub upstream_mark: u32,
+    /// The network's resolvers (non-loopback); empty means none to reach.
+    pub upstreams: Vec<IpNet>,
 }
 
 impl Policy {
@@ -202,6 +223,7 @@ impl Policy {
             endpoints: Vec::new(),
             rules: Vec::new(),
             tunnels,
+            dns_catch: None,
         }
     }
 

@@ -22,7 +22,7 @@ mod text;
 use std::fmt::Write;
 use std::net::IpAddr;
 
-use crate::policy::{Direction, Policy};
+use crate::policy::{Direction, DnsCatch, Policy};
 
 /// The table every script creates and replaces.
 pub const TABLE: &str = "inet airlock";
@@ -74,6 +74,9 @@ pub fn render(policy: &Policy) -> String {
         &["outbound"],
     );
     out.push('\n');
+    if let Some(dns) = &policy.dns_catch {
+        dns_redirect(&mut out, dns);
+    }
     base_chain(
         &mut out,
         "forward",
@@ -186,6 +189,9 @@ fn policy_chain(out: &mut String, policy: &Policy, direction: Direction) {
     for r in policy.rules.iter().filter(|r| r.direction == direction) {
         rule::write(out, r);
     }
+    if let (Direction::Out, Some(dns)) = (direction, &policy.dns_catch) {
+        dns_upstream(out, dns);
+    }
     match direction {
         Direction::In => out.push_str(
             "\t\tcounter name \"blocked_in\" drop \
@@ -218,5 +224,57 @@ fn base_chain(out: &mut String, hook: &str, what: &str, paused: Option<&str>, ju
         out,
         "\t\taccept comment \"allowed by {}\"\n\t}}",
         jumps.join(" and ")
+    );
+}
+
+/// Redirected DNS to the resolver, and the resolver's own upstream
+/// queries: marked sockets to the network's
+/// resolvers, port 53. Nothing else of DNS passes while blocking.
+fn dns_upstream(out: &mut String, dns: &DnsCatch) {
+    // A redirected query still names the interface it was routed to
+    // before the redirect (the hook's output device does not change
+    // within the hook), so loopback's own rule does not see it.
+    let _ = writeln!(
+        out,
+        "\t\tip daddr 127.0.0.1 meta l4proto {{ tcp, udp }} th dport {} return \
+         comment \"DNS redirected to Airlock's resolver on loopback\"",
+        dns.resolver_port
+    );
+    for (family, key) in [(true, "ip"), (false, "ip6")] {
+        let nets: Vec<String> = dns
+            .upstreams
+            .iter()
+            .filter(|n| matches!(n, ipnet::IpNet::V4(_)) == family)
+            .map(|n| n.to_string())
+            .collect();
+        if nets.is_empty() {
+            continue;
+        }
+        let _ = writeln!(
+            out,
+            "\t\tmeta mark {:#x} {key} daddr {{ {} }} meta l4proto {{ tcp, udp }} th dport 53 return \
+             comment \"Airlock's resolver asking the network's resolvers for a VPN server's name\"",
+            dns.upstream_mark,
+            nets.join(", ")
+        );
+    }
+}
+
+/// While blocking, DNS from this machine goes to Airlock's resolver on
+/// loopback instead of the network: it answers the OS's network check and
+/// the VPN servers' names, and refuses the rest.
+fn dns_redirect(out: &mut String, dns: &DnsCatch) {
+    let _ = write!(
+        out,
+        "\tchain dns_redirect {{\n\
+         \t\tcomment \"while blocking: DNS from this machine goes to Airlock's resolver\"\n\
+         \t\ttype nat hook output priority -100; policy accept;\n\
+         \t\tmeta mark {mark:#x} return comment \"the resolver's own upstream queries go out as they are\"\n\
+         \t\toifname \"lo\" return comment \"DNS to a local resolver stays local\"\n\
+         \t\tmeta l4proto {{ tcp, udp }} th dport 53 redirect to :{port} \
+         comment \"every other DNS query: to Airlock's resolver on port {port}\"\n\
+         \t}}\n\n",
+        mark = dns.upstream_mark,
+        port = dns.resolver_port
     );
 }

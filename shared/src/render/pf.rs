@@ -106,6 +106,7 @@ mod tests {
             endpoints: vec![],
             rules,
             tunnels,
+            dns_catch: None,
         }
     }
 
