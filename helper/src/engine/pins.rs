@@ -80,8 +80,7 @@ impl Engine {
         };
         if changed {
             if let Err(e) = self.apply(now) {
-                self.action_fault =
-                    Some(format!("could not drop expired pinned endpoints: {e}"));
+                self.action_fault = Some(format!("could not drop expired pinned endpoints: {e}"));
             }
         }
     }
