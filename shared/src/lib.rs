@@ -12,6 +12,7 @@
 //! firewall. [`policy::Policy::decides`] is the reference semantics; the
 //! renderers in [`render`] translate each policy rule and add no decisions.
 
+pub mod blocked;
 pub mod endpoint;
 pub mod import;
 pub mod ipc;
