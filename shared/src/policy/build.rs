@@ -8,7 +8,7 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use ipnet::IpNet;
 
-use super::{Direction, Family, IfaceSet, Interfaces, Pause, Policy, Protocol, Remote, Rule};
+use super::{BlockLog, Direction, Family, IfaceSet, Interfaces, Pause, Policy, Protocol, Remote, Rule};
 use crate::network::classify::{patterns, valid_pattern, InterfaceKind};
 use crate::network::NetworkSnapshot;
 use crate::platform::Platform;
@@ -229,6 +229,7 @@ pub fn build(
         endpoints,
         rules,
         tunnels,
+        log_blocked: Some(BlockLog::default()),
     }
 }
 
