@@ -8,7 +8,9 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use ipnet::IpNet;
 
-use super::{BlockLog, Direction, Family, IfaceSet, Interfaces, Pause, Policy, Protocol, Remote, Rule};
+use super::{
+    BlockLog, Direction, Family, IfaceSet, Interfaces, Pause, Policy, Protocol, Remote, Rule,
+};
 use crate::network::classify::{patterns, valid_pattern, InterfaceKind};
 use crate::network::NetworkSnapshot;
 use crate::platform::Platform;
