@@ -95,6 +95,7 @@ pub fn run(config: Config, driver: Box<dyn Firewall>) -> anyhow::Result<()> {
             .unwrap_or_default()
     );
 
+    crate::blocked::start(airlock_shared::policy::BlockLog::default());
     let (status_tx, status_rx) = watch::channel(first);
     let (jobs_tx, jobs_rx) = mpsc::channel::<Msg>();
     let engine_thread = std::thread::Builder::new()

@@ -67,6 +67,22 @@ pub struct BlockedEvent {
     pub sender: Sender,
 }
 
+/// What `GetBlocked` answers: the table's rows and how much was left out.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BlockedReport {
+    /// Whether the helper is reading the kernel's log at all (false on a
+    /// platform without a reader yet, or when the log could not be opened).
+    pub reading: bool,
+    /// Most recently seen first.
+    pub entries: Vec<BlockedEntry>,
+    /// Events not recorded because of the table's rate bound.
+    pub rate_dropped: u64,
+    /// Rows pushed out of the full table.
+    pub evicted: u64,
+    /// Why the log is not being read, when it is not.
+    pub problem: Option<String>,
+}
+
 /// The protocol named by an IP protocol number (the inverse of
 /// [`Protocol::number`]).
 pub fn protocol_from_number(n: u8) -> Protocol {
