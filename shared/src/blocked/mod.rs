@@ -13,6 +13,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::policy::Protocol;
 
+pub mod bpf;
 pub mod ip;
 pub mod nflog;
 pub mod pflog;
