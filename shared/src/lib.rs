@@ -20,5 +20,6 @@ pub mod network;
 pub mod platform;
 pub mod policy;
 pub mod render;
+pub mod selftest;
 pub mod settings;
 pub mod status;
