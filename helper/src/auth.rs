@@ -10,20 +10,10 @@
 
 use std::os::fd::AsFd;
 
-use crate::client_signature::{AuditToken, PeerCode, SignatureCheck};
-
-/// The peer as the kernel reports it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Peer {
-    pub uid: u32,
-    pub gid: u32,
-    pub pid: Option<i32>,
-    /// Supplementary groups, when they could be read.
-    pub groups: Vec<u32>,
-    /// What identifies the peer's code (macOS audit token), read at
-    /// connect time and verified when a change needs it.
-    pub code: PeerCode,
-}
+#[cfg(target_os = "linux")]
+use crate::client_signature::PeerCode;
+use crate::client_signature::{AuditToken, SignatureCheck};
+pub use crate::peer::{CredError, Peer};
 
 /// Whether `peer` may change settings, given the admin group's gid (None:
 /// the group does not exist on this machine, so only root may).
@@ -46,10 +36,6 @@ pub fn group_gid(name: &str) -> Option<u32> {
         .flatten()
         .map(|g| g.gid.as_raw())
 }
-
-#[derive(Debug, thiserror::Error)]
-#[error("cannot read the peer's credentials: {0}")]
-pub struct CredError(#[from] pub nix::Error);
 
 /// Reads the peer's credentials from a connected Unix socket.
 #[cfg(target_os = "linux")]

@@ -7,7 +7,7 @@
 
 use std::os::fd::{AsFd, AsRawFd};
 
-use crate::auth::{CredError, Peer};
+use crate::peer::{CredError, Peer};
 
 pub fn peer_of(sock: &impl AsFd) -> Result<Peer, CredError> {
     let fd = sock.as_fd().as_raw_fd();

@@ -18,9 +18,10 @@ use tokio::sync::watch;
 
 use crate::driver::Firewall;
 use crate::engine::{Backend, Engine};
+use crate::inbox::Msg;
 use crate::network::{live, monitor};
 use crate::persist::Store;
-use crate::server::{self, Job, Limits, Shared};
+use crate::server::{self, Limits, Shared};
 use crate::{learn, socket, watchdog};
 
 pub struct Config {
@@ -32,16 +33,6 @@ pub struct Config {
     /// Code-signing requirement for clients that change settings.
     pub signing: crate::client_signature::SigningPolicy,
     pub limits: Limits,
-}
-
-/// Messages to the engine thread, its only input.
-pub enum Msg {
-    Request(Job),
-    /// The kernel reported a link/address/route change.
-    Network,
-    /// The firewall may have been changed by someone else.
-    CheckFirewall,
-    Shutdown,
 }
 
 /// Unix time in whole seconds, rounded UP. Every use errs toward closed:

@@ -23,6 +23,7 @@ use tokio::sync::{oneshot, watch, Semaphore};
 
 use crate::auth::{self, Peer};
 use crate::client_signature::{self, SigningPolicy};
+use crate::inbox::{Job, Msg};
 
 /// Limits that keep one client from hurting the others.
 #[derive(Debug, Clone)]
@@ -50,15 +51,9 @@ impl Default for Limits {
     }
 }
 
-/// A request on its way to the engine thread.
-pub struct Job {
-    pub body: RequestBody,
-    pub reply: oneshot::Sender<Result<ResponseBody, IpcError>>,
-}
-
 /// What every connection task shares.
 pub struct Shared {
-    pub jobs: std::sync::mpsc::Sender<crate::daemon::Msg>,
+    pub jobs: std::sync::mpsc::Sender<Msg>,
     pub status: watch::Receiver<Status>,
     pub admin_group: String,
     pub admin_gid: Option<u32>,
@@ -219,7 +214,7 @@ async fn answer(body: RequestBody, peer: &Peer, shared: &Shared) -> Result<Respo
     let (tx, rx) = oneshot::channel();
     shared
         .jobs
-        .send(crate::daemon::Msg::Request(Job { body, reply: tx }))
+        .send(Msg::Request(Job { body, reply: tx }))
         .map_err(|_| IpcError::new(ErrorCode::Internal, "the helper is shutting down"))?;
     rx.await.unwrap_or_else(|_| {
         Err(IpcError::new(

@@ -13,8 +13,8 @@ use std::time::Duration;
 use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::Command;
 
-use crate::daemon::Msg;
 use crate::engine::Backend;
+use crate::inbox::Msg;
 
 /// pf has no change events; this is how long a tamper can go unnoticed.
 pub const PF_CHECK_INTERVAL: Duration = Duration::from_secs(1);

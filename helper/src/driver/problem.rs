@@ -41,6 +41,32 @@ pub enum Problem {
     LeftOver { backend: &'static str },
 }
 
+impl Problem {
+    /// Whether loading our rules again fixes it, so Airlock does that by
+    /// itself; finding one that was not there before while our rules
+    /// should be loaded means someone changed them (a tamper). Every
+    /// variant is listed, no `_`: a new problem must be classified here.
+    pub fn is_repairable(&self) -> bool {
+        match self {
+            Problem::TableMissing
+            | Problem::ChainMissing { .. }
+            | Problem::ChainChanged { .. }
+            | Problem::ChainEmpty { .. }
+            | Problem::ChainPolicyChanged { .. }
+            | Problem::ObjectMissing { .. }
+            | Problem::AnchorEmpty
+            | Problem::AnchorChanged
+            // A load re-enables pf with `pfctl -E`.
+            | Problem::PfDisabled => true,
+            // Airlock never edits /etc/pf.conf: a load leaves it as it is.
+            Problem::AnchorNotReferenced
+            // Only `airlockctl disable` removes rules; the engine never
+            // does on a guess.
+            | Problem::LeftOver { .. } => false,
+        }
+    }
+}
+
 impl fmt::Display for Problem {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {

@@ -22,7 +22,7 @@ use airlock_shared::status::{
     FirewallHealth, KillSwitch, Options, Protection, Status, Tunnel, TunnelState,
 };
 
-use crate::driver::{DriverError, Firewall};
+use crate::driver::{DriverError, Firewall, Problem};
 use crate::persist::{Loaded, PersistError, Store};
 
 /// Which ruleset language the driver speaks.
@@ -69,8 +69,15 @@ pub struct Engine {
     /// A condition that makes the status amber until a change succeeds
     /// (corrupt state file, a load that failed at start).
     fault: Option<String>,
-    /// What the last firewall check found wrong.
-    problems: Vec<String>,
+    /// What the last firewall check found wrong with the kernel's rules.
+    problems: Vec<Problem>,
+    /// The last firewall check could not read the kernel, or could not
+    /// put our rules back; replaced by every check.
+    check_fault: Option<String>,
+    /// Cutting forbidden connections or adding learned endpoints failed.
+    /// Kept apart from `problems` so the next check does not wipe it;
+    /// cleared by the next load that succeeds.
+    action_fault: Option<String>,
     last_tamper: Option<u64>,
     blocked_packets: u64,
     /// When `blocked_packets` was last read from the kernel (Unix seconds).
@@ -109,7 +116,9 @@ impl Engine {
                     .unwrap_or_default();
                 // If our rules are in the kernel, they stay and we say the
                 // kill switch is on: the machine is blocked, not open.
-                let in_kernel = driver.check(true).is_ok_and(|p| p.is_empty());
+                let in_kernel = driver
+                    .check(true)
+                    .is_ok_and(|p| !p.iter().any(Problem::is_repairable));
                 let settings = Settings {
                     kill_switch: in_kernel,
                     ..Settings::default()
@@ -134,6 +143,8 @@ impl Engine {
             loaded: None,
             fault,
             problems: Vec::new(),
+            check_fault: None,
+            action_fault: None,
             last_tamper: None,
             blocked_packets: 0,
             counters_read_at: None,
@@ -208,15 +219,18 @@ impl Engine {
                 policy: policy.clone(),
                 text,
             });
-            // The driver read the new rules back before returning: whatever
-            // the last check found is gone. (A condition a load cannot fix,
-            // such as pf's missing `com.apple/*` hook, is found again by the
-            // next watchdog check.)
-            self.problems.clear();
+            // The driver read the new rules back before returning: every
+            // problem a load repairs is gone, and left-over rules are ours
+            // to keep now. What a load cannot fix (pf's missing
+            // `com.apple/*` hook) stays reported: the next check finds it
+            // again, and must not take it for a tamper.
+            self.problems
+                .retain(|p| !p.is_repairable() && !matches!(p, Problem::LeftOver { .. }));
+            self.action_fault = None;
             if stricter {
                 // The rules are in; now cut what was open before them.
                 if let Err(e) = self.driver.kill_forbidden(&policy, &self.snapshot) {
-                    self.problems.push(format!(
+                    self.action_fault = Some(format!(
                         "could not cut connections the kill switch forbids: {e}"
                     ));
                 }
@@ -225,6 +239,7 @@ impl Engine {
             self.driver.remove()?;
             self.loaded = None;
             self.problems.clear();
+            self.action_fault = None;
         }
         Ok(())
     }
@@ -275,8 +290,7 @@ impl Engine {
                 s.endpoints.extend(added);
                 Ok(())
             }) {
-                self.problems
-                    .push(format!("could not add the learned VPN endpoints: {e}"));
+                self.action_fault = Some(format!("could not add the learned VPN endpoints: {e}"));
             }
             return;
         }
@@ -306,37 +320,64 @@ impl Engine {
     }
 
     /// Verifies the kernel still holds our rules and puts them back if
-    /// someone removed or changed them. Returns whether it found tampering.
+    /// someone removed or changed them. Returns whether it found tampering:
+    /// a repairable problem that the last check did not know, while our
+    /// rules should be loaded (or one a failed repair left behind). A
+    /// problem no load can fix is reported, never "repaired" by reloading.
     pub fn check_firewall(&mut self, now: u64) -> bool {
         let expect = self.loaded.is_some();
-        let found: Vec<String> = match self.driver.check(expect) {
-            Ok(p) => p.iter().map(|p| p.to_string()).collect(),
-            Err(e) => vec![format!("cannot read the firewall: {e}")],
+        let found = match self.driver.check(expect) {
+            Ok(p) => p,
+            Err(e) => {
+                // Nothing is known about the kernel: keep the problems last
+                // seen (still amber) and say why.
+                self.check_fault = Some(format!("cannot read the firewall: {e}"));
+                self.refresh_blocked();
+                return false;
+            }
         };
-        let mut tampered = false;
-        if expect && !found.is_empty() && found != self.problems {
-            tampered = true;
+        let retry = self.check_fault.is_some();
+        let repairable: Vec<&Problem> = found.iter().filter(|p| p.is_repairable()).collect();
+        let appeared = repairable.iter().any(|p| !self.problems.contains(p));
+        let tampered = expect && !repairable.is_empty() && (appeared || retry);
+        self.check_fault = None;
+        self.problems = found;
+        if tampered {
             self.last_tamper = Some(now);
             // What a reader was paging through is not in the kernel now.
             self.rules_listing = None;
             if let Some(l) = &self.loaded {
                 if let Err(e) = self.driver.load(&l.text) {
-                    self.problems =
-                        vec![format!("rules were removed and could not be restored: {e}")];
+                    self.check_fault =
+                        Some(format!("rules were removed and could not be restored: {e}"));
                     return true;
                 }
             }
-            self.problems = match self.driver.check(true) {
-                Ok(p) => p.iter().map(|p| p.to_string()).collect(),
-                Err(e) => vec![format!("cannot read the firewall: {e}")],
-            };
-        } else {
-            self.problems = found;
+            match self.driver.check(true) {
+                Ok(p) => self.problems = p,
+                Err(e) => self.check_fault = Some(format!("cannot read the firewall: {e}")),
+            }
         }
+        self.refresh_blocked();
+        tampered
+    }
+
+    fn refresh_blocked(&mut self) {
         if let Ok(Some(n)) = self.driver.blocked_packets() {
             self.blocked_packets = n;
         }
-        tampered
+    }
+
+    /// Engine faults first (they say what Airlock failed to do), then what
+    /// the kernel holds wrong, in the helper's words.
+    fn issues(&self) -> Vec<String> {
+        self.fault
+            .iter()
+            .chain(&self.check_fault)
+            .chain(&self.action_fault)
+            .cloned()
+            .chain(self.problems.iter().map(Problem::to_string))
+            .collect()
     }
 
     pub fn status(&self, now: u64) -> Status {
@@ -360,10 +401,8 @@ impl Engine {
                 endpoint: None,
             },
         };
-        let reason = self
-            .fault
-            .clone()
-            .or_else(|| self.problems.first().cloned());
+        let issues = self.issues();
+        let reason = issues.first().cloned();
         let healthy = reason.is_none();
         Status {
             kill_switch,
@@ -374,12 +413,7 @@ impl Engine {
             firewall: FirewallHealth {
                 backend: self.driver.backend().to_string(),
                 healthy,
-                problems: self
-                    .fault
-                    .iter()
-                    .chain(self.problems.iter())
-                    .cloned()
-                    .collect(),
+                problems: issues,
                 last_tamper: self.last_tamper,
                 blocked_packets: self.blocked_packets,
             },

@@ -25,6 +25,10 @@ struct Kernel {
     removes: usize,
     kills: usize,
     fail_next_load: bool,
+    /// pf whose main ruleset does not evaluate `com.apple/*` (a custom
+    /// pf.conf): our rules load, but every check finds them unreferenced.
+    unreferenced: bool,
+    fail_kill: bool,
 }
 
 struct FakeDriver(Arc<Mutex<Kernel>>);
@@ -52,12 +56,17 @@ impl Firewall for FakeDriver {
         let k = self.0.lock().unwrap();
         Ok(match (expect_loaded, k.rules.is_some()) {
             (true, false) => vec![Problem::TableMissing],
+            (true, true) if k.unreferenced => vec![Problem::AnchorNotReferenced],
             (false, true) => vec![Problem::LeftOver { backend: "nft" }],
             _ => vec![],
         })
     }
     fn kill_forbidden(&mut self, _: &Policy, _: &NetworkSnapshot) -> Result<usize, DriverError> {
-        self.0.lock().unwrap().kills += 1;
+        let mut k = self.0.lock().unwrap();
+        k.kills += 1;
+        if k.fail_kill {
+            return Err(DriverError::Verification("fake conntrack refused".into()));
+        }
         Ok(0)
     }
     fn tracked_flows(&mut self) -> Result<Vec<crate::driver::flow::Flow>, DriverError> {
@@ -539,4 +548,54 @@ fn a_rules_offset_that_is_no_page_start_is_a_bad_request() {
     // Off: nothing loaded, one empty page.
     ok(&mut e, RequestBody::Disable);
     assert_eq!(rules_at(&mut e, 0).0, "");
+}
+
+/// pf with a main ruleset that does not evaluate `com.apple/*`: no load can
+/// fix that, so it is reported (amber, in pf's words) but never taken for
+/// a tamper, neither after the first load nor after a later change. Before
+/// problems were typed, `apply()` cleared it and the next check counted a
+/// tamper and reloaded after every change.
+#[test]
+fn an_unreferenced_pf_anchor_is_reported_not_reloaded_after_each_change() {
+    let rig = Rig::new();
+    rig.k().unreferenced = true;
+    let mut e = rig.engine();
+    ok(&mut e, RequestBody::Enable);
+    let loads = rig.k().loads;
+    assert!(!e.check_firewall(T0 + 1), "not a tamper");
+    let ResponseBody::Done(st) = ok(
+        &mut e,
+        RequestBody::SetOption {
+            option: OptionName::AllowLan,
+            value: true,
+        },
+    ) else {
+        panic!()
+    };
+    let unreferenced = Problem::AnchorNotReferenced.to_string();
+    assert_eq!(
+        st.firewall.problems,
+        std::slice::from_ref(&unreferenced),
+        "the change's answer still says so"
+    );
+    assert!(!e.check_firewall(T0 + 2), "not a tamper after a change");
+    assert_eq!(rig.k().loads, loads + 1, "only the change loaded");
+    let st = e.status(T0 + 2);
+    assert_eq!(st.firewall.last_tamper, None);
+    assert_eq!(st.firewall.problems, [unreferenced]);
+    assert_eq!(st.protection, Protection::Fault);
+}
+
+/// A failed cut is an engine fault: the next (healthy) check keeps it.
+#[test]
+fn a_failed_cut_survives_the_next_check() {
+    let rig = Rig::new();
+    rig.k().fail_kill = true;
+    let mut e = rig.engine();
+    ok(&mut e, RequestBody::Enable);
+    assert!(!e.check_firewall(T0 + 1));
+    let st = e.status(T0 + 1);
+    assert!(!st.firewall.healthy);
+    let reason = st.reason.unwrap();
+    assert!(reason.contains("could not cut connections"), "{reason}");
 }
