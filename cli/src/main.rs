@@ -7,6 +7,7 @@
 //! struct, a file `NAME_cmd.rs` with `pub fn run(args, ...) -> anyhow::Result<()>`,
 //! and one arm in [`run`].
 
+mod blocked_cmd;
 mod change_cmd;
 mod doctor;
 mod doctor_cmd;
@@ -32,7 +33,7 @@ use change_cmd::Change;
 use exit::BadInput;
 
 const AFTER_HELP: &str = "\
-Reading (status, watch, rules, endpoints list, doctor) is open to every local user;
+Reading (status, watch, rules, endpoints list, doctor, blocked) is open to every local user;
 changes (enable, disable, set, pause, resume, endpoints add/remove/import) need root
 or the helper's admin group: use sudo. `airlockctl COMMAND --help` tells more.
 
@@ -69,6 +70,7 @@ enum Command {
     Watch(watch_cmd::WatchArgs),
     Doctor(doctor_cmd::DoctorArgs),
     Render(render_cmd::RenderArgs),
+    Blocked(blocked_cmd::BlockedArgs),
 }
 
 fn run(cli: Cli) -> anyhow::Result<()> {
@@ -85,6 +87,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Watch(args) => watch_cmd::run(args, &socket),
         Command::Doctor(args) => doctor_cmd::run(args, &socket),
         Command::Render(args) => render_cmd::run(args),
+        Command::Blocked(args) => blocked_cmd::run(args, &socket),
     }
 }
 

@@ -86,6 +86,7 @@ pub fn run(config: Config, driver: Box<dyn Firewall>) -> anyhow::Result<()> {
             .unwrap_or_default()
     );
 
+    crate::blocked::start(airlock_shared::policy::BlockLog::default());
     let (status_tx, status_rx) = watch::channel(first);
     let (view_tx, view_rx) = watch::channel(engine.resolver_view(now()));
     let (jobs_tx, jobs_rx) = mpsc::channel::<Msg>();

@@ -12,6 +12,7 @@
 //! firewall. [`policy::Policy::decides`] is the reference semantics; the
 //! renderers in [`render`] translate each policy rule and add no decisions.
 
+pub mod blocked;
 pub mod dns;
 pub mod endpoint;
 pub mod import;
@@ -20,5 +21,6 @@ pub mod network;
 pub mod platform;
 pub mod policy;
 pub mod render;
+pub mod selftest;
 pub mod settings;
 pub mod status;

@@ -76,6 +76,7 @@ fn all_requests() -> Vec<RequestBody> {
         },
         R::GetRules { offset: 24_576 },
         R::GetSettings,
+        R::GetBlocked,
     ]
 }
 
@@ -95,6 +96,7 @@ fn request_variant(b: &RequestBody) -> usize {
         R::RemoveEndpoints { .. } => 10,
         R::GetRules { .. } => 11,
         R::GetSettings => 12,
+        R::GetBlocked => 13,
     }
 }
 
@@ -126,7 +128,37 @@ fn all_bodies() -> Vec<ResponseBody> {
             digest: rules_page::digest(rules),
         },
         B::Settings(settings),
+        B::Blocked(blocked_report()),
     ]
+}
+
+fn blocked_report() -> airlock_shared::blocked::BlockedReport {
+    use airlock_shared::blocked::{
+        BlockedDirection, BlockedEntry, BlockedReport, InterfaceRef, Sender,
+    };
+    BlockedReport {
+        reading: true,
+        entries: vec![BlockedEntry {
+            dst: "2001:db8::53".parse().unwrap(),
+            dst_port: Some(53),
+            protocol: airlock_shared::policy::Protocol::Udp,
+            direction: BlockedDirection::Out,
+            interface: InterfaceRef::Index(3),
+            sender: Sender {
+                uid: Some(501),
+                pid: Some(77),
+                process: Some("mDNSResponder".into()),
+            },
+            name: Some("dns.example".into()),
+            last_src: "fd00::2".parse().unwrap(),
+            count: u64::MAX,
+            first_seen_ms: 1,
+            last_seen_ms: 2,
+        }],
+        rate_dropped: 3,
+        evicted: 4,
+        problem: None,
+    }
 }
 
 fn body_variant(b: &ResponseBody) -> usize {
@@ -139,6 +171,7 @@ fn body_variant(b: &ResponseBody) -> usize {
         B::Endpoints(_) => 4,
         B::Rules { .. } => 5,
         B::Settings(_) => 6,
+        B::Blocked(_) => 7,
     }
 }
 
@@ -175,10 +208,10 @@ fn all_server_messages() -> Vec<ServerMessage> {
 fn samples_cover_every_variant() {
     let mut seen: Vec<usize> = all_requests().iter().map(request_variant).collect();
     seen.sort();
-    assert_eq!(seen, (0..13).collect::<Vec<_>>());
+    assert_eq!(seen, (0..14).collect::<Vec<_>>());
     let mut seen: Vec<usize> = all_bodies().iter().map(body_variant).collect();
     seen.sort();
-    assert_eq!(seen, (0..7).collect::<Vec<_>>());
+    assert_eq!(seen, (0..8).collect::<Vec<_>>());
 }
 
 #[test]

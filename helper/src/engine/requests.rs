@@ -25,6 +25,7 @@ impl Engine {
                 Ok(ResponseBody::Endpoints(self.settings.endpoints.clone()))
             }
             RequestBody::GetSettings => Ok(ResponseBody::Settings(self.settings.clone())),
+            RequestBody::GetBlocked => Ok(ResponseBody::Blocked(crate::blocked::report())),
             RequestBody::GetRules { offset } => self.rules_page(offset),
             RequestBody::Hello { .. } | RequestBody::Subscribe => Err(IpcError::new(
                 ErrorCode::BadRequest,

@@ -80,6 +80,8 @@ pub enum RequestBody {
         offset: u64,
     },
     GetSettings,
+    /// What the final block rules refused recently, aggregated.
+    GetBlocked,
 }
 
 impl RequestBody {
@@ -94,7 +96,11 @@ impl RequestBody {
             | RequestBody::Subscribe
             | RequestBody::ListEndpoints
             | RequestBody::GetRules { .. }
-            | RequestBody::GetSettings => false,
+            | RequestBody::GetSettings
+            // Metadata about this machine's own traffic, which any local
+            // user can already observe (netstat, ss, their own failing
+            // connections); see docs/security.md.
+            | RequestBody::GetBlocked => false,
             RequestBody::Enable
             | RequestBody::Disable
             | RequestBody::SetOption { .. }
@@ -221,6 +227,7 @@ pub enum ResponseBody {
         digest: String,
     },
     Settings(Settings),
+    Blocked(crate::blocked::BlockedReport),
 }
 
 impl ResponseBody {
@@ -234,6 +241,7 @@ impl ResponseBody {
             ResponseBody::Endpoints(_) => "endpoints",
             ResponseBody::Rules { .. } => "rules",
             ResponseBody::Settings(_) => "settings",
+            ResponseBody::Blocked(_) => "blocked",
         }
     }
 }

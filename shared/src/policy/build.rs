@@ -9,7 +9,8 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use ipnet::IpNet;
 
 use super::{
-    Direction, DnsCatch, Family, IfaceSet, Interfaces, Pause, Policy, Protocol, Remote, Rule,
+    BlockLog, Direction, DnsCatch, Family, IfaceSet, Interfaces, Pause, Policy, Protocol, Remote,
+    Rule,
 };
 use crate::network::classify::{patterns, valid_pattern, InterfaceKind};
 use crate::network::NetworkSnapshot;
@@ -247,6 +248,7 @@ pub fn build(
         rules,
         tunnels,
         dns_catch,
+        log_blocked: Some(BlockLog::default()),
     }
 }
 

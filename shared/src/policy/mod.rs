@@ -195,6 +195,34 @@ pub struct Policy {
     /// and only its own (marked) upstream queries leave the machine.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub dns_catch: Option<DnsCatch>,
+    /// Whether (and how) the final block rules report what they refused,
+    /// for "recently blocked". Logging changes no verdict.
+    #[serde(default)]
+    pub log_blocked: Option<BlockLog>,
+}
+
+/// How the final block/reject rules log what they refuse.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BlockLog {
+    /// The NFLOG group the helper listens on (Linux; pf logs to `pflog0`).
+    pub group: u16,
+    /// Packets logged per second at most, enforced in the kernel (nft
+    /// `limit`), so a flood of blocked packets cannot cost the helper CPU.
+    /// pf has no such limit for `log`; the helper's table bounds it there.
+    pub per_second: u32,
+    /// Bytes of each packet handed over: enough for the IP and transport
+    /// headers, never the contents.
+    pub snaplen: u32,
+}
+
+impl Default for BlockLog {
+    fn default() -> BlockLog {
+        BlockLog {
+            group: 7151,
+            per_second: 50,
+            snaplen: 128,
+        }
+    }
 }
 
 /// The filtering resolver's plumbing, decided by the policy and rendered
@@ -224,6 +252,7 @@ impl Policy {
             rules: Vec::new(),
             tunnels,
             dns_catch: None,
+            log_blocked: None,
         }
     }
 

@@ -192,6 +192,25 @@ fn policy_chain(out: &mut String, policy: &Policy, direction: Direction) {
     if let (Direction::Out, Some(dns)) = (direction, &policy.dns_catch) {
         dns_upstream(out, dns);
     }
+    if let Some(log) = policy.log_blocked {
+        // A rule without a verdict: it logs a sample and the packet goes on
+        // to the counted block below. The limit sits here, not on the block
+        // rules, so nothing over the rate slips past unblocked.
+        let side = match direction {
+            Direction::In => "in",
+            Direction::Out => "out",
+        };
+        let _ = writeln!(
+            out,
+            "\t\tlimit rate {rate}/second burst {burst} packets \
+             log prefix \"airlock blocked {side}\" group {group} snaplen {snap} \
+             comment \"report what is blocked to airlockd (at most {rate} a second)\"",
+            rate = log.per_second,
+            burst = log.per_second.saturating_mul(2),
+            group = log.group,
+            snap = log.snaplen,
+        );
+    }
     match direction {
         Direction::In => out.push_str(
             "\t\tcounter name \"blocked_in\" drop \

@@ -16,6 +16,8 @@ mod rule;
 mod tables;
 mod utc;
 
+use std::fmt::Write;
+
 use crate::policy::Policy;
 
 /// The anchor below Apple's `com.apple/*` hook that holds our rules.
@@ -62,12 +64,18 @@ pub fn render(policy: &Policy) -> String {
         }
         rule::write(&mut out, r, &groups, first);
     }
-    out.push_str(
+    // Logging changes no verdict; the policy says whether to log.
+    let (log, logged) = match policy.log_blocked {
+        Some(_) => (" log", " Logged to pflog0."),
+        None => ("", ""),
+    };
+    let _ = write!(
+        out,
         "\n# Everything else going out is refused at once (TCP reset, ICMP unreachable),\n\
-         # so apps fail fast instead of hanging. Logged to pflog0.\n\
-         block return out log quick all\n\
-         # Everything else coming in is dropped without an answer. Logged to pflog0.\n\
-         block drop in log quick all\n",
+         # so apps fail fast instead of hanging.{logged}\n\
+         block return out{log} quick all\n\
+         # Everything else coming in is dropped without an answer.{logged}\n\
+         block drop in{log} quick all\n",
     );
     out
 }
@@ -107,6 +115,7 @@ mod tests {
             rules,
             tunnels,
             dns_catch: None,
+            log_blocked: Some(crate::policy::BlockLog::default()),
         }
     }
 

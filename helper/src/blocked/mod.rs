@@ -1,0 +1,142 @@
+//! "Recently blocked": the helper's side. The kernel reports what the
+//! final block rules refused; the pure parsers and the bounded table live
+//! in `airlock_shared::blocked`, and the files here only read the bytes.
+//!
+//! - Linux: NFLOG over a netlink socket ([`nflog_linux`]), the group named
+//!   by the policy's `log_blocked`.
+//! - macOS: not yet (pf `log` to `pflog0`, read with BPF).
+
+#[cfg(target_os = "linux")]
+pub mod nflog_linux;
+
+use airlock_shared::blocked::{BlockedEvent, InterfaceRef};
+
+/// Turns an interface index from NFLOG into its name, where the interface
+/// still exists (it may be gone by the time the helper reads the log).
+pub fn name_interface(event: &mut BlockedEvent) {
+    if let InterfaceRef::Index(i) = event.interface {
+        if let Ok(name) = nix::net::if_::if_indextoname(i) {
+            event.interface = InterfaceRef::Name(name.to_string_lossy().into_owned());
+        }
+    }
+}
+
+use std::sync::{Mutex, OnceLock};
+
+use airlock_shared::blocked::{BlockedReport, BlockedTable, Limits, NameHint, NoNames};
+use airlock_shared::policy::BlockLog;
+
+/// The table and whether the reader runs. One per process: the kernel
+/// lets only one socket bind an NFLOG group anyway.
+struct State {
+    table: BlockedTable,
+    reading: bool,
+    problem: Option<String>,
+}
+
+fn state() -> &'static Mutex<State> {
+    static STATE: OnceLock<Mutex<State>> = OnceLock::new();
+    STATE.get_or_init(|| {
+        Mutex::new(State {
+            table: BlockedTable::new(Limits::default()),
+            reading: false,
+            problem: Some("the helper has not started reading the firewall's log".into()),
+        })
+    })
+}
+
+fn lock() -> std::sync::MutexGuard<'static, State> {
+    // A panic while holding the lock leaves a table that is still sound
+    // (every update is a few field writes): keep serving it.
+    state().lock().unwrap_or_else(|p| p.into_inner())
+}
+
+fn now_ms() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as u64)
+        .unwrap_or(0)
+}
+
+/// Where names for blocked addresses come from. None yet: the hook for
+/// the helper's own DNS resolver, which will know what it answered.
+fn names() -> &'static dyn NameHint {
+    &NoNames
+}
+
+/// Records one event (from whichever platform reader).
+pub fn record(event: &BlockedEvent) {
+    lock().table.record(event, now_ms(), names());
+}
+
+fn set_reading(reading: bool, problem: Option<String>) {
+    let mut s = lock();
+    s.reading = reading;
+    s.problem = problem;
+}
+
+/// What `GetBlocked` answers.
+pub fn report() -> BlockedReport {
+    let s = lock();
+    BlockedReport {
+        reading: s.reading,
+        entries: s.table.snapshot(),
+        rate_dropped: s.table.rate_dropped(),
+        evicted: s.table.evicted(),
+        problem: s.problem.clone(),
+    }
+}
+
+/// Starts reading the kernel's log of blocked packets on a thread of its
+/// own. Failing to read is not a firewall problem (the rules block either
+/// way): it is reported in [`report`] and the list stays empty.
+pub fn start(log: BlockLog) {
+    #[cfg(target_os = "linux")]
+    {
+        let spawned = std::thread::Builder::new()
+            .name("blocked-log".into())
+            .spawn(move || read_nflog(log));
+        if let Err(e) = spawned {
+            set_reading(false, Some(format!("starting the log reader: {e}")));
+        }
+    }
+    #[cfg(not(target_os = "linux"))]
+    {
+        let _ = log;
+        set_reading(
+            false,
+            Some("reading blocked packets is not implemented on this platform yet".into()),
+        );
+    }
+}
+
+#[cfg(target_os = "linux")]
+fn read_nflog(log: BlockLog) {
+    use airlock_shared::blocked::nflog::Message;
+    let mut sock = match nflog_linux::NflogSocket::open(log.group, log.snaplen) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("airlockd: blocked list unavailable: {e}");
+            set_reading(false, Some(e.to_string()));
+            return;
+        }
+    };
+    set_reading(true, None);
+    loop {
+        match sock.read() {
+            Ok(messages) => {
+                for m in messages {
+                    if let Ok(Message::Packet(mut p)) = m {
+                        name_interface(&mut p.event);
+                        record(&p.event);
+                    }
+                }
+            }
+            Err(e) => {
+                eprintln!("airlockd: blocked list stopped: {e}");
+                set_reading(false, Some(e.to_string()));
+                return;
+            }
+        }
+    }
+}
