@@ -2,8 +2,8 @@
 //! the pid, `getgrouplist(3)` for the groups, and the audit token for the
 //! code-signing check (`codesign_macos.rs`).
 //!
-//! UNVERIFIED: cannot be compiled here (Linux development machines, no
-//! macOS target).
+//! UNVERIFIED: type-checked and linted here (scripts/check-macos), never
+//! linked or run.
 
 use std::os::fd::{AsFd, AsRawFd};
 
