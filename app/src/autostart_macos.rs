@@ -5,7 +5,8 @@
 //! The plist text is built here for every platform so the tests check
 //! it; the file I/O compiles only on macOS.
 //!
-//! UNVERIFIED on macOS (the file I/O below cannot be built here).
+//! UNVERIFIED on macOS (the file I/O below is type-checked here, by
+//! scripts/check-macos, but has never run).
 
 use std::path::Path;
 

@@ -5,8 +5,8 @@
 //! It only reports what happened; `helper_install::install_helper`
 //! decides what follows.
 //!
-//! UNVERIFIED: cannot be compiled here (Linux development machines, no
-//! macOS target) and has never run.
+//! UNVERIFIED: type-checked and linted here (scripts/check-macos), never
+//! linked or run.
 //!
 //! Blessing copies `Contents/Library/LaunchServices/org.airlock.helper`
 //! to `/Library/PrivilegedHelperTools/` and loads its embedded launchd

@@ -3,8 +3,8 @@
 //! `login_item_policy` decides, through `smappservice_macos` and
 //! `autostart_macos`.
 //!
-//! UNVERIFIED: cannot be compiled here (Linux development machines, no
-//! macOS target) and has never run.
+//! UNVERIFIED: type-checked and linted here (scripts/check-macos), never
+//! linked or run.
 
 #![cfg(target_os = "macos")]
 

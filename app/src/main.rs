@@ -6,7 +6,7 @@ use std::process::ExitCode;
 fn main() -> ExitCode {
     // A tray icon and a menu never draw with OpenGL, but GDK's X11 start-up
     // probes GLX, which maps the whole Mesa driver: under llvmpipe that is
-    // libLLVM, ~55 MB of the app's ~83 MB RSS (examples/ui_bench.rs). Set
+    // libLLVM, ~55 MB of the app's ~83 MB RSS (examples/ui_bench/). Set
     // before any thread exists and before GTK starts; a user's own GDK_GL
     // wins.
     #[cfg(not(target_os = "macos"))]

@@ -1,5 +1,6 @@
-//! macOS shims. UNVERIFIED: cannot be compiled here (Linux development
-//! machines, no macOS target); every decision lives elsewhere.
+//! macOS shims. UNVERIFIED: type-checked and linted here
+//! (scripts/check-macos), never linked or run; every decision lives
+//! elsewhere.
 
 #![cfg(target_os = "macos")]
 

@@ -6,8 +6,8 @@
 //! decide. Callers must check `login_item_policy::smappservice_available`
 //! first: the class does not exist before macOS 13.
 //!
-//! UNVERIFIED: cannot be compiled here (Linux development machines, no
-//! macOS target) and has never run.
+//! UNVERIFIED: type-checked and linted here (scripts/check-macos), never
+//! linked or run.
 
 #![cfg(target_os = "macos")]
 

@@ -16,6 +16,8 @@
 //! `cargo test --workspace` builds. Screenshots land in
 //! `<target>/ui-screenshots/real-helper/` (printed).
 
+#![cfg(target_os = "linux")]
+
 mod common;
 
 use std::fs::File;

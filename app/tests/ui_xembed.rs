@@ -6,6 +6,8 @@
 //! Needs the same tools as `ui_xvfb.rs`; skips or fails the same way.
 //! Screenshots land in `<target>/ui-screenshots/xembed/` (printed).
 
+#![cfg(target_os = "linux")]
+
 mod common;
 
 use std::path::Path;

@@ -13,6 +13,8 @@
 //! (fails under `CI=true`). Screenshots land in
 //! `<target>/ui-screenshots/fake-helper/` (printed).
 
+#![cfg(target_os = "linux")]
+
 mod common;
 
 use std::os::unix::fs::PermissionsExt;

@@ -25,6 +25,12 @@ mod sample_status;
 use sample_status::{protected, TAMPER};
 
 const BIN: &str = env!("CARGO_BIN_EXE_airlockctl");
+/// What the CLI tells a user whose helper is not running, by platform.
+const START_HINT: &str = if cfg!(target_os = "macos") {
+    "open the Airlock app to install or restart it"
+} else {
+    "start it with `sudo systemctl start airlockd`"
+};
 const NOT_AUTHORIZED: &str =
     "not authorized: uid 1000 is neither root nor in the `sudo` group (try sudo)";
 
@@ -353,10 +359,7 @@ fn helper_absent_says_not_running_and_how_to_start_it() {
         let line = assert_one_line_failure(&run_env(&all, &[]), 1, &format!("{args:?}"));
         assert_eq!(
             line,
-            format!(
-                "the Airlock helper is not running (no socket at {shown}); start it with \
-                 `sudo systemctl start airlockd`"
-            )
+            format!("the Airlock helper is not running (no socket at {shown}); {START_HINT}")
         );
     }
     // A socket file left behind by a dead helper: nothing listens.
@@ -642,14 +645,22 @@ fn watch_text_prints_a_line_per_event() {
     );
 }
 
-fn fake_nft_dir() -> tempfile::TempDir {
+/// The firewall tool `doctor` looks for on this platform.
+const BACKEND: &str = if cfg!(target_os = "macos") {
+    "pfctl"
+} else {
+    "nft"
+};
+
+/// A folder with a do-nothing [`BACKEND`], to put first in `PATH`.
+fn fake_backend_dir() -> tempfile::TempDir {
     use std::os::unix::fs::PermissionsExt;
     let dir = tempfile::tempdir().unwrap();
-    let nft = dir.path().join("nft");
-    std::fs::File::create(&nft)
+    let tool = dir.path().join(BACKEND);
+    std::fs::File::create(&tool)
         .and_then(|mut f| f.write_all(b"#!/bin/sh\nexit 0\n"))
         .unwrap();
-    std::fs::set_permissions(&nft, std::fs::Permissions::from_mode(0o755)).unwrap();
+    std::fs::set_permissions(&tool, std::fs::Permissions::from_mode(0o755)).unwrap();
     dir
 }
 
@@ -676,8 +687,8 @@ fn doctor_turns_each_helper_problem_into_a_fail_line() {
             other => answer_normally(other),
         }
     }));
-    let nft = fake_nft_dir();
-    let out = doctor(&fake, nft.path());
+    let backend = fake_backend_dir();
+    let out = doctor(&fake, backend.path());
     let stdout = text(&out.stdout);
     assert_eq!(out.status.code(), Some(1), "{stdout}");
     let fails: Vec<&str> = stdout
@@ -692,8 +703,8 @@ fn doctor_turns_each_helper_problem_into_a_fail_line() {
     );
     assert!(
         stdout.contains(&format!(
-            "ok    backend      nft found at {}",
-            nft.path().join("nft").display()
+            "ok    backend      {BACKEND} found at {}",
+            backend.path().join(BACKEND).display()
         )),
         "{stdout}"
     );
@@ -706,8 +717,8 @@ fn doctor_turns_each_helper_problem_into_a_fail_line() {
 #[test]
 fn doctor_passes_on_a_healthy_helper() {
     let fake = Fake::start();
-    let nft = fake_nft_dir();
-    let out = doctor(&fake, nft.path());
+    let backend = fake_backend_dir();
+    let out = doctor(&fake, backend.path());
     let stdout = text(&out.stdout);
     // The socket check wants a root-owned socket: only then is all ok.
     if !nix_is_root() {

@@ -2,8 +2,8 @@
 //! the pid, `getgrouplist(3)` for the groups, and the audit token for the
 //! code-signing check (`codesign_macos.rs`).
 //!
-//! UNVERIFIED: cannot be compiled here (Linux development machines, no
-//! macOS target).
+//! UNVERIFIED: type-checked and linted here (scripts/check-macos), never
+//! linked or run.
 
 use std::os::fd::{AsFd, AsRawFd};
 
@@ -19,11 +19,7 @@ pub fn peer_of(sock: &impl AsFd) -> Result<Peer, CredError> {
     let groups = nix::unistd::User::from_uid(uid)
         .ok()
         .flatten()
-        .and_then(|u| {
-            let name = std::ffi::CString::new(u.name).ok()?;
-            nix::unistd::getgrouplist(&name, gid).ok()
-        })
-        .map(|gs| gs.into_iter().map(|g| g.as_raw()).collect())
+        .and_then(|u| group_list(&std::ffi::CString::new(u.name).ok()?, gid.as_raw()))
         .unwrap_or_default();
     Ok(Peer {
         uid: uid.as_raw(),
@@ -32,4 +28,31 @@ pub fn peer_of(sock: &impl AsFd) -> Result<Peer, CredError> {
         groups,
         code: crate::codesign_macos::peer_code(sock),
     })
+}
+
+/// `getgrouplist(3)` for `user`, `base` included. nix 0.29 does not offer
+/// it on Apple targets, whose libc takes and returns the gids as `c_int`;
+/// the list is asked for again with a larger buffer while it does not fit.
+fn group_list(user: &std::ffi::CStr, base: libc::gid_t) -> Option<Vec<u32>> {
+    let mut capacity: libc::c_int = 64;
+    while capacity <= 65_536 {
+        let mut groups: Vec<libc::c_int> = vec![0; capacity as usize];
+        let mut count = capacity;
+        // SAFETY: `groups` holds `count` elements and outlives the call;
+        // `user` is NUL-terminated. gids are passed bit for bit as c_int.
+        let rc = unsafe {
+            libc::getgrouplist(
+                user.as_ptr(),
+                base as libc::c_int,
+                groups.as_mut_ptr(),
+                &mut count,
+            )
+        };
+        if rc == 0 {
+            groups.truncate(count.clamp(0, capacity) as usize);
+            return Some(groups.into_iter().map(|g| g as u32).collect());
+        }
+        capacity *= 4;
+    }
+    None
 }

@@ -3,6 +3,8 @@
 //! frames, with the kernel's nftables state checked after every change.
 //! Needs root, `nft` and `ip`; skips with a message without them.
 
+#![cfg(target_os = "linux")]
+
 mod support;
 
 use std::io::{Read, Write};

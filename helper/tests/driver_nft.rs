@@ -4,6 +4,8 @@
 //! policy forbids. Needs root, `nft` and `conntrack`; skips with a message
 //! without them.
 
+#![cfg(target_os = "linux")]
+
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream, UdpSocket};
 

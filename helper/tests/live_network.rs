@@ -1,6 +1,8 @@
 //! The live snapshot against real kernels: this machine's loopback, and a
 //! network namespace built to look like a laptop with a VPN up.
 
+#![cfg(target_os = "linux")]
+
 use std::net::IpAddr;
 use std::process::Command;
 

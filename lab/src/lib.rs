@@ -24,6 +24,11 @@
 //!
 //! Everything the lab creates is removed when the [`Lab`] is dropped, also
 //! while a failing test unwinds; processes are killed by PID.
+//!
+//! Linux only (network namespaces, `SO_BINDTODEVICE`, nftables): elsewhere
+//! the crate is empty, so that the workspace still builds on macOS.
+
+#![cfg(target_os = "linux")]
 
 pub mod airlock;
 pub mod classify;

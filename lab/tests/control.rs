@@ -10,6 +10,8 @@
 //! Needs root (network namespaces, tcpdump, nft); skips with a message
 //! otherwise. Run: `cargo test -p airlock-lab --test control -- --nocapture`.
 
+#![cfg(target_os = "linux")]
+
 use std::net::{IpAddr, SocketAddr};
 use std::path::Path;
 use std::time::{Duration, Instant};

@@ -5,6 +5,8 @@
 //! A second run is interrupted with SIGINT mid-way and must clean up too.
 //! Needs root; skips with a message otherwise, except under `CI=true`.
 
+#![cfg(target_os = "linux")]
+
 use std::io::{BufRead, BufReader, Read};
 use std::process::{Child, Command, ExitStatus, Stdio};
 use std::sync::mpsc::{self, Receiver};

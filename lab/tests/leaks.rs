@@ -11,6 +11,8 @@
 //! with a message otherwise, except under `CI=true`, where it fails.
 //! Run: `cargo test -p airlock-lab --test leaks -- --nocapture`.
 
+#![cfg(target_os = "linux")]
+
 use std::collections::BTreeSet;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::path::PathBuf;

@@ -1,10 +1,13 @@
 //! The nft renderer: golden files, the 10k-endpoint size, and (as root,
 //! in network namespaces of their own) nft's parser, the kernel, and the
-//! packets on the wire held against `Policy::decides`.
+//! packets on the wire held against `Policy::decides`. The namespace
+//! tests are Linux only; the rest runs everywhere.
 
 mod common;
+#[cfg(target_os = "linux")]
 #[path = "render_nft/lab.rs"]
 mod lab;
+#[cfg(target_os = "linux")]
 #[path = "render_nft/wire.rs"]
 mod wire;
 
@@ -13,6 +16,7 @@ use airlock_shared::policy::{self, Policy};
 use airlock_shared::render::nft::render;
 
 use common::NOW;
+#[cfg(target_os = "linux")]
 use lab::Netns;
 
 fn linux_policies() -> Vec<(&'static str, Policy)> {
@@ -125,6 +129,7 @@ fn ten_thousand_endpoints_grow_the_text_linearly() {
     assert!(per_endpoint < 64, "{per_endpoint} bytes per endpoint");
 }
 
+#[cfg(target_os = "linux")]
 #[test]
 fn nft_accepts_every_scenario_in_check_mode() {
     let Some(ns) = Netns::new("check") else {
@@ -142,6 +147,7 @@ fn nft_accepts_every_scenario_in_check_mode() {
     }
 }
 
+#[cfg(target_os = "linux")]
 #[test]
 fn the_kernel_loads_replaces_and_removes_the_table() {
     let Some(ns) = Netns::new("load") else { return };

@@ -3,7 +3,7 @@
 //! socket (`fake_helper.rs`), and the two ways the tests read the tray:
 //! screenshots (`screen.rs`) and the menu over dbusmenu (`dbusmenu.rs`).
 //!
-//! Shared by `tests/ui_*.rs` and `examples/ui_bench.rs`.
+//! Shared by `tests/ui_*.rs` and `examples/ui_bench/`.
 #![allow(dead_code, unused_imports)] // each includer uses part of it
 
 pub mod dbusmenu;

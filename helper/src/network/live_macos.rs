@@ -1,7 +1,8 @@
 //! macOS sources for the live snapshot: `netstat -rn` and `scutil --dns`,
 //! run and handed to the pure parsers in [`super::netstat`] and
-//! [`super::resolv`]. UNVERIFIED: this file is never compiled on the
-//! development machines (Linux); it only runs two documented commands.
+//! [`super::resolv`]. UNVERIFIED: type-checked and linted for macOS on the
+//! development machines (Linux, scripts/check-macos) but never run; it
+//! only runs two documented commands.
 
 use std::net::IpAddr;
 use std::process::Command;

@@ -125,7 +125,7 @@ fn nft_load(script: &str) -> anyhow::Result<Duration> {
     Ok(start.elapsed())
 }
 
-fn main() -> anyhow::Result<()> {
+pub fn main() -> anyhow::Result<()> {
     // SAFETY: geteuid has no preconditions.
     if unsafe { libc::geteuid() } != 0 {
         bail!("run as root: the bench creates a network namespace");

@@ -12,7 +12,7 @@
 //! (`TOGGLES` times, default 20) and prints how long after the helper's
 //! reply the menu's check mark and the icon showed the change.
 
-#[path = "../tests/common/mod.rs"]
+#[path = "../../tests/common/mod.rs"]
 mod common;
 
 use std::time::{Duration, Instant};
@@ -79,7 +79,7 @@ fn rss_by_mapping(pid: u32) -> Vec<(String, u64)> {
     v
 }
 
-fn main() {
+pub fn main() {
     if let Some(why) = missing_prerequisite() {
         eprintln!("cannot run the bench: {why}");
         std::process::exit(2);
