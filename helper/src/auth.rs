@@ -90,6 +90,7 @@ pub fn parse_proc_groups(status: &str) -> Option<Vec<u32>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::client_signature::PeerCode;
 
     fn peer(uid: u32, gid: u32, groups: &[u32]) -> Peer {
         Peer {

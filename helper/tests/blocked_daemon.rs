@@ -3,6 +3,8 @@
 //! rules refuse, and any local client can read who sent what. Needs root,
 //! `nft`, `ip`, `setpriv`; skips with a message without them.
 
+#![cfg(target_os = "linux")]
+
 use std::net::IpAddr;
 use std::time::{Duration, Instant};
 

@@ -4,6 +4,8 @@
 //! decodes it, the table aggregates it. Needs root, `nft`, `ip`, `setpriv`;
 //! skips with a message without them.
 
+#![cfg(target_os = "linux")]
+
 use std::io::Write;
 use std::net::{IpAddr, UdpSocket};
 use std::process::{Command, Stdio};

@@ -3,6 +3,8 @@
 //! An app's DNS query to the network's resolver is caught by the nft
 //! redirect and answered by airlockd itself; nothing reaches the wire.
 
+#![cfg(target_os = "linux")]
+
 use std::io::ErrorKind;
 use std::net::{SocketAddr, TcpStream, UdpSocket};
 use std::time::{Duration, Instant};

@@ -241,6 +241,7 @@ fn blocking_catches_dns_for_the_resolver_golden() {
     );
 }
 
+#[cfg(target_os = "linux")]
 #[test]
 fn the_kernel_loads_the_dns_redirect() {
     let Some(ns) = Netns::new("dnsredir") else {
