@@ -17,14 +17,15 @@ use tao::event_loop::{ControlFlow, EventLoopBuilder};
 use tray_icon::TrayIconEvent;
 
 use crate::clock;
-use crate::desktop;
+use crate::helper_install;
 use crate::helper_link::{self, Answer, Reply};
 use crate::login_item;
-use crate::model::{refusal_text, Action, Link, Model};
-use crate::notify_rules;
-use crate::show_rules;
-use crate::tray::Tray;
-use crate::view::{self, Command};
+use crate::platform;
+use crate::ui::model::{refusal_text, Action, Link, Model};
+use crate::ui::notify_rules;
+use crate::ui::show_rules;
+use crate::ui::tray::Tray;
+use crate::ui::view::{self, Command};
 
 /// Everything that wakes the loop.
 #[derive(Debug)]
@@ -44,11 +45,9 @@ struct App {
 }
 
 pub fn run(socket: PathBuf) -> anyhow::Result<()> {
-    crate::preflight::check()?;
-    #[allow(unused_mut)]
+    platform::preflight::check()?;
     let mut event_loop = EventLoopBuilder::<AppEvent>::with_user_event().build();
-    #[cfg(target_os = "macos")]
-    crate::platform_macos::hide_dock_icon(&mut event_loop);
+    platform::hide_dock_icon(&mut event_loop);
 
     let proxy = event_loop.create_proxy();
     MenuEvent::set_event_handler(Some(move |e: MenuEvent| {
@@ -145,7 +144,7 @@ impl App {
         if let Link::Connected(new) = &link {
             if let Some(prev) = &self.last_status {
                 if let Some(n) = notify_rules::decide(prev, new, clock::now_unix()) {
-                    desktop::notify(&n);
+                    platform::notify(&n);
                 }
             }
             self.last_status = Some(new.clone());
@@ -168,7 +167,7 @@ impl App {
             Ok(Answer::Rules(LoadedRules { backend, text, .. })) => {
                 show_rules::write(&show_rules::rules_dir(), &backend, &text)
                     .map_err(|e| format!("cannot write the rules file: {e}"))
-                    .and_then(|path| desktop::open(&path))
+                    .and_then(|path| platform::open(&path))
                     .err()
                     .map(|e| format!("Couldn't {}: {e}", action.infinitive()))
             }
@@ -179,7 +178,7 @@ impl App {
             Err(e) => Some(refusal_text(action, &e)),
         };
         if let Some(text) = &failure {
-            desktop::notify(&notify_rules::refused(text));
+            platform::notify(&notify_rules::refused(text));
         }
         self.model.refusal = failure;
     }
@@ -212,7 +211,7 @@ impl App {
                 self.model.login_item = login_item::read();
             }
             Command::InstallHelper => {
-                self.model.refusal = desktop::install_helper().err();
+                self.model.refusal = helper_install::run().err();
             }
         }
         Flow::Continue

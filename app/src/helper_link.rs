@@ -19,7 +19,7 @@ use airlock_client::{Client, ClientError, ClientOptions, LoadedRules};
 use airlock_shared::ipc::protocol::ResponseBody;
 
 use crate::backoff::Backoff;
-use crate::model::{Action, Link, Unreachable};
+use crate::ui::model::{Action, Link, Unreachable};
 
 fn options() -> ClientOptions {
     ClientOptions {

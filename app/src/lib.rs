@@ -1,37 +1,36 @@
 //! Airlock's tray app: shows whether traffic is protected and offers the
 //! kill switch's few controls. Unprivileged: it never touches the
-//! firewall, it asks `airlockd` over the shared IPC client.
+//! firewall, it asks `airlockd` over the IPC client.
 //!
-//! Decisions live in pure modules with unit tests (`view`, `notify_rules`,
-//! `icons`, `model`, `autostart_*`, `backoff`, `login_item_policy`,
-//! `helper_install`); `tray` and `app` only
-//! apply them to the toolkit, and `*_macos.rs` are thin, unverified shims.
+//! Shaped so every decision is in cross-platform code the Linux tests
+//! reach, and the platforms only carry decisions out:
+//! - [`ui`]: model, view, tray, icons, notification and "Show Rules"
+//!   rules. The view is rendered from the model alone, never from a click.
+//! - `platform`: the one desktop API (notify, open, Dock icon,
+//!   preflight), one implementation per platform picked in one place.
+//! - `helper_install`: "Install Helper…" (SMAppService, SMJobBless,
+//!   `airlockd install` as administrator; pkexec on Linux).
+//! - `login_item`: "Start at Login" (SMAppService or a LaunchAgent on
+//!   macOS, an XDG autostart entry on Linux).
+//! - `smappservice`: the SMAppService vocabulary both of them share.
+//! - `helper_link`: the connection to the helper, with `backoff`, `clock`.
+//!
+//! `app` ties them together in the event loop. macOS code sits in files
+//! named for the platform (`macos.rs`, `macos/`); dependencies point one
+//! way (app → ui/platform/helper_install/login_item → smappservice).
 
 pub mod app;
-pub mod autostart_linux;
-pub mod autostart_macos;
-pub mod backoff;
-pub mod clock;
-pub mod desktop;
+mod backoff;
+mod clock;
 pub mod helper_install;
-pub mod helper_link;
-pub mod icons;
-#[cfg(target_os = "macos")]
-pub mod install_helper_macos;
+mod helper_link;
 pub mod login_item;
-#[cfg(target_os = "macos")]
-mod login_item_macos;
-pub mod login_item_policy;
-pub mod model;
-pub mod notify_rules;
-#[cfg(target_os = "macos")]
-pub mod platform_macos;
-pub mod preflight;
-pub mod show_rules;
-#[cfg(target_os = "macos")]
-mod smappservice_macos;
-pub mod tray;
-pub mod view;
+pub mod platform;
+pub mod smappservice;
+pub mod ui;
+
+pub use app::run;
+pub use ui::icons;
 
 #[cfg(test)]
 mod test_status;

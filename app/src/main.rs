@@ -14,7 +14,7 @@ fn main() -> ExitCode {
         std::env::set_var("GDK_GL", "disable");
     }
     let socket = airlock_shared::ipc::paths::socket_path_from_env();
-    match airlock_app::app::run(socket) {
+    match airlock_app::run(socket) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("airlock: {e}");

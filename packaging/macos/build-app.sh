@@ -78,7 +78,7 @@ universal airlockctl "$app/Contents/MacOS/airlockctl"
 # SMJobBless wants the helper named after its label; the app's own
 # "airlockd install" fallback finds it by the same name (see below).
 universal airlockd "$app/Contents/Library/LaunchServices/$label"
-# The app's development fallback (app/src/platform_macos.rs) looks for
+# The app's development fallback (app/src/helper_install/macos.rs) looks for
 # "airlockd" next to its own binary.
 ln -s "../Library/LaunchServices/$label" "$app/Contents/MacOS/airlockd"
 

@@ -23,7 +23,7 @@ else
     launchctl bootout "system/$label" 2>/dev/null || true
     rm -f "/Library/LaunchDaemons/$label.plist"
 fi
-# The app's login item (app/src/autostart_macos.rs) for the user who ran sudo.
+# The app's login item (app/src/login_item/launch_agent.rs) for the user who ran sudo.
 if [ -n "${SUDO_USER:-}" ]; then
     home="$(dscl . -read "/Users/$SUDO_USER" NFSHomeDirectory | awk '{print $2}')"
     uid="$(id -u "$SUDO_USER")"

@@ -1,5 +1,5 @@
 //! A private desktop for driving the real `airlock` binary (see
-//! `desktop.rs`), a fake `airlockd` speaking the shared protocol on a temp
+//! `platform/`), a fake `airlockd` speaking the shared protocol on a temp
 //! socket (`fake_helper.rs`), and the two ways the tests read the tray:
 //! screenshots (`screen.rs`) and the menu over dbusmenu (`dbusmenu.rs`).
 //!

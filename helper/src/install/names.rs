@@ -8,7 +8,7 @@ use std::path::PathBuf;
 use airlock_shared::platform::Platform;
 
 /// The menu-bar app's bundle identifier. It is also the app's LaunchAgent
-/// label (`app/src/autostart_macos.rs`) and `app/macos/Info.plist`'s
+/// label (`app/src/login_item/launch_agent.rs`) and `resources/macos/Info.plist`'s
 /// `CFBundleIdentifier`, which a test checks.
 pub const APP_BUNDLE_ID: &str = "org.airlock.app";
 /// The helper's launchd label, bundle identifier (SMJobBless needs the

@@ -5,9 +5,9 @@
 
 use airlock_shared::status::{KillSwitch, Protection, Status};
 
-use crate::icons::IconKind;
-use crate::login_item_policy::APPROVE_LOGIN_ITEM;
-use crate::model::{Action, Link, LoginItem, Model, Unreachable};
+use crate::smappservice::APPROVE_LOGIN_ITEM;
+use crate::ui::icons::IconKind;
+use crate::ui::model::{Action, Link, LoginItem, Model, Unreachable};
 
 /// How long "Pause" pauses.
 pub const PAUSE_SECONDS: u64 = 5 * 60;

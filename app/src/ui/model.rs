@@ -1,6 +1,6 @@
 //! What the app knows: the helper's last real answer, the request in
 //! flight, the last refusal and the login item. The menu and the icon are
-//! rendered from this alone (see [`crate::view`]), never from a click, so
+//! rendered from this alone (see [`crate::ui::view`]), never from a click, so
 //! a check mark cannot claim a change the helper did not make.
 
 use airlock_client::{ClientError, ConnectFailure};

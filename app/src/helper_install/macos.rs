@@ -1,7 +1,7 @@
 //! "Install Helper…" on macOS: SMJobBless through security-framework's
 //! `Authorization` (feature `job-bless`), the probes `helper_install`
 //! decides from (macOS version, bundle, Developer ID signature) and the
-//! [`Installers`] it drives (SMAppService through `smappservice_macos`).
+//! [`Installers`] it drives (SMAppService through `smappservice::macos`).
 //! It only reports what happened; `helper_install::install_helper`
 //! decides what follows.
 //!
@@ -21,12 +21,12 @@ use std::path::Path;
 use security_framework::authorization::{Authorization, AuthorizationItemSetBuilder, Flags};
 use security_framework::os::macos::code_signing::{self, SecCode, SecRequirement};
 
-use crate::helper_install::{
+use super::{
     bundle_contents, bundled_helper, smappservice_daemon_available, BlessFailure, Installers,
     HELPER_LABEL, HELPER_PLIST,
 };
-use crate::login_item_policy::{parse_version, ServiceStatus, SmError};
-use crate::smappservice_macos::{self as sm, Service};
+use crate::smappservice::macos::{self as sm, Service};
+use crate::smappservice::{parse_version, ServiceStatus, SmError};
 
 /// `kSMRightBlessPrivilegedHelper` (ServiceManagement's SMErrors.h).
 const BLESS_RIGHT: &str = "com.apple.ServiceManagement.blesshelper";
@@ -100,6 +100,31 @@ impl Installers for MacInstallers<'_> {
         bless(self.own_exe)
     }
     fn install_as_admin(&mut self) -> Result<(), String> {
-        crate::platform_macos::install_helper()
+        install_as_admin()
     }
+}
+
+/// Fallback when SMAppService and SMJobBless fail (`helper_install`), and the way in for
+/// development builds: `airlockd install` with administrator rights
+/// through the standard authorization prompt.
+pub fn install_as_admin() -> Result<(), String> {
+    let exe = std::env::current_exe().map_err(|e| e.to_string())?;
+    let helper = exe
+        .parent()
+        .map(|d| d.join("airlockd"))
+        .filter(|p| p.is_file())
+        .ok_or_else(|| super::INSTALL_BY_HAND.to_string())?;
+    let command = format!(
+        "'{}' install",
+        helper.display().to_string().replace('\'', "'\\''")
+    );
+    let script = format!(
+        "do shell script {} with administrator privileges",
+        crate::platform::macos::applescript_string(&command)
+    );
+    crate::platform::spawn_detached(crate::platform::Invocation {
+        program: "/usr/bin/osascript".into(),
+        args: vec!["-e".into(), script.into()],
+    });
+    Ok(())
 }

@@ -1,25 +1,27 @@
 //! "Start at Login" on macOS: observes the system (macOS version, bundle,
 //! SMAppService status, LaunchAgent) and carries out what
-//! `login_item_policy` decides, through `smappservice_macos` and
-//! `autostart_macos`.
+//! `policy.rs` decides, through `smappservice::macos` and
+//! `launch_agent.rs`.
 //!
 //! UNVERIFIED: type-checked and linted here (scripts/check-macos), never
 //! linked or run.
 
 #![cfg(target_os = "macos")]
 
-use crate::login_item_policy::{self, Mechanisms, Situation, SmError};
-use crate::model::LoginItem;
-use crate::smappservice_macos::{self as sm, Service};
-use crate::{autostart_macos, helper_install};
+use super::launch_agent as autostart_macos;
+use super::policy::{self as login_item_policy, Mechanisms, Situation};
+use crate::helper_install;
+use crate::smappservice::macos::{self as sm, Service};
+use crate::smappservice::{parse_version, SmError};
+use crate::ui::model::LoginItem;
 
 fn smappservice_available() -> bool {
-    let version = sm::os_version().and_then(|v| login_item_policy::parse_version(&v));
+    let version = sm::os_version().and_then(|v| parse_version(&v));
     let bundled = std::env::current_exe()
         .ok()
         .and_then(|exe| helper_install::bundle_contents(&exe))
         .is_some();
-    login_item_policy::smappservice_available(version, bundled)
+    crate::smappservice::smappservice_available(version, bundled)
 }
 
 fn situation() -> Result<Situation, String> {

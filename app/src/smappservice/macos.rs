@@ -2,8 +2,8 @@
 //! `objc2-service-management` bindings: the app's own login item
 //! (`mainAppService`) and the helper's LaunchDaemon shipped in
 //! `Contents/Library/LaunchDaemons/` (`daemonServiceWithPlistName:`).
-//! Only calls and reports; `login_item_policy` and `helper_install`
-//! decide. Callers must check `login_item_policy::smappservice_available`
+//! Only calls and reports; `login_item::policy` and `helper_install`
+//! decide. Callers must check `smappservice::smappservice_available`
 //! first: the class does not exist before macOS 13.
 //!
 //! UNVERIFIED: type-checked and linted here (scripts/check-macos), never
@@ -15,7 +15,7 @@ use objc2::rc::Retained;
 use objc2_foundation::{NSError, NSString};
 use objc2_service_management::SMAppService;
 
-use crate::login_item_policy::{ServiceStatus, SmError};
+use super::{ServiceStatus, SmError};
 
 /// Which SMAppService.
 #[derive(Debug, Clone, Copy)]
@@ -73,7 +73,7 @@ fn sm_error(e: &NSError) -> SmError {
 }
 
 /// `sysctl kern.osproductversion` ("14.4.1"); parsed by
-/// `login_item_policy::parse_version`. `None` if the sysctl fails.
+/// `smappservice::parse_version`. `None` if the sysctl fails.
 pub fn os_version() -> Option<String> {
     let name = c"kern.osproductversion";
     let mut buf = [0u8; 64];

@@ -10,7 +10,7 @@ use std::fs;
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 
-use crate::model::LoginItem;
+use crate::ui::model::LoginItem;
 
 pub const FILE_NAME: &str = "airlock.desktop";
 

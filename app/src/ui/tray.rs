@@ -4,8 +4,8 @@
 use muda::{CheckMenuItem, IsMenuItem, Menu, MenuId, MenuItem, PredefinedMenuItem};
 use tray_icon::{Icon, TrayIcon, TrayIconBuilder};
 
-use crate::icons::{self, IconKind};
-use crate::view::{self, Button, Item, Toggle, ViewModel};
+use crate::ui::icons::{self, IconKind};
+use crate::ui::view::{self, Button, Item, Toggle, ViewModel};
 
 /// Pixels of the icon handed to the tray: the SNI host on Linux scales it
 /// to the panel; macOS draws it at 18 pt, 36 px on Retina.

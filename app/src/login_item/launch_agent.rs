@@ -1,7 +1,7 @@
 //! Start at login on macOS through a per-user LaunchAgent
 //! (`~/Library/LaunchAgents/org.airlock.app.plist`) that opens the app at
 //! login: the mechanism before macOS 13 and for unsigned builds, and the
-//! fallback when SMAppService refuses (`login_item_policy` decides which).
+//! fallback when SMAppService refuses (`policy.rs` decides which).
 //! The plist text is built here for every platform so the tests check
 //! it; the file I/O compiles only on macOS.
 //!

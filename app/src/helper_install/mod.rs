@@ -10,12 +10,18 @@
 //! 3. when that fails for any reason but the user's own "Cancel", fall
 //!    back to `airlockd install` with administrator rights, saying why.
 //!
-//! `install_helper_macos.rs` and `smappservice_macos.rs` are the thin
-//! shims.
+//! `macos.rs` and `smappservice::macos` are the thin shims; on Linux
+//! `pkexec.rs` runs `airlockd install` through polkit. [`run`] is the one
+//! entry the app calls.
 
 use std::path::{Path, PathBuf};
 
-use crate::login_item_policy::{
+#[cfg(target_os = "macos")]
+mod macos;
+#[cfg(not(target_os = "macos"))]
+mod pkexec;
+
+use crate::smappservice::{
     MacVersion, ServiceStatus, SmError, SMAPPSERVICE_MIN_MAJOR, SM_ERROR_ALREADY_REGISTERED,
     SM_ERROR_JOB_NOT_FOUND, SM_ERROR_LAUNCH_DENIED_BY_USER,
 };
@@ -62,6 +68,30 @@ impl BlessFailure {
                 format!("SMJobBless failed ({code}): {message}")
             }
         }
+    }
+}
+
+/// What to tell the user when the app cannot start the install itself.
+pub const INSTALL_BY_HAND: &str = "Install the helper from a terminal: sudo airlockd install";
+
+/// Starts the helper's installation; `Err` carries what to tell the user.
+/// macOS: SMAppService on 13+ with a signed bundle, else SMJobBless, and
+/// `airlockd install` as root if that fails ([`install_helper`] decides).
+/// Linux: `pkexec airlockd install`.
+pub fn run() -> Result<(), String> {
+    #[cfg(target_os = "macos")]
+    {
+        let exe = std::env::current_exe().ok();
+        install_helper(
+            macos::smappservice_usable(exe.as_deref()),
+            &mut macos::MacInstallers {
+                own_exe: exe.as_deref(),
+            },
+        )
+    }
+    #[cfg(not(target_os = "macos"))]
+    {
+        pkexec::install_helper()
     }
 }
 
@@ -228,7 +258,7 @@ mod tests {
     use super::*;
     use std::cell::Cell;
 
-    use crate::login_item_policy::parse_version;
+    use crate::smappservice::parse_version;
     use ServiceStatus::*;
 
     #[test]
@@ -438,7 +468,7 @@ mod tests {
 
     #[test]
     fn the_label_matches_the_helper_crate() {
-        let names = include_str!("../../helper/src/install/names.rs");
+        let names = include_str!("../../../helper/src/install/names.rs");
         let wanted = format!("pub const HELPER_LABEL: &str = \"{HELPER_LABEL}\";");
         assert!(names.contains(&wanted), "names.rs no longer has {wanted}");
     }
