@@ -112,9 +112,22 @@ impl Engine {
         observe: impl FnOnce(&Settings) -> NetworkSnapshot,
         now: u64,
     ) -> Engine {
+        let mut restored = false;
         let (settings, fault) = match store.load(now) {
             Loaded::Settings(s) => (s, None),
             Loaded::Missing => (Settings::default(), None),
+            Loaded::Restored {
+                settings,
+                reason,
+                moved_to,
+            } => {
+                restored = true;
+                let moved = moved_to
+                    .map(|p| format!("; it was moved to {}", p.display()))
+                    .unwrap_or_default();
+                let fault = format!("{reason}{moved}; restored the last-good copy");
+                (settings, Some(fault))
+            }
             Loaded::Corrupt { reason, moved_to } => {
                 let moved = moved_to
                     .map(|p| format!("; it was moved to {}", p.display()))
@@ -136,7 +149,9 @@ impl Engine {
                 (settings, Some(format!("{reason}{moved}; {kept}")))
             }
         };
-        let keep_kernel = fault.is_some();
+        // A restored copy is applied like a good file; only a total loss
+        // keeps the kernel's rules untouched.
+        let keep_kernel = fault.is_some() && !restored;
         let snapshot = observe(&settings);
         let mut engine = Engine {
             platform,
@@ -165,6 +180,15 @@ impl Engine {
             }
         } else if let Err(e) = engine.apply(now) {
             engine.fault = Some(format!("could not load the rules at start: {e}"));
+        } else if restored {
+            // Put the restored copy back as the main file, so the next
+            // start does not find it missing and fall back to defaults.
+            if let Err(e) = engine.store.save(&engine.settings) {
+                engine.fault = Some(format!(
+                    "{}; the restored copy could not be saved ({e})",
+                    engine.fault.take().unwrap_or_default()
+                ));
+            }
         }
         engine.check_firewall(now);
         engine

@@ -383,6 +383,9 @@ fn corrupt_state_keeps_the_kernel_rules_and_faults() {
         let mut e = rig.engine();
         ok(&mut e, RequestBody::Enable);
     }
+    // No last-good copy either (e.g. a state dir from an older helper):
+    // nothing to restore, so the kernel's rules are all that is left.
+    std::fs::remove_file(rig.dir.path().join("settings.toml.last-good")).unwrap();
     std::fs::write(
         rig.dir.path().join("settings.toml"),
         "kill_switch = yes please\n",
@@ -414,6 +417,36 @@ fn corrupt_state_keeps_the_kernel_rules_and_faults() {
         !reason.contains("settings.toml") && reason.contains("still in the kernel"),
         "{reason}"
     );
+}
+
+#[test]
+fn corrupt_state_is_restored_from_the_last_good_copy() {
+    let rig = Rig::new();
+    let saved = {
+        let mut e = rig.engine();
+        ok(&mut e, RequestBody::Enable);
+        e.settings().clone()
+    };
+    std::fs::write(
+        rig.dir.path().join("settings.toml"),
+        "kill_switch = yes please\n",
+    )
+    .unwrap();
+    let e = rig.engine();
+    assert_eq!(e.settings(), &saved, "the user's settings survive");
+    let st = e.status(T0);
+    assert_eq!(st.protection, Protection::Fault);
+    let reason = st.reason.unwrap();
+    assert!(
+        reason.contains("settings.toml:1:") && reason.contains("last-good"),
+        "{reason}"
+    );
+    // The restored copy became the main file again: a further start
+    // loads it cleanly, with no fault.
+    drop(e);
+    let e = rig.engine();
+    assert_eq!(e.settings(), &saved);
+    assert!(e.status(T0).reason.is_none());
 }
 
 #[test]
