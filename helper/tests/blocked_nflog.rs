@@ -127,9 +127,11 @@ fn blocked_udp_appears_with_destination_direction_count_and_uid() {
         let mut sock = NflogSocket::open(log.group, log.snaplen).unwrap();
         sock.set_timeout(Duration::from_millis(200)).unwrap();
         // Three datagrams from a process running as nobody, each from its
-        // own socket (bash opens /dev/udp afresh per redirection).
+        // own socket (bash opens /dev/udp afresh per redirection). Not to
+        // port 53: while blocking, DNS goes to Airlock's resolver instead
+        // of being refused.
         let script = format!(
-            "for i in 1 2 3; do echo x 2>/dev/null > /dev/udp/{BLOCKED_DST}/53; done; true"
+            "for i in 1 2 3; do echo x 2>/dev/null > /dev/udp/{BLOCKED_DST}/5060; done; true"
         );
         let status = Command::new("setpriv")
             .args(["--reuid=65534", "--regid=65534", "--clear-groups"])
@@ -145,7 +147,7 @@ fn blocked_udp_appears_with_destination_direction_count_and_uid() {
     assert_eq!(entries.len(), 1, "{entries:#?}");
     let e = &entries[0];
     assert_eq!(e.dst, BLOCKED_DST.parse::<IpAddr>().unwrap());
-    assert_eq!(e.dst_port, Some(53));
+    assert_eq!(e.dst_port, Some(5060));
     assert_eq!(e.protocol, Protocol::Udp);
     assert_eq!(e.direction, BlockedDirection::Out);
     assert_eq!(e.interface, InterfaceRef::Name("eth0".into()));
