@@ -16,8 +16,8 @@ use airlock_shared::platform::Platform;
 use airlock_shared::settings::Settings;
 use tokio::sync::watch;
 
-use crate::driver::Firewall;
 use crate::engine::{Backend, Engine};
+use crate::firewall::Firewall;
 use crate::inbox::Msg;
 use crate::network::{live, monitor};
 use crate::persist::Store;

@@ -11,8 +11,8 @@ pub mod client_signature;
 #[cfg(target_os = "macos")]
 mod codesign_macos;
 pub mod daemon;
-pub mod driver;
 pub mod engine;
+pub mod firewall;
 pub mod inbox;
 pub mod install;
 pub mod learn;

@@ -6,10 +6,10 @@ use std::process::ExitCode;
 
 use airlock_helper::client_signature::SigningPolicy;
 use airlock_helper::daemon::{self, Config};
-use airlock_helper::driver::nft::{NftConfig, NftDriver};
-use airlock_helper::driver::pf::{PfConfig, PfDriver};
-use airlock_helper::driver::Firewall;
 use airlock_helper::engine::Backend;
+use airlock_helper::firewall::nft::{NftConfig, NftDriver};
+use airlock_helper::firewall::pf::{PfConfig, PfDriver};
+use airlock_helper::firewall::Firewall;
 use airlock_helper::install::{self, names, SystemRunner, Target};
 use airlock_helper::server::Limits;
 use airlock_shared::ipc::paths;

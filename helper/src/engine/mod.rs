@@ -24,7 +24,7 @@ use airlock_shared::status::{
     FirewallHealth, KillSwitch, Options, Protection, Status, Tunnel, TunnelState,
 };
 
-use crate::driver::{DriverError, Firewall, Problem};
+use crate::firewall::{DriverError, Firewall, Problem};
 use crate::persist::{Loaded, PersistError, Store};
 
 /// Which ruleset language the driver speaks.
@@ -211,7 +211,7 @@ impl Engine {
 
     /// Connections the kernel tracks now; empty when it cannot say (the
     /// engine only learns from them, nothing depends on having them).
-    pub fn flows(&mut self) -> Vec<crate::driver::flow::Flow> {
+    pub fn flows(&mut self) -> Vec<crate::firewall::flow::Flow> {
         self.driver.tracked_flows().unwrap_or_default()
     }
 

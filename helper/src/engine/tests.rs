@@ -13,8 +13,8 @@ use airlock_shared::settings::Settings;
 use airlock_shared::status::{KillSwitch, Protection};
 
 use super::{Backend, Engine};
-use crate::driver::test_support::{iface, route};
-use crate::driver::{DriverError, Firewall, Problem};
+use crate::firewall::test_support::{iface, route};
+use crate::firewall::{DriverError, Firewall, Problem};
 use crate::persist::Store;
 
 /// What the fake kernel holds and what was asked of it.
@@ -69,7 +69,7 @@ impl Firewall for FakeDriver {
         }
         Ok(0)
     }
-    fn tracked_flows(&mut self) -> Result<Vec<crate::driver::flow::Flow>, DriverError> {
+    fn tracked_flows(&mut self) -> Result<Vec<crate::firewall::flow::Flow>, DriverError> {
         Ok(vec![])
     }
     fn blocked_packets(&mut self) -> Result<Option<u64>, DriverError> {

@@ -18,8 +18,11 @@ use airlock_shared::policy::Policy;
 
 use super::command::{self, Output};
 use super::flow::{self, Flow};
-use super::nft_shape::{self, TableShape};
-use super::{conntrack, DriverError, Firewall, Problem};
+use super::{DriverError, Firewall, Problem};
+use shape::TableShape;
+
+pub mod conntrack;
+pub mod shape;
 
 /// Our table's name in family `inet`.
 pub const TABLE: &str = "airlock";
@@ -130,7 +133,7 @@ impl NftDriver {
         match self.list(&args)? {
             None => Ok(None),
             Some(json) => {
-                nft_shape::parse(&json, TABLE)
+                shape::parse(&json, TABLE)
                     .map(Some)
                     .map_err(|reason| DriverError::Parse {
                         command: "nft -j list table inet airlock".into(),
@@ -190,7 +193,7 @@ impl Firewall for NftDriver {
                     .into(),
             )
         })?;
-        let missing = nft_shape::missing(&nft_shape::declared(ruleset), &found);
+        let missing = shape::missing(&shape::declared(ruleset), &found);
         if !missing.is_empty() {
             return Err(DriverError::Verification(format!(
                 "table `inet airlock` lacks {} after `nft -f -` succeeded",
@@ -220,8 +223,8 @@ impl Firewall for NftDriver {
         Ok(match (expect_loaded, found) {
             (true, None) => vec![Problem::TableMissing],
             (true, Some(found)) => match &self.loaded {
-                Some(loaded) => nft_shape::compare(loaded, &found),
-                None => nft_shape::empty_base_chains(&found),
+                Some(loaded) => shape::compare(loaded, &found),
+                None => shape::empty_base_chains(&found),
             },
             (false, Some(_)) => vec![Problem::LeftOver { backend: "nft" }],
             (false, None) => Vec::new(),
@@ -250,7 +253,7 @@ impl Firewall for NftDriver {
         let args = ["-j", "list", "counters", "table", "inet", TABLE];
         match self.list(&args)? {
             None => Ok(None),
-            Some(json) => nft_shape::counter_packets(&json, &BLOCK_COUNTERS).map_err(|reason| {
+            Some(json) => shape::counter_packets(&json, &BLOCK_COUNTERS).map_err(|reason| {
                 DriverError::Parse {
                     command: "nft -j list counters table inet airlock".into(),
                     reason,

@@ -31,7 +31,10 @@ use airlock_shared::policy::Policy;
 
 use super::command::{self, Output};
 use super::flow::{self, Flow};
-use super::{pf_parse, DriverError, Firewall, Problem};
+use super::{DriverError, Firewall, Problem};
+
+pub mod parse;
+use parse as pf_parse;
 
 /// Our anchor, below Apple's `com.apple/*` hook.
 pub const ANCHOR: &str = "com.apple/airlock";

@@ -17,13 +17,10 @@
 //! [`airlock_shared::policy::Policy::decides`].
 
 mod command;
-pub mod conntrack;
 mod error;
 pub mod flow;
 pub mod nft;
-pub mod nft_shape;
 pub mod pf;
-pub mod pf_parse;
 mod problem;
 #[cfg(test)]
 pub(crate) mod test_support;

@@ -9,8 +9,8 @@
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream, UdpSocket};
 
-use airlock_helper::driver::nft::{self, NftConfig, NftDriver};
-use airlock_helper::driver::{Firewall, Problem};
+use airlock_helper::firewall::nft::{self, NftConfig, NftDriver};
+use airlock_helper::firewall::{Firewall, Problem};
 use airlock_shared::endpoint::Endpoint;
 use airlock_shared::network::classify::classify;
 use airlock_shared::network::{Interface, InterfaceFlags, NetworkSnapshot};

@@ -5,8 +5,8 @@
 
 use std::path::{Path, PathBuf};
 
-use airlock_helper::driver::pf::{PfConfig, PfDriver, ANCHOR, TOKEN_FILE};
-use airlock_helper::driver::{DriverError, Firewall, Problem};
+use airlock_helper::firewall::pf::{PfConfig, PfDriver, ANCHOR, TOKEN_FILE};
+use airlock_helper::firewall::{DriverError, Firewall, Problem};
 use airlock_shared::endpoint::Endpoint;
 use airlock_shared::network::classify::classify;
 use airlock_shared::network::{Interface, InterfaceFlags, NetworkSnapshot, Route};
