@@ -66,10 +66,7 @@ pub struct Facts {
 
 /// The firewall tool the helper drives on `platform`.
 pub fn backend_program(platform: Platform) -> &'static str {
-    match platform {
-        Platform::Linux => "nft",
-        Platform::Macos => "pfctl",
-    }
+    airlock_shared::firewall_kind::FirewallKind::choose(platform, None).program()
 }
 
 /// The first of `dirs` holding an executable `name` (what a shell's PATH

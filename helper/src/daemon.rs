@@ -16,7 +16,7 @@ use airlock_shared::platform::Platform;
 use airlock_shared::settings::Settings;
 use tokio::sync::watch;
 
-use crate::engine::{Backend, Engine};
+use crate::engine::Engine;
 use crate::firewall::Firewall;
 use crate::inbox::Msg;
 use crate::network::{live, monitor};
@@ -28,7 +28,6 @@ pub struct Config {
     pub platform: Platform,
     pub socket: PathBuf,
     pub state_dir: PathBuf,
-    pub backend: Backend,
     pub admin_group: String,
     /// Code-signing requirement for clients that change settings.
     pub signing: crate::client_signature::SigningPolicy,
@@ -63,13 +62,13 @@ fn snapshot(platform: Platform, settings: &Settings) -> NetworkSnapshot {
 }
 
 /// Runs until SIGTERM/SIGINT.
-pub fn run(config: Config, driver: Box<dyn Firewall>) -> anyhow::Result<()> {
+pub fn run(config: Config, firewall: Firewall) -> anyhow::Result<()> {
     let platform = config.platform;
+    let tamper_watch = firewall.tamper_watch();
     let store = Store::new(&config.state_dir);
     let engine = Engine::start(
         platform,
-        config.backend,
-        driver,
+        firewall,
         store,
         |settings| snapshot(platform, settings),
         now(),
@@ -131,7 +130,7 @@ pub fn run(config: Config, driver: Box<dyn Firewall>) -> anyhow::Result<()> {
                 }
             }
         });
-        let watch_task = tokio::spawn(watchdog::run(config.backend, jobs_tx.clone()));
+        let watch_task = tokio::spawn(watchdog::run(tamper_watch, jobs_tx.clone()));
         let resolver_task = tokio::spawn(run_resolver(view_rx, jobs_tx.clone()));
         let server_task = tokio::spawn(server::serve(listener, shared));
         wait_for_signal().await?;

@@ -12,10 +12,11 @@ use airlock_shared::policy::Policy;
 use airlock_shared::settings::Settings;
 use airlock_shared::status::{KillSwitch, Protection};
 
-use super::{Backend, Engine};
+use super::Engine;
 use crate::firewall::test_support::{iface, route};
-use crate::firewall::{DriverError, Firewall, Problem};
+use crate::firewall::{Backend, DriverError, Firewall, Problem};
 use crate::persist::Store;
+use airlock_shared::firewall_kind::FirewallKind;
 
 /// What the fake kernel holds and what was asked of it.
 #[derive(Default)]
@@ -33,9 +34,9 @@ struct Kernel {
 
 struct FakeDriver(Arc<Mutex<Kernel>>);
 
-impl Firewall for FakeDriver {
-    fn backend(&self) -> &'static str {
-        "nft"
+impl Backend for FakeDriver {
+    fn kind(&self) -> FirewallKind {
+        FirewallKind::Nft
     }
     fn load(&mut self, ruleset: &str) -> Result<(), DriverError> {
         let mut k = self.0.lock().unwrap();
@@ -57,7 +58,9 @@ impl Firewall for FakeDriver {
         Ok(match (expect_loaded, k.rules.is_some()) {
             (true, false) => vec![Problem::TableMissing],
             (true, true) if k.unreferenced => vec![Problem::AnchorNotReferenced],
-            (false, true) => vec![Problem::LeftOver { backend: "nft" }],
+            (false, true) => vec![Problem::LeftOver {
+                kind: FirewallKind::Nft,
+            }],
             _ => vec![],
         })
     }
@@ -114,8 +117,7 @@ impl Rig {
     fn engine(&self) -> Engine {
         Engine::start(
             Platform::Linux,
-            Backend::Nft,
-            Box::new(FakeDriver(self.kernel.clone())),
+            Firewall::new(Box::new(FakeDriver(self.kernel.clone()))),
             Store::new(self.dir.path()),
             |_| net(false),
             T0,
@@ -456,8 +458,7 @@ fn unsaveable_settings_roll_the_kernel_back() {
     std::fs::write(&blocker, "").unwrap();
     let mut e = Engine::start(
         Platform::Linux,
-        Backend::Nft,
-        Box::new(FakeDriver(rig.kernel.clone())),
+        Firewall::new(Box::new(FakeDriver(rig.kernel.clone()))),
         Store::new(blocker.join("state")),
         |_| net(false),
         T0,

@@ -4,6 +4,8 @@
 
 use std::fmt;
 
+use airlock_shared::firewall_kind::FirewallKind;
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Problem {
     /// nft: the `inet airlock` table is gone.
@@ -38,7 +40,7 @@ pub enum Problem {
     /// our anchor is loaded but never consulted.
     AnchorNotReferenced,
     /// Our rules are in the kernel although the kill switch is off.
-    LeftOver { backend: &'static str },
+    LeftOver { kind: FirewallKind },
 }
 
 impl Problem {
@@ -137,9 +139,9 @@ impl fmt::Display for Problem {
                  in macOS's stock file, then run `sudo pfctl -f /etc/pf.conf` (Airlock never \
                  edits that file itself)"
             ),
-            Problem::LeftOver { backend } => write!(
+            Problem::LeftOver { kind } => write!(
                 f,
-                "Airlock's {backend} rules are still in the kernel although the kill switch is \
+                "Airlock's {kind} rules are still in the kernel although the kill switch is \
                  off, so traffic is still blocked; fix: run `airlockctl disable` again"
             ),
         }

@@ -18,7 +18,8 @@ use airlock_shared::policy::Policy;
 
 use super::command::{self, Output};
 use super::flow::{self, Flow};
-use super::{DriverError, Firewall, Problem};
+use super::{Backend, DriverError, Problem};
+use airlock_shared::firewall_kind::FirewallKind;
 use shape::TableShape;
 
 pub mod conntrack;
@@ -176,9 +177,9 @@ impl NftDriver {
     }
 }
 
-impl Firewall for NftDriver {
-    fn backend(&self) -> &'static str {
-        "nft"
+impl Backend for NftDriver {
+    fn kind(&self) -> FirewallKind {
+        FirewallKind::Nft
     }
 
     fn load(&mut self, ruleset: &str) -> Result<(), DriverError> {
@@ -226,7 +227,9 @@ impl Firewall for NftDriver {
                 Some(loaded) => shape::compare(loaded, &found),
                 None => shape::empty_base_chains(&found),
             },
-            (false, Some(_)) => vec![Problem::LeftOver { backend: "nft" }],
+            (false, Some(_)) => vec![Problem::LeftOver {
+                kind: FirewallKind::Nft,
+            }],
             (false, None) => Vec::new(),
         })
     }
