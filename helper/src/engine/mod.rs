@@ -20,7 +20,7 @@ use airlock_shared::platform::Platform;
 use airlock_shared::policy::{self, Policy};
 use airlock_shared::settings::Settings;
 use airlock_shared::status::{
-    FirewallHealth, KillSwitch, Options, Protection, Status, Tunnel, TunnelState,
+    Fault, FirewallHealth, KillSwitch, Options, Protection, Status, Tunnel, TunnelState,
 };
 
 use crate::firewall::{DriverError, Enforced, Firewall, Problem};
@@ -44,16 +44,16 @@ pub struct Engine {
     snapshot: NetworkSnapshot,
     /// A condition that makes the status amber until a change succeeds
     /// (corrupt state file, a load that failed at start).
-    fault: Option<String>,
+    fault: Option<Fault>,
     /// What the last firewall check found wrong with the kernel's rules.
     problems: Vec<Problem>,
     /// The last firewall check could not read the kernel, or could not
     /// put our rules back; replaced by every check.
-    check_fault: Option<String>,
+    check_fault: Option<Fault>,
     /// Cutting forbidden connections or adding learned endpoints failed.
     /// Kept apart from `problems` so the next check does not wipe it;
     /// cleared by the next load that succeeds.
-    action_fault: Option<String>,
+    action_fault: Option<Fault>,
     last_tamper: Option<u64>,
     blocked_packets: u64,
     /// When `blocked_packets` was last read from the kernel (Unix seconds).
@@ -95,16 +95,14 @@ impl Engine {
                 moved_to,
             } => {
                 restored = true;
-                let moved = moved_to
-                    .map(|p| format!("; it was moved to {}", p.display()))
-                    .unwrap_or_default();
-                let fault = format!("{reason}{moved}; restored the last-good copy");
+                let fault = Fault::SettingsRestored {
+                    reason: reason.to_string(),
+                    moved_to: moved_to.map(|p| p.display().to_string()),
+                    save_error: None,
+                };
                 (settings, Some(fault))
             }
             Loaded::Corrupt { reason, moved_to } => {
-                let moved = moved_to
-                    .map(|p| format!("; it was moved to {}", p.display()))
-                    .unwrap_or_default();
                 // If our rules are in the kernel, they stay and we say the
                 // kill switch is on: the machine is blocked, not open.
                 let in_kernel = firewall.holds_our_rules();
@@ -112,12 +110,12 @@ impl Engine {
                     kill_switch: in_kernel,
                     ..Settings::default()
                 };
-                let kept = if in_kernel {
-                    "the rules already in the kernel were kept"
-                } else {
-                    "no rules were loaded"
+                let fault = Fault::SettingsLost {
+                    reason: reason.to_string(),
+                    moved_to: moved_to.map(|p| p.display().to_string()),
+                    kept_kernel_rules: in_kernel,
                 };
-                (settings, Some(format!("{reason}{moved}; {kept}")))
+                (settings, Some(fault))
             }
         };
         // A restored copy is applied like a good file; only a total loss
@@ -147,15 +145,16 @@ impl Engine {
                 engine.firewall.adopt(&policy);
             }
         } else if let Err(e) = engine.apply(now) {
-            engine.fault = Some(format!("could not load the rules at start: {e}"));
+            engine.fault = Some(Fault::StartLoadFailed {
+                error: e.to_string(),
+            });
         } else if restored {
             // Put the restored copy back as the main file, so the next
             // start does not find it missing and fall back to defaults.
             if let Err(e) = engine.store.save(&engine.settings) {
-                engine.fault = Some(format!(
-                    "{}; the restored copy could not be saved ({e})",
-                    engine.fault.take().unwrap_or_default()
-                ));
+                if let Some(Fault::SettingsRestored { save_error, .. }) = &mut engine.fault {
+                    *save_error = Some(e.to_string());
+                }
             }
         }
         engine.check_firewall(now);
@@ -210,9 +209,9 @@ impl Engine {
                 self.problems
                     .retain(|p| !p.is_repairable() && !matches!(p, Problem::LeftOver { .. }));
                 self.action_fault = match cut {
-                    Some(Err(e)) => Some(format!(
-                        "could not cut connections the kill switch forbids: {e}"
-                    )),
+                    Some(Err(e)) => Some(Fault::CutFailed {
+                        error: e.to_string(),
+                    }),
                     _ => None,
                 };
             }
@@ -245,9 +244,10 @@ impl Engine {
             // Disk and kernel must agree: put the old rules back.
             self.settings = old;
             if let Err(back) = self.apply(now) {
-                self.fault = Some(format!(
-                    "settings could not be saved ({e}) nor the previous rules restored ({back})"
-                ));
+                self.fault = Some(Fault::RollbackFailed {
+                    save_error: e.to_string(),
+                    load_error: back.to_string(),
+                });
             }
             return Err(e.into());
         }
@@ -271,14 +271,16 @@ impl Engine {
                 s.endpoints.extend(added);
                 Ok(())
             }) {
-                self.action_fault = Some(format!("could not add the learned VPN endpoints: {e}"));
+                self.action_fault = Some(Fault::LearnFailed {
+                    error: e.to_string(),
+                });
             }
             return;
         }
         if let Err(e) = self.apply(now) {
-            self.fault = Some(format!(
-                "could not update the rules for the new network: {e}"
-            ));
+            self.fault = Some(Fault::NetworkUpdateFailed {
+                error: e.to_string(),
+            });
         }
     }
 
@@ -312,7 +314,9 @@ impl Engine {
             Err(e) => {
                 // Nothing is known about the kernel: keep the problems last
                 // seen (still amber) and say why.
-                self.check_fault = Some(format!("cannot read the firewall: {e}"));
+                self.check_fault = Some(Fault::CannotReadFirewall {
+                    error: e.to_string(),
+                });
                 self.refresh_blocked();
                 return false;
             }
@@ -328,13 +332,18 @@ impl Engine {
             // What a reader was paging through is not in the kernel now.
             self.rules_listing = None;
             if let Err(e) = self.firewall.restore() {
-                self.check_fault =
-                    Some(format!("rules were removed and could not be restored: {e}"));
+                self.check_fault = Some(Fault::RestoreFailed {
+                    error: e.to_string(),
+                });
                 return true;
             }
             match self.firewall.check() {
                 Ok(p) => self.problems = p,
-                Err(e) => self.check_fault = Some(format!("cannot read the firewall: {e}")),
+                Err(e) => {
+                    self.check_fault = Some(Fault::CannotReadFirewall {
+                        error: e.to_string(),
+                    })
+                }
             }
         }
         self.refresh_blocked();
@@ -347,15 +356,13 @@ impl Engine {
         }
     }
 
-    /// Engine faults first (they say what Airlock failed to do), then what
-    /// the kernel holds wrong, in the helper's words.
-    fn issues(&self) -> Vec<String> {
+    /// Engine faults, in the order they are shown: a lasting one first.
+    fn faults(&self) -> Vec<Fault> {
         self.fault
             .iter()
             .chain(&self.check_fault)
             .chain(&self.action_fault)
             .cloned()
-            .chain(self.problems.iter().map(Problem::to_string))
             .collect()
     }
 
@@ -380,22 +387,26 @@ impl Engine {
                 endpoint: None,
             },
         };
-        let issues = self.issues();
-        let reason = issues.first().cloned();
-        let healthy = reason.is_none();
+        let firewall = FirewallHealth {
+            backend: self.firewall.kind(),
+            healthy: self.fault.is_none()
+                && self.check_fault.is_none()
+                && self.action_fault.is_none()
+                && self.problems.is_empty(),
+            faults: self.faults(),
+            problems: self.problems.clone(),
+            last_tamper: self.last_tamper,
+            blocked_packets: self.blocked_packets,
+        };
+        let reason = firewall.issues().next();
+        let healthy = firewall.healthy;
         Status {
             kill_switch,
             paused_until: s.pause_until.filter(|_| kill_switch == KillSwitch::Paused),
             protection: Protection::derive(kill_switch, tunnel.state == TunnelState::Up, healthy),
             reason,
             tunnel,
-            firewall: FirewallHealth {
-                backend: self.firewall.kind().to_string(),
-                healthy,
-                problems: issues,
-                last_tamper: self.last_tamper,
-                blocked_packets: self.blocked_packets,
-            },
+            firewall,
             options: Options {
                 allow_lan: s.allow_lan,
                 allow_airdrop: s.allow_airdrop,

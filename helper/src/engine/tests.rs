@@ -10,7 +10,7 @@ use airlock_shared::network::NetworkSnapshot;
 use airlock_shared::platform::Platform;
 use airlock_shared::policy::Policy;
 use airlock_shared::settings::Settings;
-use airlock_shared::status::{KillSwitch, Protection};
+use airlock_shared::status::{Fault, KillSwitch, Protection};
 
 use super::Engine;
 use crate::firewall::test_support::{iface, route};
@@ -403,6 +403,18 @@ fn corrupt_state_keeps_the_kernel_rules_and_faults() {
         KillSwitch::On,
         "the rules in the kernel still block"
     );
+    assert!(
+        matches!(
+            &st.firewall.faults[..],
+            [Fault::SettingsLost {
+                kept_kernel_rules: true,
+                moved_to: Some(_),
+                ..
+            }]
+        ),
+        "{:?}",
+        st.firewall.faults
+    );
     let reason = st.reason.unwrap();
     assert!(
         reason.contains("settings.toml:1:") && reason.contains("moved to"),
@@ -438,6 +450,17 @@ fn corrupt_state_is_restored_from_the_last_good_copy() {
     assert_eq!(e.settings(), &saved, "the user's settings survive");
     let st = e.status(T0);
     assert_eq!(st.protection, Protection::Fault);
+    assert!(
+        matches!(
+            &st.firewall.faults[..],
+            [Fault::SettingsRestored {
+                save_error: None,
+                ..
+            }]
+        ),
+        "{:?}",
+        st.firewall.faults
+    );
     let reason = st.reason.unwrap();
     assert!(
         reason.contains("settings.toml:1:") && reason.contains("last-good"),
@@ -614,12 +637,13 @@ fn an_unreferenced_pf_anchor_is_reported_not_reloaded_after_each_change() {
     ) else {
         panic!()
     };
-    let unreferenced = Problem::AnchorNotReferenced.to_string();
+    let unreferenced = Problem::AnchorNotReferenced;
     assert_eq!(
         st.firewall.problems,
         std::slice::from_ref(&unreferenced),
         "the change's answer still says so"
     );
+    assert_eq!(st.reason, Some(unreferenced.to_string()));
     assert!(!e.check_firewall(T0 + 2), "not a tamper after a change");
     assert_eq!(rig.k().loads, loads + 1, "only the change loaded");
     let st = e.status(T0 + 2);
@@ -638,6 +662,12 @@ fn a_failed_cut_survives_the_next_check() {
     assert!(!e.check_firewall(T0 + 1));
     let st = e.status(T0 + 1);
     assert!(!st.firewall.healthy);
+    assert!(
+        matches!(&st.firewall.faults[..], [Fault::CutFailed { .. }]),
+        "a cut fault, not a kernel problem: {:?}",
+        st.firewall
+    );
+    assert!(st.firewall.problems.is_empty());
     let reason = st.reason.unwrap();
     assert!(reason.contains("could not cut connections"), "{reason}");
 }

@@ -26,7 +26,6 @@ mod error;
 pub mod flow;
 pub mod nft;
 pub mod pf;
-mod problem;
 #[cfg(test)]
 pub(crate) mod test_support;
 
@@ -37,9 +36,9 @@ use airlock_shared::firewall_kind::FirewallKind;
 use airlock_shared::network::NetworkSnapshot;
 use airlock_shared::policy::Policy;
 
+pub use airlock_shared::status::Problem;
 pub use backend::Backend;
 pub use error::DriverError;
-pub use problem::Problem;
 
 /// How the helper notices that someone else changed our rules.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
