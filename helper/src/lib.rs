@@ -16,6 +16,7 @@ pub mod firewall;
 pub mod inbox;
 pub mod install;
 pub mod learn;
+pub mod log;
 pub mod network;
 mod peer;
 pub mod persist;

@@ -95,6 +95,7 @@ impl BackendArg {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    airlock_helper::log::init();
     let result = match cli.command {
         Command::Run {
             socket,
@@ -119,7 +120,7 @@ fn main() -> ExitCode {
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("airlockd: {e:#}");
+            tracing::error!("{e:#}");
             ExitCode::FAILURE
         }
     }
@@ -172,9 +173,9 @@ fn install_service() -> anyhow::Result<()> {
         install::check_helper_path(&target.helper)?;
     }
     for w in install::install(&target, &mut SystemRunner)? {
-        eprintln!("airlockd: {w}");
+        tracing::warn!("{w}");
     }
-    eprintln!("airlockd: installed and started");
+    tracing::info!("installed and started");
     Ok(())
 }
 
@@ -191,14 +192,14 @@ fn uninstall_service(
     let mut remove_rules = || firewall.remove().map_err(|e| e.to_string());
     if rules_only {
         remove_rules().map_err(anyhow::Error::msg)?;
-        eprintln!("airlockd: firewall rules removed");
+        tracing::info!("firewall rules removed");
         return Ok(());
     }
     let target = system_target()?;
     for w in install::uninstall(&target, &mut SystemRunner, &mut remove_rules)? {
-        eprintln!("airlockd: {w}");
+        tracing::warn!("{w}");
     }
-    eprintln!("airlockd: uninstalled; firewall rules removed");
+    tracing::info!("uninstalled; firewall rules removed");
     Ok(())
 }
 

@@ -24,7 +24,7 @@ pub async fn run(watch: TamperWatch, engine: Sender<Msg>) {
     match watch {
         TamperWatch::Events => loop {
             if let Err(e) = nft_monitor(&engine).await {
-                eprintln!("airlockd: `nft monitor` failed ({e}); checking every second instead");
+                tracing::warn!("`nft monitor` failed ({e}); checking every second instead");
                 timer(&engine, Duration::from_secs(1)).await;
                 return;
             }
