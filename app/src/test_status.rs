@@ -42,12 +42,13 @@ pub fn build(kill_switch: KillSwitch, tunnel_up: bool, healthy: bool, paused_unt
             endpoint: Some("198.51.100.7:1194/udp".into()),
         },
         firewall: FirewallHealth {
-            backend: "nft".into(),
+            backend: airlock_shared::firewall_kind::FirewallKind::Nft,
+            faults: vec![],
             healthy,
             problems: if healthy {
                 vec![]
             } else {
-                vec!["the nftables table airlock is missing".into()]
+                vec![airlock_shared::status::Problem::TableMissing]
             },
             last_tamper: None,
             blocked_packets: 0,

@@ -66,10 +66,7 @@ pub struct Facts {
 
 /// The firewall tool the helper drives on `platform`.
 pub fn backend_program(platform: Platform) -> &'static str {
-    match platform {
-        Platform::Linux => "nft",
-        Platform::Macos => "pfctl",
-    }
+    airlock_shared::firewall_kind::FirewallKind::choose(platform, None).program()
 }
 
 /// The first of `dirs` holding an executable `name` (what a shell's PATH
@@ -207,7 +204,7 @@ fn status_checks(status: &Status, clock: &Clock) -> Vec<Check> {
     let mut out = Vec::new();
     let fw = &status.firewall;
     if !fw.healthy {
-        if fw.problems.is_empty() {
+        if fw.problems.is_empty() && fw.faults.is_empty() {
             let why = status
                 .reason
                 .clone()
@@ -218,8 +215,8 @@ fn status_checks(status: &Status, clock: &Clock) -> Vec<Check> {
                 format!("the helper reports the firewall unhealthy: {why}"),
             ));
         }
-        for p in &fw.problems {
-            out.push(check(Level::Fail, "rules", p.clone()));
+        for issue in fw.issues() {
+            out.push(check(Level::Fail, "rules", issue));
         }
     } else if status.kill_switch == KillSwitch::Off {
         out.push(check(
@@ -333,6 +330,7 @@ pub fn search_dirs(path_var: Option<&std::ffi::OsStr>) -> Vec<PathBuf> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use airlock_shared::status::{Fault, Problem};
 
     fn clock() -> Clock {
         Clock {
@@ -400,10 +398,10 @@ mod tests {
         let mut s = status();
         s.firewall.healthy = false;
         s.protection = Protection::Fault;
-        s.firewall.problems = vec![
-            "pf is disabled; run `sudo airlockctl enable`".into(),
-            "the main ruleset does not load com.apple/*; restore /etc/pf.conf".into(),
-        ];
+        s.firewall.faults = vec![Fault::CutFailed {
+            error: "conntrack: not found".into(),
+        }];
+        s.firewall.problems = vec![Problem::PfDisabled, Problem::AnchorNotReferenced];
         f.helper = Ok(("airlockd 0.1.0".into(), s));
         let checks = judge(&f, &clock());
         let fails: Vec<&str> = checks
@@ -414,9 +412,12 @@ mod tests {
         assert_eq!(
             fails,
             [
-                "pf is disabled; run `sudo airlockctl enable`",
-                "the main ruleset does not load com.apple/*; restore /etc/pf.conf",
-            ]
+                "could not cut connections the kill switch forbids: conntrack: not found"
+                    .to_string(),
+                Problem::PfDisabled.to_string(),
+                Problem::AnchorNotReferenced.to_string(),
+            ],
+            "faults first, then the kernel's problems"
         );
     }
 

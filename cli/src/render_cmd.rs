@@ -8,9 +8,9 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use airlock_helper::network::live;
 use airlock_shared::endpoint::Endpoint;
+use airlock_shared::firewall_kind::FirewallKind;
 use airlock_shared::platform::Platform;
 use airlock_shared::policy;
-use airlock_shared::render::{nft, pf};
 use airlock_shared::settings::Settings;
 use anyhow::Context;
 use clap::Args;
@@ -88,10 +88,7 @@ pub fn run(args: RenderArgs) -> anyhow::Result<()> {
         .context("system clock is before 1970")?
         .as_secs();
     let policy = policy::build(&settings, &snapshot, platform, now);
-    let text = match platform {
-        Platform::Macos => pf::render(&policy),
-        Platform::Linux => nft::render(&policy),
-    };
+    let text = FirewallKind::choose(platform, None).render(&policy);
     print!("{text}");
     Ok(())
 }

@@ -90,7 +90,8 @@ pub fn event_line(status: &Status, clock: &Clock) -> String {
     let health = if fw.healthy {
         "firewall healthy".to_string()
     } else {
-        format!("firewall NOT healthy ({} problems)", fw.problems.len())
+        let n = fw.faults.len() + fw.problems.len();
+        format!("firewall NOT healthy ({n} problems)")
     };
     format!("{}; {health}", headline(status, clock))
 }
@@ -142,6 +143,9 @@ pub fn describe(status: &Status, clock: &Clock) -> String {
         n => format!("{n} packets blocked"),
     };
     lines.push(format!("Firewall:     {}, {health}, {packets}", fw.backend));
+    for f in &fw.faults {
+        lines.push(format!("  fault: {f}"));
+    }
     for p in &fw.problems {
         lines.push(format!("  problem: {p}"));
     }
@@ -162,7 +166,7 @@ pub fn describe(status: &Status, clock: &Clock) -> String {
 mod tests {
     use super::*;
     use crate::sample_status::protected;
-    use airlock_shared::status::Tunnel;
+    use airlock_shared::status::{Fault, Problem, Tunnel};
 
     const NOW: u64 = 1_709_210_096; // 2024-02-29 12:34:56 UTC
 
@@ -196,9 +200,16 @@ mod tests {
         s.protection = Protection::Fault;
         s.reason = Some("the nft table is missing".into());
         s.firewall.healthy = false;
+        s.firewall.faults = vec![Fault::RestoreFailed {
+            error: "nft: Operation not permitted".into(),
+        }];
         s.firewall.problems = vec![
-            "table inet airlock is missing; run `sudo airlockctl enable`".into(),
-            "chain output has 0 rules".into(),
+            Problem::TableMissing,
+            Problem::ChainChanged {
+                chain: "output".into(),
+                loaded: 12,
+                found: 0,
+            },
         ];
         s.firewall.last_tamper = Some(NOW - 60);
         let clock = Clock {
@@ -214,11 +225,16 @@ mod tests {
         );
         assert_eq!(
             lines[6],
-            "  problem: table inet airlock is missing; run `sudo airlockctl enable`"
+            "  fault: rules were removed and could not be restored: nft: Operation not permitted"
         );
-        assert_eq!(lines[7], "  problem: chain output has 0 rules");
+        assert_eq!(lines[7], format!("  problem: {}", Problem::TableMissing));
+        assert!(
+            lines[8].starts_with("  problem: ") && lines[8].contains("output"),
+            "{}",
+            lines[8]
+        );
         assert_eq!(
-            lines[8],
+            lines[9],
             "Last tamper:  2024-02-29 13:33:56 +01:00 (someone else changed the rules; \
              Airlock put them back)"
         );
@@ -291,7 +307,7 @@ mod tests {
             "Protected — VPN tun0 → 198.51.100.7:1194/udp; firewall healthy"
         );
         s.firewall.healthy = false;
-        s.firewall.problems = vec!["a".into(), "b".into()];
+        s.firewall.problems = vec![Problem::PfDisabled, Problem::AnchorEmpty];
         s.protection = Protection::Fault;
         assert_eq!(
             event_line(&s, &utc()),

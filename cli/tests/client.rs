@@ -18,7 +18,7 @@ use airlock_shared::ipc::protocol::{
     ErrorCode, IpcError, OptionName, Outcome, Request, RequestBody, ResponseBody, ServerMessage,
     PROTOCOL_VERSION,
 };
-use airlock_shared::status::{KillSwitch, Protection, Status, Tunnel, TunnelState};
+use airlock_shared::status::{KillSwitch, Problem, Protection, Status, Tunnel, TunnelState};
 
 #[path = "../src/sample_status.rs"]
 mod sample_status;
@@ -636,7 +636,7 @@ fn watch_text_prints_a_line_per_event() {
     fault.protection = Protection::Fault;
     fault.reason = Some("the airlock table was deleted".into());
     fault.firewall.healthy = false;
-    fault.firewall.problems = vec!["table inet airlock is missing".into()];
+    fault.firewall.problems = vec![Problem::TableMissing];
     fake.events.send(Some(fault)).unwrap();
     let line = lines.recv_timeout(PROMPT).expect("event line");
     assert!(
@@ -674,14 +674,19 @@ fn doctor(fake: &Fake, path_dir: &Path) -> Output {
 #[test]
 fn doctor_turns_each_helper_problem_into_a_fail_line() {
     let problems = [
-        "table inet airlock is missing; run `sudo airlockctl enable` to load it again",
-        "chain output does not end in reject; restart the helper",
+        Problem::TableMissing,
+        Problem::ChainPolicyChanged {
+            chain: "output".into(),
+            loaded: "drop".into(),
+            found: "accept".into(),
+        },
     ];
+    let expected: Vec<String> = problems.iter().map(Problem::to_string).collect();
     let fake = Fake::with(Arc::new(move |body: &RequestBody| {
         let mut s = protected();
         s.protection = Protection::Fault;
         s.firewall.healthy = false;
-        s.firewall.problems = problems.iter().map(|p| p.to_string()).collect();
+        s.firewall.problems = problems.to_vec();
         match body {
             RequestBody::GetStatus => Outcome::Ok(ResponseBody::Status(s)),
             other => answer_normally(other),
@@ -696,7 +701,7 @@ fn doctor_turns_each_helper_problem_into_a_fail_line() {
         .filter_map(|l| l.strip_prefix("FAIL  rules"))
         .map(str::trim_start)
         .collect();
-    assert_eq!(fails, problems, "{stdout}");
+    assert_eq!(fails, expected, "{stdout}");
     assert!(
         stdout.contains("ok    helper       fake-airlockd 0.0.0 answers on"),
         "{stdout}"

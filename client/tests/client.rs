@@ -27,7 +27,8 @@ fn status(n: u64) -> Status {
             endpoint: Some("198.51.100.7:1194/udp".into()),
         },
         firewall: FirewallHealth {
-            backend: "nft".into(),
+            backend: airlock_shared::firewall_kind::FirewallKind::Nft,
+            faults: vec![],
             healthy: true,
             problems: vec![],
             last_tamper: Some(1_700_000_000),

@@ -16,8 +16,8 @@ use airlock_shared::platform::Platform;
 use airlock_shared::settings::Settings;
 use tokio::sync::watch;
 
-use crate::driver::Firewall;
-use crate::engine::{Backend, Engine};
+use crate::engine::Engine;
+use crate::firewall::Firewall;
 use crate::inbox::Msg;
 use crate::network::{live, monitor};
 use crate::persist::Store;
@@ -28,7 +28,6 @@ pub struct Config {
     pub platform: Platform,
     pub socket: PathBuf,
     pub state_dir: PathBuf,
-    pub backend: Backend,
     pub admin_group: String,
     /// Code-signing requirement for clients that change settings.
     pub signing: crate::client_signature::SigningPolicy,
@@ -56,27 +55,27 @@ fn snapshot(platform: Platform, settings: &Settings) -> NetworkSnapshot {
         Err(e) => {
             // Without a view of the network the policy still blocks
             // everything but loopback and tunnels: fail closed.
-            eprintln!("airlockd: cannot read the network state: {e}");
+            tracing::warn!("cannot read the network state: {e}");
             NetworkSnapshot::default()
         }
     }
 }
 
 /// Runs until SIGTERM/SIGINT.
-pub fn run(config: Config, driver: Box<dyn Firewall>) -> anyhow::Result<()> {
+pub fn run(config: Config, firewall: Firewall) -> anyhow::Result<()> {
     let platform = config.platform;
+    let tamper_watch = firewall.tamper_watch();
     let store = Store::new(&config.state_dir);
     let engine = Engine::start(
         platform,
-        config.backend,
-        driver,
+        firewall,
         store,
         |settings| snapshot(platform, settings),
         now(),
     );
     let first = engine.status(now());
-    eprintln!(
-        "airlockd: started: kill switch {:?}, protection {:?}{}",
+    tracing::info!(
+        "started: kill switch {:?}, protection {:?}{}",
         first.kill_switch,
         first.protection,
         first
@@ -99,7 +98,7 @@ pub fn run(config: Config, driver: Box<dyn Firewall>) -> anyhow::Result<()> {
         .build()?;
     let result = runtime.block_on(async {
         let listener = socket::bind(&config.socket)?;
-        eprintln!("airlockd: listening on {}", config.socket.display());
+        tracing::info!("listening on {}", config.socket.display());
         crate::sd_notify::ready();
         let shared = Arc::new(Shared {
             jobs: jobs_tx.clone(),
@@ -116,13 +115,13 @@ pub fn run(config: Config, driver: Box<dyn Firewall>) -> anyhow::Result<()> {
             let fd = match monitor::open() {
                 Ok(fd) => fd,
                 Err(e) => {
-                    eprintln!("airlockd: no network change notifications ({e}); status may lag");
+                    tracing::warn!("no network change notifications ({e}); status may lag");
                     return;
                 }
             };
             tokio::spawn(async move {
                 if let Err(e) = monitor::run(fd, tx).await {
-                    eprintln!("airlockd: network monitor stopped: {e}");
+                    tracing::warn!("network monitor stopped: {e}");
                 }
             });
             while rx.recv().await.is_some() {
@@ -131,11 +130,11 @@ pub fn run(config: Config, driver: Box<dyn Firewall>) -> anyhow::Result<()> {
                 }
             }
         });
-        let watch_task = tokio::spawn(watchdog::run(config.backend, jobs_tx.clone()));
+        let watch_task = tokio::spawn(watchdog::run(tamper_watch, jobs_tx.clone()));
         let resolver_task = tokio::spawn(run_resolver(view_rx, jobs_tx.clone()));
         let server_task = tokio::spawn(server::serve(listener, shared));
         wait_for_signal().await?;
-        eprintln!("airlockd: stopping; the firewall rules stay as they are");
+        tracing::info!("stopping; the firewall rules stay as they are");
         server_task.abort();
         net_task.abort();
         watch_task.abort();
@@ -158,8 +157,8 @@ async fn run_resolver(
     let socket = match tokio::net::UdpSocket::bind(crate::resolver::LISTEN).await {
         Ok(s) => s,
         Err(e) => {
-            eprintln!(
-                "airlockd: resolver: cannot listen on {}: {e}; network checks and VPN names stay blocked",
+            tracing::error!(
+                "resolver: cannot listen on {}: {e}; network checks and VPN names stay blocked",
                 crate::resolver::LISTEN
             );
             return;
@@ -175,7 +174,7 @@ async fn run_resolver(
     });
     let config = crate::resolver::Config::default();
     if let Err(e) = crate::resolver::serve(socket, view, pin_tx, config).await {
-        eprintln!("airlockd: resolver stopped: {e}");
+        tracing::error!("resolver stopped: {e}");
     }
 }
 
@@ -231,16 +230,14 @@ fn engine_loop(
             }
             Ok(Msg::CheckFirewall) => {
                 if engine.check_firewall(now()) {
-                    eprintln!(
-                        "airlockd: someone changed the firewall; Airlock's rules were restored"
-                    );
+                    tracing::warn!("someone changed the firewall; Airlock's rules were restored");
                 }
             }
             Err(RecvTimeoutError::Timeout) => {
                 if let Err(e) = engine.on_deadline(now()) {
                     // nft's own element timeout re-locks the kernel anyway;
                     // retry without spinning on a deadline in the past.
-                    eprintln!("airlockd: could not end the pause, retrying: {e}");
+                    tracing::error!("could not end the pause, retrying: {e}");
                     std::thread::sleep(Duration::from_secs(1));
                 }
             }

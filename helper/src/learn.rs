@@ -15,7 +15,7 @@ use airlock_shared::endpoint::{Endpoint, Transport};
 use airlock_shared::network::{InterfaceKind, NetworkSnapshot};
 use airlock_shared::policy::Protocol;
 
-use crate::driver::flow::Flow;
+use crate::firewall::flow::Flow;
 
 pub fn endpoints(snapshot: &NetworkSnapshot, flows: Vec<Flow>) -> Vec<Endpoint> {
     let physical: Vec<_> = snapshot
@@ -49,7 +49,7 @@ pub fn endpoints(snapshot: &NetworkSnapshot, flows: Vec<Flow>) -> Vec<Endpoint> 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::driver::test_support::{iface, route};
+    use crate::firewall::test_support::{iface, route};
 
     fn snap(tunnel: bool) -> NetworkSnapshot {
         let mut interfaces = vec![iface("eth0", &["192.168.1.20/24"])];

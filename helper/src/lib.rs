@@ -11,11 +11,12 @@ pub mod client_signature;
 #[cfg(target_os = "macos")]
 mod codesign_macos;
 pub mod daemon;
-pub mod driver;
 pub mod engine;
+pub mod firewall;
 pub mod inbox;
 pub mod install;
 pub mod learn;
+pub mod log;
 pub mod network;
 mod peer;
 pub mod persist;

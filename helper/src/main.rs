@@ -1,17 +1,15 @@
-//! `airlockd`: Airlock's privileged helper. Thin: parses arguments, picks
-//! the firewall backend and hands over to `airlock_helper::daemon`.
+//! `airlockd`: Airlock's privileged helper. Thin: parses arguments, opens
+//! the firewall `FirewallKind::choose` picks and hands over to `airlock_helper::daemon`.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::ExitCode;
 
 use airlock_helper::client_signature::SigningPolicy;
 use airlock_helper::daemon::{self, Config};
-use airlock_helper::driver::nft::{NftConfig, NftDriver};
-use airlock_helper::driver::pf::{PfConfig, PfDriver};
-use airlock_helper::driver::Firewall;
-use airlock_helper::engine::Backend;
+use airlock_helper::firewall;
 use airlock_helper::install::{self, names, SystemRunner, Target};
 use airlock_helper::server::Limits;
+use airlock_shared::firewall_kind::FirewallKind;
 use airlock_shared::ipc::paths;
 use airlock_shared::platform::Platform;
 use anyhow::{bail, Context};
@@ -86,8 +84,18 @@ enum BackendArg {
     Nft,
 }
 
+impl BackendArg {
+    fn kind(self) -> FirewallKind {
+        match self {
+            BackendArg::Pf => FirewallKind::Pf,
+            BackendArg::Nft => FirewallKind::Nft,
+        }
+    }
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    airlock_helper::log::init();
     let result = match cli.command {
         Command::Run {
             socket,
@@ -112,7 +120,7 @@ fn main() -> ExitCode {
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("airlockd: {e:#}");
+            tracing::error!("{e:#}");
             ExitCode::FAILURE
         }
     }
@@ -127,35 +135,18 @@ fn run(
 ) -> anyhow::Result<()> {
     let platform = Platform::current();
     let signing = SigningPolicy::new(client_requirement, platform)?;
-    let backend = pick_backend(platform, backend);
+    let kind = FirewallKind::choose(platform, backend.map(BackendArg::kind));
     let state_dir = state_dir.unwrap_or_else(|| names::default_state_dir(platform));
-    let driver = driver(backend, &state_dir);
+    let firewall = firewall::open(kind, &state_dir);
     let config = Config {
         platform,
         socket: socket.unwrap_or_else(paths::socket_path_from_env),
         state_dir,
-        backend,
         admin_group: admin_group.unwrap_or_else(|| names::default_admin_group(platform).into()),
         signing,
         limits: Limits::default(),
     };
-    daemon::run(config, driver)
-}
-
-fn pick_backend(platform: Platform, backend: Option<BackendArg>) -> Backend {
-    match backend {
-        Some(BackendArg::Pf) => Backend::Pf,
-        Some(BackendArg::Nft) => Backend::Nft,
-        None if platform == Platform::Macos => Backend::Pf,
-        None => Backend::Nft,
-    }
-}
-
-fn driver(backend: Backend, state_dir: &Path) -> Box<dyn Firewall> {
-    match backend {
-        Backend::Nft => Box::new(NftDriver::new(NftConfig::default())),
-        Backend::Pf => Box::new(PfDriver::new(PfConfig::new(state_dir))),
-    }
+    daemon::run(config, firewall)
 }
 
 fn require_root() -> anyhow::Result<()> {
@@ -182,9 +173,9 @@ fn install_service() -> anyhow::Result<()> {
         install::check_helper_path(&target.helper)?;
     }
     for w in install::install(&target, &mut SystemRunner)? {
-        eprintln!("airlockd: {w}");
+        tracing::warn!("{w}");
     }
-    eprintln!("airlockd: installed and started");
+    tracing::info!("installed and started");
     Ok(())
 }
 
@@ -196,18 +187,19 @@ fn uninstall_service(
     require_root()?;
     let platform = Platform::current();
     let state_dir = state_dir.unwrap_or_else(|| names::default_state_dir(platform));
-    let mut firewall = driver(pick_backend(platform, backend), &state_dir);
+    let kind = FirewallKind::choose(platform, backend.map(BackendArg::kind));
+    let mut firewall = firewall::open(kind, &state_dir);
     let mut remove_rules = || firewall.remove().map_err(|e| e.to_string());
     if rules_only {
         remove_rules().map_err(anyhow::Error::msg)?;
-        eprintln!("airlockd: firewall rules removed");
+        tracing::info!("firewall rules removed");
         return Ok(());
     }
     let target = system_target()?;
     for w in install::uninstall(&target, &mut SystemRunner, &mut remove_rules)? {
-        eprintln!("airlockd: {w}");
+        tracing::warn!("{w}");
     }
-    eprintln!("airlockd: uninstalled; firewall rules removed");
+    tracing::info!("uninstalled; firewall rules removed");
     Ok(())
 }
 

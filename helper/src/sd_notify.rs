@@ -8,7 +8,7 @@ pub fn ready() {
         return;
     };
     if let Err(e) = send(&path, b"READY=1") {
-        eprintln!("airlockd: cannot tell systemd we are ready: {e}");
+        tracing::warn!("cannot tell systemd we are ready: {e}");
     }
 }
 

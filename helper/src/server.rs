@@ -70,7 +70,7 @@ pub async fn serve(listener: UnixListener, shared: Arc<Shared>) {
         let stream = match listener.accept().await {
             Ok((s, _)) => s,
             Err(e) => {
-                eprintln!("airlockd: accept failed: {e}");
+                tracing::warn!("accept failed: {e}");
                 tokio::time::sleep(Duration::from_millis(50)).await;
                 continue;
             }
@@ -117,10 +117,10 @@ enum End {
 fn log_conn_end(e: &End) {
     match e {
         End::Closed => {}
-        End::Io(e) => eprintln!("airlockd: connection error: {e}"),
-        End::Frame(e) => eprintln!("airlockd: dropped a client that sent a bad frame: {e}"),
-        End::Timeout(what) => eprintln!("airlockd: dropped a client: {what} timed out"),
-        End::Refused(why) => eprintln!("airlockd: refused a client: {why}"),
+        End::Io(e) => tracing::debug!("connection error: {e}"),
+        End::Frame(e) => tracing::warn!("dropped a client that sent a bad frame: {e}"),
+        End::Timeout(what) => tracing::info!("dropped a client: {what} timed out"),
+        End::Refused(why) => tracing::warn!("refused a client: {why}"),
     }
 }
 

@@ -1,10 +1,11 @@
 //! Tamper watchdog: notices when someone else removes or changes our rules
 //! and asks the engine to check (and restore) them.
 //!
-//! nftables announces every change on its netlink monitor, so on Linux
-//! this is event-driven: `nft monitor` prints a line per change and we
-//! check after each burst. pf announces nothing, so on macOS the check
-//! runs on a 1 s timer (DESIGN.md asks for detection within 2 s).
+//! How is the firewall's to say ([`TamperWatch`]): nftables announces every
+//! change on its netlink monitor, so on Linux this is event-driven (`nft
+//! monitor` prints a line per change and we check after each burst). pf
+//! announces nothing, so on macOS the check runs on a 1 s timer
+//! (docs/security.md asks for detection within 2 s).
 
 use std::process::Stdio;
 use std::sync::mpsc::Sender;
@@ -13,19 +14,17 @@ use std::time::Duration;
 use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::Command;
 
-use crate::engine::Backend;
+use crate::firewall::TamperWatch;
 use crate::inbox::Msg;
 
-/// pf has no change events; this is how long a tamper can go unnoticed.
-pub const PF_CHECK_INTERVAL: Duration = Duration::from_secs(1);
 /// Changes arrive in bursts (a table is many objects); check once after.
 const BURST: Duration = Duration::from_millis(20);
 
-pub async fn run(backend: Backend, engine: Sender<Msg>) {
-    match backend {
-        Backend::Nft => loop {
+pub async fn run(watch: TamperWatch, engine: Sender<Msg>) {
+    match watch {
+        TamperWatch::Events => loop {
             if let Err(e) = nft_monitor(&engine).await {
-                eprintln!("airlockd: `nft monitor` failed ({e}); checking every second instead");
+                tracing::warn!("`nft monitor` failed ({e}); checking every second instead");
                 timer(&engine, Duration::from_secs(1)).await;
                 return;
             }
@@ -35,7 +34,7 @@ pub async fn run(backend: Backend, engine: Sender<Msg>) {
             }
             tokio::time::sleep(Duration::from_secs(1)).await;
         },
-        Backend::Pf => timer(&engine, PF_CHECK_INTERVAL).await,
+        TamperWatch::Poll(every) => timer(&engine, every).await,
     }
 }
 

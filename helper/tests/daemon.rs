@@ -216,7 +216,10 @@ fn every_request_round_trips_and_reaches_the_kernel() {
 
     let s = status(&mut c);
     assert_eq!(s.kill_switch, KillSwitch::Off);
-    assert_eq!(s.firewall.backend, "nft");
+    assert_eq!(
+        s.firewall.backend,
+        airlock_shared::firewall_kind::FirewallKind::Nft
+    );
     assert!(!ns.table_present());
 
     let s = done(&mut c, RequestBody::Enable);

@@ -7,14 +7,16 @@
 //! Settings + NetworkSnapshot -> Policy -> ruleset text (pf | nft) -> driver -> Status
 //! ```
 //!
-//! All of it is pure except the live network snapshot (`network::live`) and
-//! the IPC client: the helper's drivers are the only code that touches the
-//! firewall. [`policy::Policy::decides`] is the reference semantics; the
+//! All of it is pure: no sockets, processes or files of the system. The
+//! live network is read by the helper (`airlock-helper`'s `network`), the
+//! IPC client is `airlock-client`, and the helper's firewall facade is the
+//! only code that touches the kernel's packet filter. [`policy::Policy::decides`] is the reference semantics; the
 //! renderers in [`render`] translate each policy rule and add no decisions.
 
 pub mod blocked;
 pub mod dns;
 pub mod endpoint;
+pub mod firewall_kind;
 pub mod import;
 pub mod ipc;
 pub mod network;

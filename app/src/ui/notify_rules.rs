@@ -120,7 +120,7 @@ fn tampered(prev: &Status, new: &Status) -> bool {
 fn fault_reason(s: &Status) -> String {
     s.reason
         .clone()
-        .or_else(|| s.firewall.problems.first().cloned())
+        .or_else(|| s.firewall.issues().next())
         .unwrap_or_else(|| "the firewall rules are not in place".into())
 }
 

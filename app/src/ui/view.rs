@@ -168,7 +168,7 @@ pub fn status_line(s: &Status, utc_offset: i64) -> String {
 fn fault_reason(s: &Status) -> String {
     s.reason
         .clone()
-        .or_else(|| s.firewall.problems.first().cloned())
+        .or_else(|| s.firewall.issues().next())
         .unwrap_or_else(|| "the firewall rules are not in place".into())
 }
 
@@ -543,12 +543,15 @@ mod tests {
     fn fault_line_falls_back_from_reason_to_problems_to_generic() {
         let mut s = status(Protection::Fault);
         s.reason = None;
-        s.firewall.problems = vec!["pf is disabled — run airlockctl on".into()];
+        s.firewall.problems.clear();
+        s.firewall.faults = vec![airlock_shared::status::Fault::CannotReadFirewall {
+            error: "pfctl: not found".into(),
+        }];
         assert_eq!(
             status_line(&s, 0),
-            "Fault — pf is disabled — run airlockctl on"
+            "Fault — cannot read the firewall: pfctl: not found"
         );
-        s.firewall.problems.clear();
+        s.firewall.faults.clear();
         assert_eq!(
             status_line(&s, 0),
             "Fault — the firewall rules are not in place"

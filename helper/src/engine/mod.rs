@@ -1,10 +1,10 @@
 //! The engine: the single owner of Airlock's state.
 //!
 //! Every change flows one way: Settings + NetworkSnapshot -> Policy ->
-//! ruleset text -> driver -> Status. The engine is synchronous and runs on
+//! firewall (render, load, verify, cut) -> Status. The engine is synchronous and runs on
 //! one thread; the socket server and the monitors only send it messages
 //! (see `daemon`). Time is an argument, so tests drive it with a fake clock
-//! and a fake driver.
+//! and a fake kernel firewall.
 //!
 //! Fail closed: a change is committed (in memory and on disk) only after
 //! the kernel holds the new rules; when loading fails, the previous rules
@@ -18,30 +18,13 @@ use airlock_shared::endpoint::Endpoint;
 use airlock_shared::network::NetworkSnapshot;
 use airlock_shared::platform::Platform;
 use airlock_shared::policy::{self, Policy};
-use airlock_shared::render;
 use airlock_shared::settings::Settings;
 use airlock_shared::status::{
-    FirewallHealth, KillSwitch, Options, Protection, Status, Tunnel, TunnelState,
+    Fault, FirewallHealth, KillSwitch, Options, Protection, Status, Tunnel, TunnelState,
 };
 
-use crate::driver::{DriverError, Firewall, Problem};
+use crate::firewall::{DriverError, Enforced, Firewall, Problem};
 use crate::persist::{Loaded, PersistError, Store};
-
-/// Which ruleset language the driver speaks.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Backend {
-    Pf,
-    Nft,
-}
-
-impl Backend {
-    pub fn render(self, policy: &Policy) -> String {
-        match self {
-            Backend::Pf => render::pf::render(policy),
-            Backend::Nft => render::nft::render(policy),
-        }
-    }
-}
 
 #[derive(Debug, thiserror::Error)]
 pub enum EngineError {
@@ -53,33 +36,24 @@ pub enum EngineError {
     Invalid(String),
 }
 
-/// What the kernel holds, as far as the engine loaded it.
-struct InKernel {
-    policy: Policy,
-    text: String,
-}
-
 pub struct Engine {
     platform: Platform,
-    backend: Backend,
-    driver: Box<dyn Firewall>,
+    firewall: Firewall,
     store: Store,
     settings: Settings,
     snapshot: NetworkSnapshot,
-    /// `None`: nothing of ours is loaded (kill switch off).
-    loaded: Option<InKernel>,
     /// A condition that makes the status amber until a change succeeds
     /// (corrupt state file, a load that failed at start).
-    fault: Option<String>,
+    fault: Option<Fault>,
     /// What the last firewall check found wrong with the kernel's rules.
     problems: Vec<Problem>,
     /// The last firewall check could not read the kernel, or could not
     /// put our rules back; replaced by every check.
-    check_fault: Option<String>,
+    check_fault: Option<Fault>,
     /// Cutting forbidden connections or adding learned endpoints failed.
     /// Kept apart from `problems` so the next check does not wipe it;
     /// cleared by the next load that succeeds.
-    action_fault: Option<String>,
+    action_fault: Option<Fault>,
     last_tamper: Option<u64>,
     blocked_packets: u64,
     /// When `blocked_packets` was last read from the kernel (Unix seconds).
@@ -106,8 +80,7 @@ impl Engine {
     /// since classification depends on the user's tunnel patterns.
     pub fn start(
         platform: Platform,
-        backend: Backend,
-        mut driver: Box<dyn Firewall>,
+        mut firewall: Firewall,
         store: Store,
         observe: impl FnOnce(&Settings) -> NetworkSnapshot,
         now: u64,
@@ -122,31 +95,27 @@ impl Engine {
                 moved_to,
             } => {
                 restored = true;
-                let moved = moved_to
-                    .map(|p| format!("; it was moved to {}", p.display()))
-                    .unwrap_or_default();
-                let fault = format!("{reason}{moved}; restored the last-good copy");
+                let fault = Fault::SettingsRestored {
+                    reason: reason.to_string(),
+                    moved_to: moved_to.map(|p| p.display().to_string()),
+                    save_error: None,
+                };
                 (settings, Some(fault))
             }
             Loaded::Corrupt { reason, moved_to } => {
-                let moved = moved_to
-                    .map(|p| format!("; it was moved to {}", p.display()))
-                    .unwrap_or_default();
                 // If our rules are in the kernel, they stay and we say the
                 // kill switch is on: the machine is blocked, not open.
-                let in_kernel = driver
-                    .check(true)
-                    .is_ok_and(|p| !p.iter().any(Problem::is_repairable));
+                let in_kernel = firewall.holds_our_rules();
                 let settings = Settings {
                     kill_switch: in_kernel,
                     ..Settings::default()
                 };
-                let kept = if in_kernel {
-                    "the rules already in the kernel were kept"
-                } else {
-                    "no rules were loaded"
+                let fault = Fault::SettingsLost {
+                    reason: reason.to_string(),
+                    moved_to: moved_to.map(|p| p.display().to_string()),
+                    kept_kernel_rules: in_kernel,
                 };
-                (settings, Some(format!("{reason}{moved}; {kept}")))
+                (settings, Some(fault))
             }
         };
         // A restored copy is applied like a good file; only a total loss
@@ -155,12 +124,10 @@ impl Engine {
         let snapshot = observe(&settings);
         let mut engine = Engine {
             platform,
-            backend,
-            driver,
+            firewall,
             store,
             settings,
             snapshot,
-            loaded: None,
             fault,
             problems: Vec::new(),
             check_fault: None,
@@ -175,19 +142,19 @@ impl Engine {
             if engine.settings.kill_switch {
                 // Adopt what is loaded so tamper checks keep it there.
                 let policy = engine.policy(now);
-                let text = backend.render(&policy);
-                engine.loaded = Some(InKernel { policy, text });
+                engine.firewall.adopt(&policy);
             }
         } else if let Err(e) = engine.apply(now) {
-            engine.fault = Some(format!("could not load the rules at start: {e}"));
+            engine.fault = Some(Fault::StartLoadFailed {
+                error: e.to_string(),
+            });
         } else if restored {
             // Put the restored copy back as the main file, so the next
             // start does not find it missing and fall back to defaults.
             if let Err(e) = engine.store.save(&engine.settings) {
-                engine.fault = Some(format!(
-                    "{}; the restored copy could not be saved ({e})",
-                    engine.fault.take().unwrap_or_default()
-                ));
+                if let Some(Fault::SettingsRestored { save_error, .. }) = &mut engine.fault {
+                    *save_error = Some(e.to_string());
+                }
             }
         }
         engine.check_firewall(now);
@@ -211,8 +178,8 @@ impl Engine {
 
     /// Connections the kernel tracks now; empty when it cannot say (the
     /// engine only learns from them, nothing depends on having them).
-    pub fn flows(&mut self) -> Vec<crate::driver::flow::Flow> {
-        self.driver.tracked_flows().unwrap_or_default()
+    pub fn flows(&mut self) -> Vec<crate::firewall::flow::Flow> {
+        self.firewall.tracked_flows().unwrap_or_default()
     }
 
     fn policy(&self, now: u64) -> Policy {
@@ -230,53 +197,29 @@ impl Engine {
     /// network. A no-op when the rules would not change.
     fn apply(&mut self, now: u64) -> Result<(), EngineError> {
         let policy = self.policy(now);
-        let text = self.backend.render(&policy);
-        match &self.loaded {
-            // Same text, same kernel state: nothing to do. Comparing text
-            // (not policies) skips reloads the renderer makes no different,
-            // e.g. a new tunnel that nft's `tun*` wildcard already covers.
-            Some(l) if policy.enforce && l.text == text => return Ok(()),
-            None if !policy.enforce => return Ok(()),
-            _ => {}
-        }
-        self.rules_listing = None;
-        let was_enforcing_all = self
-            .loaded
-            .as_ref()
-            .is_some_and(|l| l.policy.pause.is_none());
-        if policy.enforce {
-            self.driver.load(&text)?;
-            let stricter = policy.pause.is_none()
-                && !(was_enforcing_all
-                    && self
-                        .loaded
-                        .as_ref()
-                        .is_some_and(|l| looser_or_same(&l.policy, &policy)));
-            self.loaded = Some(InKernel {
-                policy: policy.clone(),
-                text,
-            });
-            // The driver read the new rules back before returning: every
-            // problem a load repairs is gone, and left-over rules are ours
-            // to keep now. What a load cannot fix (pf's missing
-            // `com.apple/*` hook) stays reported: the next check finds it
-            // again, and must not take it for a tamper.
-            self.problems
-                .retain(|p| !p.is_repairable() && !matches!(p, Problem::LeftOver { .. }));
-            self.action_fault = None;
-            if stricter {
-                // The rules are in; now cut what was open before them.
-                if let Err(e) = self.driver.kill_forbidden(&policy, &self.snapshot) {
-                    self.action_fault = Some(format!(
-                        "could not cut connections the kill switch forbids: {e}"
-                    ));
-                }
+        match self.firewall.enforce(&policy, &self.snapshot)? {
+            Enforced::Unchanged => {}
+            Enforced::Loaded { cut } => {
+                self.rules_listing = None;
+                // The firewall read the new rules back before returning:
+                // every problem a load repairs is gone, and left-over rules
+                // are ours to keep now. What a load cannot fix (pf's missing
+                // `com.apple/*` hook) stays reported: the next check finds
+                // it again, and must not take it for a tamper.
+                self.problems
+                    .retain(|p| !p.is_repairable() && !matches!(p, Problem::LeftOver { .. }));
+                self.action_fault = match cut {
+                    Some(Err(e)) => Some(Fault::CutFailed {
+                        error: e.to_string(),
+                    }),
+                    _ => None,
+                };
             }
-        } else {
-            self.driver.remove()?;
-            self.loaded = None;
-            self.problems.clear();
-            self.action_fault = None;
+            Enforced::Removed => {
+                self.rules_listing = None;
+                self.problems.clear();
+                self.action_fault = None;
+            }
         }
         Ok(())
     }
@@ -301,9 +244,10 @@ impl Engine {
             // Disk and kernel must agree: put the old rules back.
             self.settings = old;
             if let Err(back) = self.apply(now) {
-                self.fault = Some(format!(
-                    "settings could not be saved ({e}) nor the previous rules restored ({back})"
-                ));
+                self.fault = Some(Fault::RollbackFailed {
+                    save_error: e.to_string(),
+                    load_error: back.to_string(),
+                });
             }
             return Err(e.into());
         }
@@ -327,14 +271,16 @@ impl Engine {
                 s.endpoints.extend(added);
                 Ok(())
             }) {
-                self.action_fault = Some(format!("could not add the learned VPN endpoints: {e}"));
+                self.action_fault = Some(Fault::LearnFailed {
+                    error: e.to_string(),
+                });
             }
             return;
         }
         if let Err(e) = self.apply(now) {
-            self.fault = Some(format!(
-                "could not update the rules for the new network: {e}"
-            ));
+            self.fault = Some(Fault::NetworkUpdateFailed {
+                error: e.to_string(),
+            });
         }
     }
 
@@ -362,13 +308,15 @@ impl Engine {
     /// rules should be loaded (or one a failed repair left behind). A
     /// problem no load can fix is reported, never "repaired" by reloading.
     pub fn check_firewall(&mut self, now: u64) -> bool {
-        let expect = self.loaded.is_some();
-        let found = match self.driver.check(expect) {
+        let expect = self.firewall.is_loaded();
+        let found = match self.firewall.check() {
             Ok(p) => p,
             Err(e) => {
                 // Nothing is known about the kernel: keep the problems last
                 // seen (still amber) and say why.
-                self.check_fault = Some(format!("cannot read the firewall: {e}"));
+                self.check_fault = Some(Fault::CannotReadFirewall {
+                    error: e.to_string(),
+                });
                 self.refresh_blocked();
                 return false;
             }
@@ -383,16 +331,19 @@ impl Engine {
             self.last_tamper = Some(now);
             // What a reader was paging through is not in the kernel now.
             self.rules_listing = None;
-            if let Some(l) = &self.loaded {
-                if let Err(e) = self.driver.load(&l.text) {
-                    self.check_fault =
-                        Some(format!("rules were removed and could not be restored: {e}"));
-                    return true;
-                }
+            if let Err(e) = self.firewall.restore() {
+                self.check_fault = Some(Fault::RestoreFailed {
+                    error: e.to_string(),
+                });
+                return true;
             }
-            match self.driver.check(true) {
+            match self.firewall.check() {
                 Ok(p) => self.problems = p,
-                Err(e) => self.check_fault = Some(format!("cannot read the firewall: {e}")),
+                Err(e) => {
+                    self.check_fault = Some(Fault::CannotReadFirewall {
+                        error: e.to_string(),
+                    })
+                }
             }
         }
         self.refresh_blocked();
@@ -400,20 +351,18 @@ impl Engine {
     }
 
     fn refresh_blocked(&mut self) {
-        if let Ok(Some(n)) = self.driver.blocked_packets() {
+        if let Ok(Some(n)) = self.firewall.blocked_packets() {
             self.blocked_packets = n;
         }
     }
 
-    /// Engine faults first (they say what Airlock failed to do), then what
-    /// the kernel holds wrong, in the helper's words.
-    fn issues(&self) -> Vec<String> {
+    /// Engine faults, in the order they are shown: a lasting one first.
+    fn faults(&self) -> Vec<Fault> {
         self.fault
             .iter()
             .chain(&self.check_fault)
             .chain(&self.action_fault)
             .cloned()
-            .chain(self.problems.iter().map(Problem::to_string))
             .collect()
     }
 
@@ -438,22 +387,26 @@ impl Engine {
                 endpoint: None,
             },
         };
-        let issues = self.issues();
-        let reason = issues.first().cloned();
-        let healthy = reason.is_none();
+        let firewall = FirewallHealth {
+            backend: self.firewall.kind(),
+            healthy: self.fault.is_none()
+                && self.check_fault.is_none()
+                && self.action_fault.is_none()
+                && self.problems.is_empty(),
+            faults: self.faults(),
+            problems: self.problems.clone(),
+            last_tamper: self.last_tamper,
+            blocked_packets: self.blocked_packets,
+        };
+        let reason = firewall.issues().next();
+        let healthy = firewall.healthy;
         Status {
             kill_switch,
             paused_until: s.pause_until.filter(|_| kill_switch == KillSwitch::Paused),
             protection: Protection::derive(kill_switch, tunnel.state == TunnelState::Up, healthy),
             reason,
             tunnel,
-            firewall: FirewallHealth {
-                backend: self.driver.backend().to_string(),
-                healthy,
-                problems: issues,
-                last_tamper: self.last_tamper,
-                blocked_packets: self.blocked_packets,
-            },
+            firewall,
             options: Options {
                 allow_lan: s.allow_lan,
                 allow_airdrop: s.allow_airdrop,
@@ -473,19 +426,6 @@ impl Engine {
             .iter()
             .find(|e| routes.iter().any(|r| r.destination.addr() == e.address))
     }
-}
-
-/// Whether `new` only adds to `old`: same base, extra rules or endpoints.
-/// Then nothing that was allowed becomes forbidden and no connection needs
-/// cutting.
-fn looser_or_same(old: &Policy, new: &Policy) -> bool {
-    old.rules.iter().all(|r| new.rules.contains(r))
-        && old.endpoints.iter().all(|e| new.endpoints.contains(e))
-        && old
-            .tunnels
-            .patterns
-            .iter()
-            .all(|p| new.tunnels.patterns.contains(p))
 }
 
 #[cfg(test)]

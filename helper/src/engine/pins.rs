@@ -80,7 +80,9 @@ impl Engine {
         };
         if changed {
             if let Err(e) = self.apply(now) {
-                self.action_fault = Some(format!("could not drop expired pinned endpoints: {e}"));
+                self.action_fault = Some(airlock_shared::status::Fault::PinExpiryFailed {
+                    error: e.to_string(),
+                });
             }
         }
     }

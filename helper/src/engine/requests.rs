@@ -108,7 +108,7 @@ impl Engine {
         let listing = match self.rules_listing.take() {
             Some(listing) if offset != 0 => listing,
             _ => {
-                let text = self.driver.loaded_text().map_err(|e| {
+                let text = self.firewall.loaded_text().map_err(|e| {
                     IpcError::new(
                         ErrorCode::Firewall,
                         format!("cannot read the loaded rules: {e}"),
@@ -119,7 +119,7 @@ impl Engine {
         };
         let listing = self.rules_listing.insert(listing);
         listing
-            .page(self.driver.backend(), offset)
+            .page(self.firewall.kind().as_str(), offset)
             .map_err(IpcError::from)
     }
 
@@ -127,11 +127,11 @@ impl Engine {
     /// are none to read, and within one second the last reading is fresh
     /// enough, so a burst of status requests costs one `nft` run at most.
     fn refresh_counters(&mut self, now: u64) {
-        if self.loaded.is_none() || self.counters_read_at == Some(now) {
+        if !self.firewall.is_loaded() || self.counters_read_at == Some(now) {
             return;
         }
         self.counters_read_at = Some(now);
-        if let Ok(Some(n)) = self.driver.blocked_packets() {
+        if let Ok(Some(n)) = self.firewall.blocked_packets() {
             self.blocked_packets = n;
         }
     }

@@ -10,12 +10,13 @@ use airlock_shared::network::NetworkSnapshot;
 use airlock_shared::platform::Platform;
 use airlock_shared::policy::Policy;
 use airlock_shared::settings::Settings;
-use airlock_shared::status::{KillSwitch, Protection};
+use airlock_shared::status::{Fault, KillSwitch, Protection};
 
-use super::{Backend, Engine};
-use crate::driver::test_support::{iface, route};
-use crate::driver::{DriverError, Firewall, Problem};
+use super::Engine;
+use crate::firewall::test_support::{iface, route};
+use crate::firewall::{Backend, DriverError, Firewall, Problem};
 use crate::persist::Store;
+use airlock_shared::firewall_kind::FirewallKind;
 
 /// What the fake kernel holds and what was asked of it.
 #[derive(Default)]
@@ -33,9 +34,9 @@ struct Kernel {
 
 struct FakeDriver(Arc<Mutex<Kernel>>);
 
-impl Firewall for FakeDriver {
-    fn backend(&self) -> &'static str {
-        "nft"
+impl Backend for FakeDriver {
+    fn kind(&self) -> FirewallKind {
+        FirewallKind::Nft
     }
     fn load(&mut self, ruleset: &str) -> Result<(), DriverError> {
         let mut k = self.0.lock().unwrap();
@@ -57,7 +58,9 @@ impl Firewall for FakeDriver {
         Ok(match (expect_loaded, k.rules.is_some()) {
             (true, false) => vec![Problem::TableMissing],
             (true, true) if k.unreferenced => vec![Problem::AnchorNotReferenced],
-            (false, true) => vec![Problem::LeftOver { backend: "nft" }],
+            (false, true) => vec![Problem::LeftOver {
+                kind: FirewallKind::Nft,
+            }],
             _ => vec![],
         })
     }
@@ -69,7 +72,7 @@ impl Firewall for FakeDriver {
         }
         Ok(0)
     }
-    fn tracked_flows(&mut self) -> Result<Vec<crate::driver::flow::Flow>, DriverError> {
+    fn tracked_flows(&mut self) -> Result<Vec<crate::firewall::flow::Flow>, DriverError> {
         Ok(vec![])
     }
     fn blocked_packets(&mut self) -> Result<Option<u64>, DriverError> {
@@ -114,8 +117,7 @@ impl Rig {
     fn engine(&self) -> Engine {
         Engine::start(
             Platform::Linux,
-            Backend::Nft,
-            Box::new(FakeDriver(self.kernel.clone())),
+            Firewall::new(Box::new(FakeDriver(self.kernel.clone()))),
             Store::new(self.dir.path()),
             |_| net(false),
             T0,
@@ -401,6 +403,18 @@ fn corrupt_state_keeps_the_kernel_rules_and_faults() {
         KillSwitch::On,
         "the rules in the kernel still block"
     );
+    assert!(
+        matches!(
+            &st.firewall.faults[..],
+            [Fault::SettingsLost {
+                kept_kernel_rules: true,
+                moved_to: Some(_),
+                ..
+            }]
+        ),
+        "{:?}",
+        st.firewall.faults
+    );
     let reason = st.reason.unwrap();
     assert!(
         reason.contains("settings.toml:1:") && reason.contains("moved to"),
@@ -436,6 +450,17 @@ fn corrupt_state_is_restored_from_the_last_good_copy() {
     assert_eq!(e.settings(), &saved, "the user's settings survive");
     let st = e.status(T0);
     assert_eq!(st.protection, Protection::Fault);
+    assert!(
+        matches!(
+            &st.firewall.faults[..],
+            [Fault::SettingsRestored {
+                save_error: None,
+                ..
+            }]
+        ),
+        "{:?}",
+        st.firewall.faults
+    );
     let reason = st.reason.unwrap();
     assert!(
         reason.contains("settings.toml:1:") && reason.contains("last-good"),
@@ -456,8 +481,7 @@ fn unsaveable_settings_roll_the_kernel_back() {
     std::fs::write(&blocker, "").unwrap();
     let mut e = Engine::start(
         Platform::Linux,
-        Backend::Nft,
-        Box::new(FakeDriver(rig.kernel.clone())),
+        Firewall::new(Box::new(FakeDriver(rig.kernel.clone()))),
         Store::new(blocker.join("state")),
         |_| net(false),
         T0,
@@ -613,12 +637,13 @@ fn an_unreferenced_pf_anchor_is_reported_not_reloaded_after_each_change() {
     ) else {
         panic!()
     };
-    let unreferenced = Problem::AnchorNotReferenced.to_string();
+    let unreferenced = Problem::AnchorNotReferenced;
     assert_eq!(
         st.firewall.problems,
         std::slice::from_ref(&unreferenced),
         "the change's answer still says so"
     );
+    assert_eq!(st.reason, Some(unreferenced.to_string()));
     assert!(!e.check_firewall(T0 + 2), "not a tamper after a change");
     assert_eq!(rig.k().loads, loads + 1, "only the change loaded");
     let st = e.status(T0 + 2);
@@ -637,6 +662,12 @@ fn a_failed_cut_survives_the_next_check() {
     assert!(!e.check_firewall(T0 + 1));
     let st = e.status(T0 + 1);
     assert!(!st.firewall.healthy);
+    assert!(
+        matches!(&st.firewall.faults[..], [Fault::CutFailed { .. }]),
+        "a cut fault, not a kernel problem: {:?}",
+        st.firewall
+    );
+    assert!(st.firewall.problems.is_empty());
     let reason = st.reason.unwrap();
     assert!(reason.contains("could not cut connections"), "{reason}");
 }

@@ -7,7 +7,7 @@ use std::path::Path;
 
 use airlock_shared::network::ParseError;
 
-use super::live::LiveError;
+use super::error::LiveError;
 use airlock_shared::network::{resolv, routes_linux, Route};
 
 pub fn routes() -> Result<Vec<Route>, LiveError> {

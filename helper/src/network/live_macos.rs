@@ -9,7 +9,7 @@ use std::process::Command;
 
 use airlock_shared::network::ParseError;
 
-use super::live::LiveError;
+use super::error::LiveError;
 use airlock_shared::network::{netstat, resolv, Route};
 
 pub fn routes() -> Result<Vec<Route>, LiveError> {

@@ -4,6 +4,7 @@
 //! the core (`airlock_shared::network`); this module only reads the kernel
 //! and runs the OS's tools.
 
+mod error;
 pub mod live;
 #[cfg(target_os = "linux")]
 mod live_linux;

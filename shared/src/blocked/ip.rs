@@ -9,7 +9,7 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use thiserror::Error;
 
 use super::protocol_from_number;
-use crate::policy::Protocol;
+use crate::policy::{Flow, Protocol};
 
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
 pub enum IpError {
@@ -23,17 +23,6 @@ pub enum IpError {
     BadIhl(usize),
 }
 
-/// The parts of an IP packet the blocked list shows.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct IpSummary {
-    pub protocol: Protocol,
-    pub src: IpAddr,
-    pub dst: IpAddr,
-    pub src_port: Option<u16>,
-    pub dst_port: Option<u16>,
-    pub icmp_type: Option<u8>,
-}
-
 /// IPv6 extension headers skipped to find the transport header (hop-by-hop,
 /// routing, destination options). Fragments stop the walk: later fragments
 /// carry no ports.
@@ -44,7 +33,9 @@ const V6_EXT_DSTOPTS: u8 = 60;
 /// cannot cost time.
 const V6_MAX_EXT: usize = 8;
 
-pub fn parse(bytes: &[u8]) -> Result<IpSummary, IpError> {
+/// The parts of an IP packet the blocked list shows: its 5-tuple (and
+/// ICMP type), read from the header and the start of the transport header.
+pub fn parse(bytes: &[u8]) -> Result<Flow, IpError> {
     let first = *bytes.first().ok_or(IpError::Empty)?;
     match first >> 4 {
         4 => parse_v4(bytes),
@@ -53,7 +44,7 @@ pub fn parse(bytes: &[u8]) -> Result<IpSummary, IpError> {
     }
 }
 
-fn parse_v4(b: &[u8]) -> Result<IpSummary, IpError> {
+fn parse_v4(b: &[u8]) -> Result<Flow, IpError> {
     if b.len() < 20 {
         return Err(IpError::Short {
             version: 4,
@@ -77,7 +68,7 @@ fn parse_v4(b: &[u8]) -> Result<IpSummary, IpError> {
     Ok(summary(protocol, src.into(), dst.into(), transport))
 }
 
-fn parse_v6(b: &[u8]) -> Result<IpSummary, IpError> {
+fn parse_v6(b: &[u8]) -> Result<Flow, IpError> {
     if b.len() < 40 {
         return Err(IpError::Short {
             version: 6,
@@ -121,8 +112,8 @@ fn parse_v6(b: &[u8]) -> Result<IpSummary, IpError> {
     ))
 }
 
-fn summary(protocol: Protocol, src: IpAddr, dst: IpAddr, t: &[u8]) -> IpSummary {
-    let mut s = IpSummary {
+fn summary(protocol: Protocol, src: IpAddr, dst: IpAddr, t: &[u8]) -> Flow {
+    let mut s = Flow {
         protocol,
         src,
         dst,

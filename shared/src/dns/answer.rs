@@ -3,9 +3,9 @@
 
 use std::net::IpAddr;
 
+use super::error::ParseError;
 use super::message::{
-    Header, ParseError, Question, Rcode, CLASS_IN, HEADER_LEN, MAX_MESSAGE_LEN, TYPE_A, TYPE_AAAA,
-    TYPE_CNAME,
+    Header, Question, Rcode, CLASS_IN, HEADER_LEN, MAX_MESSAGE_LEN, TYPE_A, TYPE_AAAA, TYPE_CNAME,
 };
 use super::name::Name;
 

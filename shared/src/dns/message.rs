@@ -1,6 +1,7 @@
 //! The header and question of a DNS message (RFC 1035 §4.1), read from
 //! untrusted bytes.
 
+use super::error::ParseError;
 use super::name::Name;
 
 /// Fixed header size.
@@ -15,39 +16,6 @@ pub const TYPE_A: u16 = 1;
 pub const TYPE_CNAME: u16 = 5;
 pub const TYPE_AAAA: u16 = 28;
 pub const CLASS_IN: u16 = 1;
-
-/// Why bytes are not a message the resolver will answer. The helper drops
-/// the packet and logs this; it never panics on it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
-pub enum ParseError {
-    #[error("message ends before its header or a section does")]
-    Truncated,
-    #[error("message is longer than {MAX_MESSAGE_LEN} bytes")]
-    Oversized,
-    #[error("a response where a query was expected")]
-    NotAQuery,
-    #[error("a query where a response was expected")]
-    NotAResponse,
-    #[error("opcode {0} (only standard queries are answered)")]
-    Opcode(u8),
-    #[error("{0} questions (exactly one is answered)")]
-    QuestionCount(u16),
-    #[error("a name is longer than 255 bytes")]
-    NameTooLong,
-    #[error("a compression pointer points forward or into its own name")]
-    ForwardPointer,
-    #[error(
-        "more than {} compression pointers in one name",
-        super::name::MAX_POINTER_HOPS
-    )]
-    TooManyPointers,
-    #[error("a reserved label type")]
-    BadLabelType,
-    #[error("the response's id does not match the query's")]
-    IdMismatch,
-    #[error("the response's question is not the query's")]
-    QuestionMismatch,
-}
 
 /// Response codes Airlock sends or reads (RFC 1035 §4.1.1).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -23,6 +23,7 @@ pub const UPSTREAM_MARK: u32 = 0x414c;
 mod answer;
 mod build;
 mod decide;
+mod error;
 mod message;
 mod name;
 mod pins;
@@ -32,9 +33,10 @@ pub use build::{empty, placeholder, refused, relay, with_rcode, PLACEHOLDER_TTL}
 pub use decide::{
     decide, default_network_check_names, Decision, ResolverNames, PLACEHOLDER_V4, PLACEHOLDER_V6,
 };
+pub use error::ParseError;
 pub use message::{
-    parse_query, Header, ParseError, Query, Question, Rcode, CLASS_IN, HEADER_LEN, MAX_MESSAGE_LEN,
-    TYPE_A, TYPE_AAAA, TYPE_CNAME,
+    parse_query, Header, Query, Question, Rcode, CLASS_IN, HEADER_LEN, MAX_MESSAGE_LEN, TYPE_A,
+    TYPE_AAAA, TYPE_CNAME,
 };
 pub use name::{Name, NameError, MAX_LABEL_LEN, MAX_NAME_LEN, MAX_POINTER_HOPS};
 pub use pins::{AnsweredPin, PinTable, MAX_PINS, MAX_PIN_SECS, MIN_PIN_SECS};

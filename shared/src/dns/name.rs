@@ -2,7 +2,7 @@
 
 use std::fmt;
 
-use super::message::ParseError;
+use super::error::ParseError;
 
 /// RFC 1035 §2.3.4: a label is at most 63 bytes.
 pub const MAX_LABEL_LEN: usize = 63;

@@ -9,8 +9,8 @@
 //! field the other side did not mean.
 //!
 //! ```text
-//! -> {"id":1,"body":{"hello":{"version":2,"client":"airlockctl 0.1.0"}}}
-//! <- {"response":{"id":1,"result":{"ok":{"hello":{"version":2,"server":"airlockd 0.1.0"}}}}}
+//! -> {"id":1,"body":{"hello":{"version":3,"client":"airlockctl 0.1.0"}}}
+//! <- {"response":{"id":1,"result":{"ok":{"hello":{"version":3,"server":"airlockd 0.1.0"}}}}}
 //! -> {"id":2,"body":{"set_option":{"option":"allow_lan","value":true}}}
 //! <- {"response":{"id":2,"result":{"err":{"code":"not_authorized","message":"..."}}}}
 //! -> {"id":3,"body":"subscribe"}
@@ -32,7 +32,12 @@ use crate::status::Status;
 /// 2: `GetRules` takes an offset and `Rules` is one page of the ruleset
 /// (with offset, total length and digest), so rulesets larger than a
 /// frame can be read.
-pub const PROTOCOL_VERSION: u32 = 2;
+///
+/// 3: the status's firewall health is typed: `backend` is a firewall
+/// kind, `problems` are kernel problems and `faults` what Airlock failed
+/// to do, each a tagged object instead of a sentence; the resolver's and
+/// the blocked log's requests were added.
+pub const PROTOCOL_VERSION: u32 = 3;
 
 /// Request id the helper uses when it cannot tell which request an error
 /// belongs to (an unparsable or oversized frame). Clients start at 1.

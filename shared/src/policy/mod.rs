@@ -9,6 +9,7 @@
 //! interface names fed in and in the renderer.
 
 pub mod build;
+mod flow;
 pub mod packet;
 
 use std::net::IpAddr;
@@ -20,6 +21,7 @@ use crate::endpoint::Endpoint;
 use crate::network::classify::{self, InterfaceKind};
 
 pub use build::build;
+pub use flow::Flow;
 pub use packet::{Packet, PacketPath, Verdict};
 
 /// The side of the machine a rule looks at.

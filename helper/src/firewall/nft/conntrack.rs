@@ -6,7 +6,7 @@ use std::net::IpAddr;
 
 use airlock_shared::policy::Protocol;
 
-use super::flow::Flow;
+use crate::firewall::flow::Flow;
 
 /// One tracked connection: its original direction.
 ///
@@ -113,8 +113,8 @@ pub fn deleted_count(stderr: &str) -> Option<usize> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::driver::flow::allowed;
-    use crate::driver::test_support::{laptop, policy};
+    use crate::firewall::flow::allowed;
+    use crate::firewall::test_support::{laptop, policy};
 
     /// Real `conntrack -L -o extended` / /proc/net/nf_conntrack lines, each
     /// with whether the kill switch (VPN up, LAN not allowed) keeps it.

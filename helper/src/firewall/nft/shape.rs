@@ -7,7 +7,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde_json::Value;
 
-use super::Problem;
+use crate::firewall::Problem;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ChainShape {

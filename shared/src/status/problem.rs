@@ -1,10 +1,17 @@
-//! Something wrong with the firewall as the kernel holds it. Each one's
-//! text says what is wrong, the likely cause, and the fix, because it is
-//! shown to the user as is (status, `airlockctl doctor`).
+//! Something wrong with the firewall as the kernel holds it, found by the
+//! helper's read-back. Typed, so that the helper decides "tampered" on
+//! kinds (see [`Problem::is_repairable`]) and clients can act on them;
+//! each one's text says what is wrong, the likely cause, and the fix,
+//! because it is shown to the user as is (status, `airlockctl doctor`).
 
 use std::fmt;
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+use serde::{Deserialize, Serialize};
+
+use crate::firewall_kind::FirewallKind;
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "problem", rename_all = "snake_case", deny_unknown_fields)]
 pub enum Problem {
     /// nft: the `inet airlock` table is gone.
     TableMissing,
@@ -38,7 +45,7 @@ pub enum Problem {
     /// our anchor is loaded but never consulted.
     AnchorNotReferenced,
     /// Our rules are in the kernel although the kill switch is off.
-    LeftOver { backend: &'static str },
+    LeftOver { kind: FirewallKind },
 }
 
 impl Problem {
@@ -137,11 +144,59 @@ impl fmt::Display for Problem {
                  in macOS's stock file, then run `sudo pfctl -f /etc/pf.conf` (Airlock never \
                  edits that file itself)"
             ),
-            Problem::LeftOver { backend } => write!(
+            Problem::LeftOver { kind } => write!(
                 f,
-                "Airlock's {backend} rules are still in the kernel although the kill switch is \
+                "Airlock's {kind} rules are still in the kernel although the kill switch is \
                  off, so traffic is still blocked; fix: run `airlockctl disable` again"
             ),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Clients receive problems as tagged objects (protocol 3) and must
+    /// get back exactly what the helper found, kind and fields.
+    #[test]
+    fn problems_cross_the_socket_as_tagged_objects() {
+        let all = [
+            Problem::TableMissing,
+            Problem::ChainChanged {
+                chain: "output".into(),
+                loaded: 12,
+                found: 0,
+            },
+            Problem::ObjectMissing {
+                kind: "set".into(),
+                name: "endpoints4".into(),
+            },
+            Problem::AnchorNotReferenced,
+            Problem::LeftOver {
+                kind: FirewallKind::Pf,
+            },
+        ];
+        for p in &all {
+            let json = serde_json::to_string(p).unwrap();
+            assert_eq!(
+                &serde_json::from_str::<Problem>(&json).unwrap(),
+                p,
+                "{json}"
+            );
+        }
+        assert_eq!(
+            serde_json::to_string(&all[1]).unwrap(),
+            r#"{"problem":"chain_changed","chain":"output","loaded":12,"found":0}"#
+        );
+        assert_eq!(
+            serde_json::to_string(&all[4]).unwrap(),
+            r#"{"problem":"left_over","kind":"pf"}"#
+        );
+        assert!(serde_json::from_str::<Problem>(
+            r#"{"problem":"chain_missing","chain":"x","y":1}"#
+        )
+        .is_err());
+        assert!(serde_json::from_str::<Problem>(r#"{"problem":"on_fire"}"#).is_err());
     }
 }

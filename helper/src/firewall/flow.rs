@@ -31,20 +31,11 @@ use airlock_shared::network::{InterfaceKind, NetworkSnapshot};
 use airlock_shared::platform::Platform;
 use airlock_shared::policy::{Packet, PacketPath, Policy, Protocol, Verdict};
 
+pub use airlock_shared::policy::Flow;
+
 /// The interface name used when the snapshot cannot say where a packet
 /// crosses. Not a valid interface name, so no policy rule names it.
 pub const UNKNOWN_INTERFACE: &str = "?unknown";
-
-/// A tracked connection in its original direction.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub struct Flow {
-    pub protocol: Protocol,
-    pub src: IpAddr,
-    pub dst: IpAddr,
-    pub src_port: Option<u16>,
-    pub dst_port: Option<u16>,
-    pub icmp_type: Option<u8>,
-}
 
 /// Whether `policy` lets `flow` go on (both directions pass).
 pub fn allowed(policy: &Policy, snapshot: &NetworkSnapshot, flow: &Flow) -> bool {

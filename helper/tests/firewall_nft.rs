@@ -9,9 +9,10 @@
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream, UdpSocket};
 
-use airlock_helper::driver::nft::{self, NftConfig, NftDriver};
-use airlock_helper::driver::{Firewall, Problem};
+use airlock_helper::firewall::nft::{self, NftConfig, NftDriver};
+use airlock_helper::firewall::{Backend, Problem};
 use airlock_shared::endpoint::Endpoint;
+use airlock_shared::firewall_kind::FirewallKind;
 use airlock_shared::network::classify::classify;
 use airlock_shared::network::{Interface, InterfaceFlags, NetworkSnapshot};
 use airlock_shared::platform::Platform;
@@ -141,7 +142,9 @@ fn load_replace_tamper_remove() {
     nft.load(STRICT).unwrap();
     assert_eq!(
         nft.check(false).unwrap(),
-        vec![Problem::LeftOver { backend: "nft" }]
+        vec![Problem::LeftOver {
+            kind: FirewallKind::Nft
+        }]
     );
     nft.remove().unwrap();
     assert_eq!(nft.check(false).unwrap(), vec![]);

@@ -8,7 +8,7 @@ use std::net::IpAddr;
 
 use airlock_shared::policy::Protocol;
 
-use super::flow::Flow;
+use crate::firewall::flow::Flow;
 
 /// The enable token from `pfctl -E` output ("Token : 13580866039543779079").
 pub fn enable_token(output: &str) -> Option<String> {
@@ -184,8 +184,8 @@ pub fn blocked_packets(verbose_rules: &str) -> Result<u64, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::driver::flow::allowed;
-    use crate::driver::test_support::{laptop, policy};
+    use crate::firewall::flow::allowed;
+    use crate::firewall::test_support::{laptop, policy};
 
     #[test]
     fn token_from_enable_output() {

@@ -31,7 +31,11 @@ use airlock_shared::policy::Policy;
 
 use super::command::{self, Output};
 use super::flow::{self, Flow};
-use super::{pf_parse, DriverError, Firewall, Problem};
+use super::{Backend, DriverError, Problem};
+use airlock_shared::firewall_kind::FirewallKind;
+
+pub mod parse;
+use parse as pf_parse;
 
 /// Our anchor, below Apple's `com.apple/*` hook.
 pub const ANCHOR: &str = "com.apple/airlock";
@@ -158,9 +162,9 @@ impl PfDriver {
     }
 }
 
-impl Firewall for PfDriver {
-    fn backend(&self) -> &'static str {
-        "pf"
+impl Backend for PfDriver {
+    fn kind(&self) -> FirewallKind {
+        FirewallKind::Pf
     }
 
     /// Loads the anchor first and enables pf second, so the moment pf
@@ -234,7 +238,9 @@ impl Firewall for PfDriver {
                     problems.push(Problem::AnchorChanged);
                 }
             }
-            (false, false) => problems.push(Problem::LeftOver { backend: "pf" }),
+            (false, false) => problems.push(Problem::LeftOver {
+                kind: FirewallKind::Pf,
+            }),
             (false, true) => {}
         }
         Ok(problems)

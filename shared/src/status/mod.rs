@@ -4,6 +4,14 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::firewall_kind::FirewallKind;
+
+mod fault;
+mod problem;
+
+pub use fault::Fault;
+pub use problem::Problem;
+
 /// The kill switch as the user set it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -65,16 +73,30 @@ pub struct Tunnel {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct FirewallHealth {
-    /// `nft` or `pf`.
-    pub backend: String,
-    /// All checks below pass (or the kill switch is off and nothing is loaded).
+    pub backend: FirewallKind,
+    /// No fault and no problem (the kill switch may be off with nothing
+    /// loaded).
     pub healthy: bool,
-    /// What is wrong, in words, each with what to do about it.
-    pub problems: Vec<String>,
+    /// What Airlock failed to do; each stays until that succeeds again.
+    pub faults: Vec<Fault>,
+    /// What the last check found wrong with the kernel's rules.
+    pub problems: Vec<Problem>,
     /// Unix time of the last time someone else removed or changed our rules.
     pub last_tamper: Option<u64>,
     /// Packets refused by the kill switch since the rules were loaded.
     pub blocked_packets: u64,
+}
+
+impl FirewallHealth {
+    /// Faults first (they say what Airlock failed to do), then what the
+    /// kernel holds wrong, in words for the user. The first one is the
+    /// status's `reason`.
+    pub fn issues(&self) -> impl Iterator<Item = String> + '_ {
+        self.faults
+            .iter()
+            .map(Fault::to_string)
+            .chain(self.problems.iter().map(Problem::to_string))
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -5,9 +5,10 @@
 
 use std::path::{Path, PathBuf};
 
-use airlock_helper::driver::pf::{PfConfig, PfDriver, ANCHOR, TOKEN_FILE};
-use airlock_helper::driver::{DriverError, Firewall, Problem};
+use airlock_helper::firewall::pf::{PfConfig, PfDriver, ANCHOR, TOKEN_FILE};
+use airlock_helper::firewall::{Backend, DriverError, Problem};
 use airlock_shared::endpoint::Endpoint;
+use airlock_shared::firewall_kind::FirewallKind;
 use airlock_shared::network::classify::classify;
 use airlock_shared::network::{Interface, InterfaceFlags, NetworkSnapshot, Route};
 use airlock_shared::platform::Platform;
@@ -301,7 +302,9 @@ fn emptied_or_replaced_anchor_is_tamper() {
     std::fs::write(&anchor, RULES).unwrap();
     assert_eq!(
         pf.check(false).unwrap(),
-        vec![Problem::LeftOver { backend: "pf" }]
+        vec![Problem::LeftOver {
+            kind: FirewallKind::Pf
+        }]
     );
 }
 

@@ -18,8 +18,12 @@ use airlock_shared::policy::Policy;
 
 use super::command::{self, Output};
 use super::flow::{self, Flow};
-use super::nft_shape::{self, TableShape};
-use super::{conntrack, DriverError, Firewall, Problem};
+use super::{Backend, DriverError, Problem};
+use airlock_shared::firewall_kind::FirewallKind;
+use shape::TableShape;
+
+pub mod conntrack;
+pub mod shape;
 
 /// Our table's name in family `inet`.
 pub const TABLE: &str = "airlock";
@@ -130,7 +134,7 @@ impl NftDriver {
         match self.list(&args)? {
             None => Ok(None),
             Some(json) => {
-                nft_shape::parse(&json, TABLE)
+                shape::parse(&json, TABLE)
                     .map(Some)
                     .map_err(|reason| DriverError::Parse {
                         command: "nft -j list table inet airlock".into(),
@@ -173,9 +177,9 @@ impl NftDriver {
     }
 }
 
-impl Firewall for NftDriver {
-    fn backend(&self) -> &'static str {
-        "nft"
+impl Backend for NftDriver {
+    fn kind(&self) -> FirewallKind {
+        FirewallKind::Nft
     }
 
     fn load(&mut self, ruleset: &str) -> Result<(), DriverError> {
@@ -190,7 +194,7 @@ impl Firewall for NftDriver {
                     .into(),
             )
         })?;
-        let missing = nft_shape::missing(&nft_shape::declared(ruleset), &found);
+        let missing = shape::missing(&shape::declared(ruleset), &found);
         if !missing.is_empty() {
             return Err(DriverError::Verification(format!(
                 "table `inet airlock` lacks {} after `nft -f -` succeeded",
@@ -220,10 +224,12 @@ impl Firewall for NftDriver {
         Ok(match (expect_loaded, found) {
             (true, None) => vec![Problem::TableMissing],
             (true, Some(found)) => match &self.loaded {
-                Some(loaded) => nft_shape::compare(loaded, &found),
-                None => nft_shape::empty_base_chains(&found),
+                Some(loaded) => shape::compare(loaded, &found),
+                None => shape::empty_base_chains(&found),
             },
-            (false, Some(_)) => vec![Problem::LeftOver { backend: "nft" }],
+            (false, Some(_)) => vec![Problem::LeftOver {
+                kind: FirewallKind::Nft,
+            }],
             (false, None) => Vec::new(),
         })
     }
@@ -250,7 +256,7 @@ impl Firewall for NftDriver {
         let args = ["-j", "list", "counters", "table", "inet", TABLE];
         match self.list(&args)? {
             None => Ok(None),
-            Some(json) => nft_shape::counter_packets(&json, &BLOCK_COUNTERS).map_err(|reason| {
+            Some(json) => shape::counter_packets(&json, &BLOCK_COUNTERS).map_err(|reason| {
                 DriverError::Parse {
                     command: "nft -j list counters table inet airlock".into(),
                     reason,
