@@ -17,10 +17,12 @@ mod exit;
 mod helper;
 mod interfaces_arg;
 mod localtime;
+mod probe;
 mod render_cmd;
 mod rules_cmd;
 #[cfg(test)]
 mod sample_status;
+mod selftest_cmd;
 mod status_cmd;
 mod status_text;
 mod watch_cmd;
@@ -33,9 +35,9 @@ use change_cmd::Change;
 use exit::BadInput;
 
 const AFTER_HELP: &str = "\
-Reading (status, watch, rules, endpoints list, doctor, blocked) is open to every local user;
-changes (enable, disable, set, pause, resume, endpoints add/remove/import) need root
-or the helper's admin group: use sudo. `airlockctl COMMAND --help` tells more.
+Reading (status, watch, rules, endpoints list, doctor, blocked, selftest) is open to
+every local user; changes (enable, disable, set, pause, resume, endpoints
+add/remove/import) need root or the helper's admin group: use sudo. `airlockctl COMMAND --help` tells more.
 
 Exit status: 0 ok, 1 refused or failed (one line on stderr says why), 2 bad arguments.";
 
@@ -71,6 +73,7 @@ enum Command {
     Doctor(doctor_cmd::DoctorArgs),
     Render(render_cmd::RenderArgs),
     Blocked(blocked_cmd::BlockedArgs),
+    Selftest(selftest_cmd::SelftestArgs),
 }
 
 fn run(cli: Cli) -> anyhow::Result<()> {
@@ -88,6 +91,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Doctor(args) => doctor_cmd::run(args, &socket),
         Command::Render(args) => render_cmd::run(args),
         Command::Blocked(args) => blocked_cmd::run(args, &socket),
+        Command::Selftest(args) => selftest_cmd::run(args, &socket),
     }
 }
 

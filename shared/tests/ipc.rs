@@ -78,6 +78,7 @@ fn all_requests() -> Vec<RequestBody> {
         R::GetRules { offset: 24_576 },
         R::GetSettings,
         R::GetBlocked,
+        R::GetCounters,
     ]
 }
 
@@ -98,6 +99,7 @@ fn request_variant(b: &RequestBody) -> usize {
         R::GetRules { .. } => 11,
         R::GetSettings => 12,
         R::GetBlocked => 13,
+        R::GetCounters => 14,
     }
 }
 
@@ -130,6 +132,12 @@ fn all_bodies() -> Vec<ResponseBody> {
         },
         B::Settings(settings),
         B::Blocked(blocked_report()),
+        B::Counters {
+            blocked_packets: Some(u64::MAX),
+        },
+        B::Counters {
+            blocked_packets: None,
+        },
     ]
 }
 
@@ -173,6 +181,7 @@ fn body_variant(b: &ResponseBody) -> usize {
         B::Rules { .. } => 5,
         B::Settings(_) => 6,
         B::Blocked(_) => 7,
+        B::Counters { .. } => 8,
     }
 }
 
@@ -209,10 +218,11 @@ fn all_server_messages() -> Vec<ServerMessage> {
 fn samples_cover_every_variant() {
     let mut seen: Vec<usize> = all_requests().iter().map(request_variant).collect();
     seen.sort();
-    assert_eq!(seen, (0..14).collect::<Vec<_>>());
+    assert_eq!(seen, (0..15).collect::<Vec<_>>());
     let mut seen: Vec<usize> = all_bodies().iter().map(body_variant).collect();
     seen.sort();
-    assert_eq!(seen, (0..8).collect::<Vec<_>>());
+    seen.dedup();
+    assert_eq!(seen, (0..9).collect::<Vec<_>>());
 }
 
 #[test]

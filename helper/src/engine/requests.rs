@@ -26,6 +26,7 @@ impl Engine {
             }
             RequestBody::GetSettings => Ok(ResponseBody::Settings(self.settings.clone())),
             RequestBody::GetBlocked => Ok(ResponseBody::Blocked(crate::blocked::report())),
+            RequestBody::GetCounters => self.counters(now),
             RequestBody::GetRules { offset } => self.rules_page(offset),
             RequestBody::Hello { .. } | RequestBody::Subscribe => Err(IpcError::new(
                 ErrorCode::BadRequest,
@@ -121,6 +122,29 @@ impl Engine {
         listing
             .page(self.firewall.kind().as_str(), offset)
             .map_err(IpcError::from)
+    }
+
+    /// The counters read afresh. Costs one `nft`/`pfctl` run, like the
+    /// first page of `GetRules`, which any local user may also ask for.
+    fn counters(&mut self, now: u64) -> Result<ResponseBody, IpcError> {
+        if !self.firewall.is_loaded() {
+            return Ok(ResponseBody::Counters {
+                blocked_packets: None,
+            });
+        }
+        let read = self.firewall.blocked_packets().map_err(|e| {
+            IpcError::new(
+                ErrorCode::Firewall,
+                format!("cannot read the block counters: {e}"),
+            )
+        })?;
+        if let Some(n) = read {
+            self.blocked_packets = n;
+            self.counters_read_at = Some(now);
+        }
+        Ok(ResponseBody::Counters {
+            blocked_packets: read,
+        })
     }
 
     /// Reading the counters runs `nft`; with nothing of ours loaded there

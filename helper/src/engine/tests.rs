@@ -30,6 +30,8 @@ struct Kernel {
     /// pf.conf): our rules load, but every check finds them unreferenced.
     unreferenced: bool,
     fail_kill: bool,
+    /// What the block counters say on top of 7 (the self-test's reading).
+    more_blocked: u64,
 }
 
 struct FakeDriver(Arc<Mutex<Kernel>>);
@@ -76,7 +78,8 @@ impl Backend for FakeDriver {
         Ok(vec![])
     }
     fn blocked_packets(&mut self) -> Result<Option<u64>, DriverError> {
-        Ok(self.0.lock().unwrap().rules.as_ref().map(|_| 7))
+        let k = self.0.lock().unwrap();
+        Ok(k.rules.as_ref().map(|_| 7 + k.more_blocked))
     }
     fn loaded_text(&mut self) -> Result<String, DriverError> {
         Ok(self.0.lock().unwrap().rules.clone().unwrap_or_default())
@@ -742,4 +745,31 @@ fn nothing_is_pinned_and_the_resolver_is_off_unless_blocking() {
     assert!(!e.resolver_view(T0).active);
     e.expire_pins(T0);
     assert!(e.pins().pins().is_empty());
+}
+
+/// The self-test reads the counters before and after each attempt, within
+/// the same second: `GetCounters` must read the kernel each time, where
+/// the status keeps a reading for a second.
+#[test]
+fn counters_are_read_afresh_for_the_self_test() {
+    let rig = Rig::new();
+    let mut e = rig.engine();
+    let counters = |e: &mut Engine| match e.handle(RequestBody::GetCounters, T0) {
+        Ok(ResponseBody::Counters { blocked_packets }) => blocked_packets,
+        other => panic!("{other:?}"),
+    };
+    assert_eq!(counters(&mut e), None, "nothing loaded, nothing counted");
+    ok(&mut e, RequestBody::Enable);
+    assert_eq!(counters(&mut e), Some(7));
+    rig.k().more_blocked = 3;
+    assert_eq!(
+        counters(&mut e),
+        Some(10),
+        "the same second, a fresh reading"
+    );
+    let ResponseBody::Status(st) = ok(&mut e, RequestBody::GetStatus) else {
+        panic!()
+    };
+    assert_eq!(st.firewall.blocked_packets, 10);
+    assert!(!RequestBody::GetCounters.is_mutating());
 }

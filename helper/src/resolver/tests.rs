@@ -14,13 +14,7 @@ use tokio::sync::{mpsc, watch};
 use super::*;
 
 fn query(id: u16, name: &str, qtype: u16) -> Vec<u8> {
-    let mut m = Vec::new();
-    m.extend_from_slice(&id.to_be_bytes());
-    m.extend_from_slice(&[0x01, 0x00, 0, 1, 0, 0, 0, 0, 0, 0]);
-    m.extend_from_slice(Name::from_dotted(name).unwrap().wire());
-    m.extend_from_slice(&qtype.to_be_bytes());
-    m.extend_from_slice(&1u16.to_be_bytes());
-    m
+    airlock_shared::dns::question(id, &Name::from_dotted(name).unwrap(), qtype)
 }
 
 /// What the upstream stand-in saw, and when the pins were made.

@@ -1,8 +1,23 @@
-//! The answers Airlock writes: a placeholder address, an empty answer,
-//! REFUSED, and an upstream answer relayed under the asker's id.
+//! The messages Airlock writes: a placeholder address, an empty answer,
+//! REFUSED, an upstream answer relayed under the asker's id, and the
+//! self-test's question.
 
 use super::decide::{PLACEHOLDER_V4, PLACEHOLDER_V6};
 use super::message::{Query, Rcode, CLASS_IN, HEADER_LEN, TYPE_A, TYPE_AAAA};
+use super::name::Name;
+
+/// A standard query for `name`, type `qtype`, class IN, with recursion
+/// desired and no EDNS: what glibc's stub resolver sends.
+pub fn question(id: u16, name: &Name, qtype: u16) -> Vec<u8> {
+    let mut m = Vec::with_capacity(HEADER_LEN + name.wire().len() + 4);
+    m.extend_from_slice(&id.to_be_bytes());
+    // QR=0, opcode 0, RD=1; one question, no other records.
+    m.extend_from_slice(&[0x01, 0x00, 0, 1, 0, 0, 0, 0, 0, 0]);
+    m.extend_from_slice(name.wire());
+    m.extend_from_slice(&qtype.to_be_bytes());
+    m.extend_from_slice(&CLASS_IN.to_be_bytes());
+    m
+}
 
 /// Seconds an asker may cache the placeholder. Short, so the real address
 /// is looked up as soon as the tunnel is up and Airlock no longer answers.

@@ -156,13 +156,7 @@ pub(crate) mod tests {
     /// A query as glibc's stub resolver sends it: RD set, one question,
     /// no EDNS.
     pub fn query_bytes(id: u16, name: &str, qtype: u16) -> Vec<u8> {
-        let mut m = Vec::new();
-        m.extend_from_slice(&id.to_be_bytes());
-        m.extend_from_slice(&[0x01, 0x00, 0, 1, 0, 0, 0, 0, 0, 0]);
-        m.extend_from_slice(Name::from_dotted(name).unwrap().wire());
-        m.extend_from_slice(&qtype.to_be_bytes());
-        m.extend_from_slice(&CLASS_IN.to_be_bytes());
-        m
+        super::super::build::question(id, &Name::from_dotted(name).unwrap(), qtype)
     }
 
     #[test]

@@ -36,7 +36,8 @@ use crate::status::Status;
 /// 3: the status's firewall health is typed: `backend` is a firewall
 /// kind, `problems` are kernel problems and `faults` what Airlock failed
 /// to do, each a tagged object instead of a sentence; the resolver's and
-/// the blocked log's requests were added.
+/// the blocked log's requests were added, and `GetCounters` for the
+/// self-test.
 pub const PROTOCOL_VERSION: u32 = 3;
 
 /// Request id the helper uses when it cannot tell which request an error
@@ -87,6 +88,10 @@ pub enum RequestBody {
     GetSettings,
     /// What the final block rules refused recently, aggregated.
     GetBlocked,
+    /// The block counters, read from the kernel now (not the status's
+    /// once-a-second reading): the self-test tells Airlock's refusal of
+    /// one attempt apart from a timeout or a missing route by them.
+    GetCounters,
 }
 
 impl RequestBody {
@@ -105,7 +110,9 @@ impl RequestBody {
             // Metadata about this machine's own traffic, which any local
             // user can already observe (netstat, ss, their own failing
             // connections); see docs/security.md.
-            | RequestBody::GetBlocked => false,
+            | RequestBody::GetBlocked
+            // The same number the status carries, only fresher.
+            | RequestBody::GetCounters => false,
             RequestBody::Enable
             | RequestBody::Disable
             | RequestBody::SetOption { .. }
@@ -233,6 +240,11 @@ pub enum ResponseBody {
     },
     Settings(Settings),
     Blocked(crate::blocked::BlockedReport),
+    /// Packets refused by the kill switch's rules so far; `None` when
+    /// none of Airlock's rules are loaded.
+    Counters {
+        blocked_packets: Option<u64>,
+    },
 }
 
 impl ResponseBody {
@@ -247,6 +259,7 @@ impl ResponseBody {
             ResponseBody::Rules { .. } => "rules",
             ResponseBody::Settings(_) => "settings",
             ResponseBody::Blocked(_) => "blocked",
+            ResponseBody::Counters { .. } => "counters",
         }
     }
 }
