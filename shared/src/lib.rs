@@ -24,3 +24,4 @@ pub mod render;
 pub mod selftest;
 pub mod settings;
 pub mod status;
+pub mod time;
