@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use airlock_shared::platform::Platform;
 use airlock_shared::status::{KillSwitch, Protection, Status};
 
-use crate::status_text::Clock;
+use airlock_shared::time::Clock;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Level {
@@ -300,7 +300,7 @@ fn status_checks(status: &Status, clock: &Clock) -> Vec<Check> {
             format!(
                 "something else changed Airlock's rules at {} and the helper restored them; \
                  look for another firewall tool (ufw, firewalld, a VPN client's own kill switch)",
-                crate::localtime::format_datetime(t, (clock.offset)(t))
+                clock.datetime(t)
             ),
         ));
     }
@@ -335,10 +335,7 @@ mod tests {
     use super::*;
 
     fn clock() -> Clock {
-        Clock {
-            now: 1_000_000,
-            offset: |_| 0,
-        }
+        Clock::fixed(1_000_000, 0)
     }
 
     /// The CLI's sample helper answer, with no tamper on record: a

@@ -9,6 +9,7 @@
 
 mod blocked_cmd;
 mod change_cmd;
+mod clock;
 mod doctor;
 mod doctor_cmd;
 mod duration;
@@ -16,7 +17,6 @@ mod endpoints_cmd;
 mod exit;
 mod helper;
 mod interfaces_arg;
-mod localtime;
 mod render_cmd;
 mod rules_cmd;
 #[cfg(test)]

@@ -5,40 +5,20 @@
 
 use airlock_shared::status::{KillSwitch, Options, Protection, Status, TunnelState};
 
+pub use airlock_shared::time::Clock;
+
 use crate::duration::format_seconds;
-use crate::localtime::{format_datetime, format_time_of_day};
 
-/// "Now" and the local time zone, as seen by whoever prints.
-#[derive(Clone, Copy)]
-pub struct Clock {
-    pub now: u64,
-    /// UTC offset in seconds at a given Unix time.
-    pub offset: fn(u64) -> i64,
-}
-
-impl Clock {
-    pub fn system() -> Self {
-        Clock {
-            now: crate::localtime::now(),
-            offset: crate::localtime::local_offset,
-        }
-    }
-
-    fn datetime(&self, unix: u64) -> String {
-        format_datetime(unix, (self.offset)(unix))
-    }
-
-    /// A moment soon to come: the time of day when it is within a day,
-    /// the full date otherwise, plus how long until then.
-    fn until(&self, unix: u64) -> String {
-        let left = unix.saturating_sub(self.now);
-        let at = if left < 86_400 {
-            format_time_of_day(unix, (self.offset)(unix))
-        } else {
-            self.datetime(unix)
-        };
-        format!("{at} ({} left)", format_seconds(left))
-    }
+/// A moment soon to come: the time of day when it is within a day, the
+/// full date otherwise, plus how long until then.
+fn until(clock: &Clock, unix: u64) -> String {
+    let left = unix.saturating_sub(clock.now);
+    let at = if left < 86_400 {
+        clock.time_of_day(unix)
+    } else {
+        clock.datetime(unix)
+    };
+    format!("{at} ({} left)", format_seconds(left))
 }
 
 /// The tunnel as `tun0 → 198.51.100.7:1194/udp`, as much as is known.
@@ -61,7 +41,10 @@ pub fn headline(status: &Status, clock: &Clock) -> String {
             .to_string(),
         Protection::Off => "Off — the kill switch is off: traffic is not protected".to_string(),
         Protection::Paused => match status.paused_until {
-            Some(t) => format!("Paused until {} — traffic is not protected", clock.until(t)),
+            Some(t) => format!(
+                "Paused until {} — traffic is not protected",
+                until(clock, t)
+            ),
             None => "Paused — traffic is not protected".to_string(),
         },
         Protection::Fault => match &status.reason {
@@ -104,7 +87,7 @@ pub fn describe(status: &Status, clock: &Clock) -> String {
         KillSwitch::Paused => match status.paused_until {
             Some(t) => format!(
                 "paused until {} (`sudo airlockctl resume` ends it now)",
-                clock.until(t)
+                until(clock, t)
             ),
             None => "paused (`sudo airlockctl resume` ends it now)".to_string(),
         },
@@ -167,10 +150,7 @@ mod tests {
     const NOW: u64 = 1_709_210_096; // 2024-02-29 12:34:56 UTC
 
     fn utc() -> Clock {
-        Clock {
-            now: NOW,
-            offset: |_| 0,
-        }
+        Clock::fixed(NOW, 0)
     }
 
     #[test]
@@ -201,10 +181,7 @@ mod tests {
             "chain output has 0 rules".into(),
         ];
         s.firewall.last_tamper = Some(NOW - 60);
-        let clock = Clock {
-            now: NOW,
-            offset: |_| 3_600,
-        };
+        let clock = Clock::fixed(NOW, 3_600);
         let text = describe(&s, &clock);
         let lines: Vec<&str> = text.lines().collect();
         assert_eq!(lines[0], "Fault — the nft table is missing");

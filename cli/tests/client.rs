@@ -480,6 +480,34 @@ fn status_text_in_the_local_time_zone() {
     );
 }
 
+/// Zones by name come from the system's zone database (jiff reads it, as
+/// the C library did): the same tamper in Helsinki and in Newfoundland.
+#[test]
+fn status_text_in_a_named_time_zone() {
+    let fake = Fake::start();
+    for (zone, want) in [
+        (
+            "Europe/Helsinki",
+            "Last tamper:  2024-02-29 14:34:56 +02:00",
+        ),
+        (
+            "America/St_Johns",
+            "Last tamper:  2024-02-29 09:04:56 -03:30",
+        ),
+    ] {
+        let out = run_env(
+            &["--socket", fake.path.to_str().unwrap(), "status"],
+            &[("TZ", zone)],
+        );
+        assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+        let stdout = text(&out.stdout);
+        assert!(
+            stdout.lines().any(|l| l.starts_with(want)),
+            "{zone}: {stdout}"
+        );
+    }
+}
+
 #[test]
 fn socket_flag_beats_the_environment() {
     let fake = Fake::start();
