@@ -41,9 +41,7 @@ pub fn unix_millis(t: SystemTime) -> u64 {
 /// `2026-11-26 12:05:00 UTC`: how the pf and nft rulesets stamp a pause's
 /// end in their comments.
 pub fn utc(unix: u64) -> String {
-    instant(unix)
-        .strftime("%Y-%m-%d %H:%M:%S UTC")
-        .to_string()
+    instant(unix).strftime("%Y-%m-%d %H:%M:%S UTC").to_string()
 }
 
 /// The UTC offset, in seconds east, of `zone` at `unix`. Asked per
@@ -144,7 +142,10 @@ mod tests {
         assert_eq!(unix_secs(at(1_700_000_000, 1)), 1_700_000_001);
         assert_eq!(unix_secs(at(1_700_000_000, 999_999_999)), 1_700_000_001);
         assert_eq!(unix_secs(UNIX_EPOCH - Duration::from_secs(5)), 0);
-        assert_eq!(unix_millis(at(1_700_000_000, 999_999_999)), 1_700_000_000_999);
+        assert_eq!(
+            unix_millis(at(1_700_000_000, 999_999_999)),
+            1_700_000_000_999
+        );
         assert_eq!(unix_millis(UNIX_EPOCH - Duration::from_secs(5)), 0);
     }
 
@@ -166,10 +167,7 @@ mod tests {
         // 2024-02-29 12:34:56 UTC: a leap day.
         assert_eq!(datetime(1_709_210_096, 0), "2024-02-29 12:34:56 +00:00");
         // The same instant in UTC+02:00 and UTC-05:30.
-        assert_eq!(
-            datetime(1_709_210_096, 7_200),
-            "2024-02-29 14:34:56 +02:00"
-        );
+        assert_eq!(datetime(1_709_210_096, 7_200), "2024-02-29 14:34:56 +02:00");
         assert_eq!(
             datetime(1_709_210_096, -19_800),
             "2024-02-29 07:04:56 -05:30"
@@ -208,7 +206,8 @@ mod tests {
                 "04" | "06" | "09" | "11" => 30,
                 _ => 31,
             };
-            let (y, m, d): (u32, u32, u32) = (y.parse().unwrap(), m.parse().unwrap(), d.parse().unwrap());
+            let (y, m, d): (u32, u32, u32) =
+                (y.parse().unwrap(), m.parse().unwrap(), d.parse().unwrap());
             let want = if d < days_in {
                 (y, m, d + 1)
             } else if m < 12 {
