@@ -341,7 +341,7 @@ mod tests {
     /// The CLI's sample helper answer, with no tamper on record: a
     /// healthy machine.
     fn status() -> Status {
-        let mut s = crate::sample_status::protected();
+        let mut s = airlock_test_support::status::protected();
         s.firewall.last_tamper = None;
         s
     }

@@ -19,8 +19,6 @@ mod helper;
 mod interfaces_arg;
 mod render_cmd;
 mod rules_cmd;
-#[cfg(test)]
-mod sample_status;
 mod status_cmd;
 mod status_text;
 mod watch_cmd;

@@ -144,8 +144,8 @@ pub fn describe(status: &Status, clock: &Clock) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::sample_status::protected;
     use airlock_shared::status::Tunnel;
+    use airlock_test_support::status::protected;
 
     const NOW: u64 = 1_709_210_096; // 2024-02-29 12:34:56 UTC
 

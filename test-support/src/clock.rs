@@ -33,7 +33,10 @@ mod tests {
 
     #[test]
     fn the_fake_clock_reads_what_it_was_given() {
-        assert_eq!(utc(LEAP_DAY).datetime(LEAP_DAY), "2024-02-29 12:34:56 +00:00");
+        assert_eq!(
+            utc(LEAP_DAY).datetime(LEAP_DAY),
+            "2024-02-29 12:34:56 +00:00"
+        );
         let c = fixed(LEAP_DAY, 3_600);
         assert_eq!((c.now, c.offset_at(0)), (LEAP_DAY, 3_600));
         assert!(now() > LEAP_DAY);
