@@ -333,17 +333,21 @@ pub fn search_dirs(path_var: Option<&std::ffi::OsStr>) -> Vec<PathBuf> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use airlock_test_support::StatusBuilder;
 
     fn clock() -> Clock {
-        Clock::fixed(1_000_000, 0)
+        airlock_test_support::clock::utc(1_000_000)
     }
 
     /// The CLI's sample helper answer, with no tamper on record: a
     /// healthy machine.
     fn status() -> Status {
-        let mut s = airlock_test_support::status::protected();
-        s.firewall.last_tamper = None;
-        s
+        builder().build()
+    }
+
+    /// [`status`] still under construction.
+    fn builder() -> StatusBuilder {
+        StatusBuilder::protected().last_tamper(None)
     }
 
     const ROOT_SOCKET: FileFacts = FileFacts {
@@ -394,13 +398,13 @@ mod tests {
     #[test]
     fn each_firewall_problem_is_a_fail_line_in_the_helpers_words() {
         let mut f = healthy();
-        let mut s = status();
-        s.firewall.healthy = false;
-        s.protection = Protection::Fault;
-        s.firewall.problems = vec![
-            "pf is disabled; run `sudo airlockctl enable`".into(),
-            "the main ruleset does not load com.apple/*; restore /etc/pf.conf".into(),
-        ];
+        let s = builder()
+            .problems(&[
+                "pf is disabled; run `sudo airlockctl enable`",
+                "the main ruleset does not load com.apple/*; restore /etc/pf.conf",
+            ])
+            .build();
+        assert_eq!(s.protection, Protection::Fault);
         f.helper = Ok(("airlockd 0.1.0".into(), s));
         let checks = judge(&f, &clock());
         let fails: Vec<&str> = checks

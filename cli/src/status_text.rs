@@ -145,12 +145,14 @@ pub fn describe(status: &Status, clock: &Clock) -> String {
 mod tests {
     use super::*;
     use airlock_shared::status::Tunnel;
+    use airlock_test_support::clock;
     use airlock_test_support::status::protected;
+    use airlock_test_support::StatusBuilder;
 
-    const NOW: u64 = 1_709_210_096; // 2024-02-29 12:34:56 UTC
+    const NOW: u64 = clock::LEAP_DAY; // 2024-02-29 12:34:56 UTC
 
     fn utc() -> Clock {
-        Clock::fixed(NOW, 0)
+        clock::utc(NOW)
     }
 
     #[test]
@@ -172,16 +174,16 @@ mod tests {
 
     #[test]
     fn fault_lists_each_problem_and_the_tamper_time_locally() {
-        let mut s = protected();
-        s.protection = Protection::Fault;
-        s.reason = Some("the nft table is missing".into());
-        s.firewall.healthy = false;
-        s.firewall.problems = vec![
-            "table inet airlock is missing; run `sudo airlockctl enable`".into(),
-            "chain output has 0 rules".into(),
-        ];
-        s.firewall.last_tamper = Some(NOW - 60);
-        let clock = Clock::fixed(NOW, 3_600);
+        let s = StatusBuilder::protected()
+            .reason("the nft table is missing")
+            .problems(&[
+                "table inet airlock is missing; run `sudo airlockctl enable`",
+                "chain output has 0 rules",
+            ])
+            .last_tamper(Some(NOW - 60))
+            .build();
+        assert_eq!(s.protection, Protection::Fault);
+        let clock = clock::fixed(NOW, 3_600);
         let text = describe(&s, &clock);
         let lines: Vec<&str> = text.lines().collect();
         assert_eq!(lines[0], "Fault — the nft table is missing");
@@ -262,14 +264,13 @@ mod tests {
 
     #[test]
     fn event_line_carries_health() {
-        let mut s = protected();
+        let s = protected();
         assert_eq!(
             event_line(&s, &utc()),
             "Protected — VPN tun0 → 198.51.100.7:1194/udp; firewall healthy"
         );
-        s.firewall.healthy = false;
-        s.firewall.problems = vec!["a".into(), "b".into()];
-        s.protection = Protection::Fault;
+        let s = StatusBuilder::protected().problems(&["a", "b"]).build();
+        assert_eq!(s.protection, Protection::Fault);
         assert_eq!(
             event_line(&s, &utc()),
             "Fault — the firewall rules are not what they should be; \

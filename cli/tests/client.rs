@@ -17,7 +17,7 @@ use airlock_shared::ipc::protocol::{
 };
 use airlock_shared::status::{KillSwitch, Protection, Status, Tunnel, TunnelState};
 use airlock_test_support::status::{protected, TAMPER};
-use airlock_test_support::FakeHelper;
+use airlock_test_support::{FakeHelper, StatusBuilder};
 
 const BIN: &str = env!("CARGO_BIN_EXE_airlockctl");
 /// What the CLI tells a user whose helper is not running, by platform.
@@ -573,11 +573,11 @@ fn watch_text_prints_a_line_per_event() {
         rest,
         "Protected — VPN tun0 → 198.51.100.7:1194/udp; firewall healthy"
     );
-    let mut fault = protected();
-    fault.protection = Protection::Fault;
-    fault.reason = Some("the airlock table was deleted".into());
-    fault.firewall.healthy = false;
-    fault.firewall.problems = vec!["table inet airlock is missing".into()];
+    let fault = StatusBuilder::protected()
+        .reason("the airlock table was deleted")
+        .problems(&["table inet airlock is missing"])
+        .build();
+    assert_eq!(fault.protection, Protection::Fault);
     fake.set(fault);
     let line = lines.recv_timeout(PROMPT).expect("event line");
     assert!(
@@ -619,10 +619,7 @@ fn doctor_turns_each_helper_problem_into_a_fail_line() {
         "chain output does not end in reject; restart the helper",
     ];
     let fake = fake_with(move |body: &RequestBody| {
-        let mut s = protected();
-        s.protection = Protection::Fault;
-        s.firewall.healthy = false;
-        s.firewall.problems = problems.iter().map(|p| p.to_string()).collect();
+        let s = StatusBuilder::protected().problems(&problems).build();
         match body {
             RequestBody::GetStatus => Outcome::Ok(ResponseBody::Status(s)),
             other => answer_normally(other),

@@ -5,7 +5,7 @@
 //! helper would not report. [`StatusBuilder::build`] is the one place
 //! here that writes a `Status` literal: a change to the type (such as
 //! typed firewall problems) is made there and in
-//! [`StatusBuilder::unhealthy`].
+//! [`StatusBuilder::problems`].
 
 use airlock_shared::status::{
     FirewallHealth, KillSwitch, Options, Protection, Status, Tunnel, TunnelState,
@@ -80,7 +80,7 @@ impl StatusBuilder {
             .allow_lan(true)
             .endpoints(2)
             .blocked_packets(1234)
-            .last_tamper(TAMPER)
+            .last_tamper(Some(TAMPER))
     }
 
     /// The app's sample for one kill-switch setting: tunnel `utun4` when
@@ -100,7 +100,7 @@ impl StatusBuilder {
         if healthy {
             b
         } else {
-            b.unhealthy(TABLE_MISSING, &[TABLE_MISSING])
+            b.reason(TABLE_MISSING).problems(&[TABLE_MISSING])
         }
     }
 
@@ -137,17 +137,22 @@ impl StatusBuilder {
         self
     }
 
-    /// A firewall that is not healthy: `reason` for the protection (the
-    /// fault), `problems` as the firewall check lists them.
-    pub fn unhealthy(mut self, reason: &str, problems: &[&str]) -> Self {
-        assert!(!problems.is_empty(), "an unhealthy firewall has a problem");
+    /// Why the protection is what it is (the helper sets it for faults).
+    pub fn reason(mut self, reason: &str) -> Self {
         self.reason = Some(reason.into());
+        self
+    }
+
+    /// The firewall's problems as its check lists them: any makes the
+    /// firewall unhealthy (and so the protection a fault).
+    pub fn problems(mut self, problems: &[&str]) -> Self {
         self.problems = problems.iter().map(|p| p.to_string()).collect();
         self
     }
 
-    pub fn last_tamper(mut self, unix: u64) -> Self {
-        self.last_tamper = Some(unix);
+    /// When the helper last restored its rules after a tamper, if ever.
+    pub fn last_tamper(mut self, unix: Option<u64>) -> Self {
+        self.last_tamper = unix;
         self
     }
 
@@ -219,7 +224,7 @@ pub fn protected() -> Status {
 pub fn numbered(n: u64) -> Status {
     StatusBuilder::new()
         .interface(&format!("tun{n}"))
-        .last_tamper(1_700_000_000)
+        .last_tamper(Some(1_700_000_000))
         .blocked_packets(n)
         .allow_lan(true)
         .allow_dns(true)
