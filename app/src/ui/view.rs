@@ -277,7 +277,7 @@ pub fn command_for(item: Item, model: &Model) -> Option<Command> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::test_status::status;
+    use airlock_test_support::status::for_protection as status;
     use airlock_shared::ipc::protocol::OptionName;
 
     fn model(link: Link) -> Model {
