@@ -277,8 +277,8 @@ pub fn command_for(item: Item, model: &Model) -> Option<Command> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use airlock_test_support::status::for_protection as status;
     use airlock_shared::ipc::protocol::OptionName;
+    use airlock_test_support::status::for_protection as status;
 
     fn model(link: Link) -> Model {
         Model {

@@ -19,9 +19,9 @@ use std::time::{Duration, Instant};
 
 use airlock_shared::status::{KillSwitch, Status};
 
-pub use desktop::{Desktop, TrayHost};
 pub use airlock_test_support::clock::now;
 pub use airlock_test_support::FakeHelper;
+pub use desktop::{Desktop, TrayHost};
 pub use image::Image;
 pub use screen::*;
 
