@@ -196,7 +196,7 @@ mod tests {
             let (y, m, d) = (&prev[..4], &prev[5..7], &prev[8..10]);
             let days_in = match m {
                 "02" => {
-                    let y: u32 = y.parse().unwrap();
+                    let y: i64 = y.parse().unwrap();
                     if (y % 4 == 0 && y % 100 != 0) || y % 400 == 0 {
                         29
                     } else {
