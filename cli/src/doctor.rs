@@ -6,7 +6,6 @@ use std::path::{Path, PathBuf};
 
 use airlock_shared::platform::Platform;
 use airlock_shared::status::{KillSwitch, Protection, Status};
-
 use airlock_shared::time::Clock;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -4,8 +4,7 @@
 //! is tested.
 
 use airlock_shared::status::{KillSwitch, Options, Protection, Status, TunnelState};
-
-pub use airlock_shared::time::Clock;
+use airlock_shared::time::Clock;
 
 use crate::duration::format_seconds;
 

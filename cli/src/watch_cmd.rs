@@ -8,12 +8,11 @@ use std::path::Path;
 use airlock_client::ClientError;
 use airlock_shared::platform::Platform;
 use airlock_shared::status::Status;
+use airlock_shared::time::Clock;
 use anyhow::Context;
 use clap::Args;
 
 use crate::helper::{explain, Helper};
-use airlock_shared::time::Clock;
-
 use crate::status_text::event_line;
 
 /// Follow the status: one line per change, until interrupted.

@@ -4,7 +4,6 @@
 
 use std::io::Write;
 use std::os::unix::net::{UnixListener, UnixStream};
-use std::thread;
 use std::time::Duration;
 
 use airlock_client::*;
@@ -500,6 +499,7 @@ fn full_backlog_times_out_the_connect() {
         bind, listen, socket, AddressFamily, Backlog, SockFlag, SockType, UnixAddr,
     };
     use std::os::fd::AsRawFd;
+    use std::thread;
 
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("busy.sock");
