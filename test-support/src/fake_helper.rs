@@ -36,6 +36,12 @@ pub const SERVER_NAME: &str = "fake-airlockd 0.0.0";
 /// The ruleset a [`FakeHelper`] serves unless told otherwise.
 pub const DEFAULT_RULES: &str = "table inet airlock {\n}\n";
 
+/// Something with a folder of its own, where [`FakeHelper::beside`] puts
+/// the socket.
+pub trait PrivateDir {
+    fn private_dir(&self) -> &Path;
+}
+
 /// A scripted answer: `Some` answers the request, `None` leaves it to the
 /// fake's own answer. Never asked about `Hello` or `Subscribe`.
 pub type Answer = dyn Fn(&RequestBody) -> Option<Outcome> + Send + Sync;
@@ -95,6 +101,12 @@ impl FakeHelper {
             socket: socket.to_path_buf(),
             _dir: None,
         }
+    }
+
+    /// Serves on `airlock.sock` in `place`'s private folder (a UI test's
+    /// desktop, say).
+    pub fn beside(place: &impl PrivateDir, initial: Status) -> FakeHelper {
+        FakeHelper::start(&place.private_dir().join("airlock.sock"), initial)
     }
 
     /// Serves on `airlock.sock` in a temp folder of its own, removed when

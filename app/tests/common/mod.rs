@@ -74,15 +74,11 @@ pub fn status(kill_switch: KillSwitch, tunnel_up: bool, healthy: bool) -> Status
     airlock_test_support::status::app(kill_switch, tunnel_up, healthy, now() + 300)
 }
 
-/// Where the UI tests start their fake helper.
-pub trait Beside {
-    /// A fake helper on `airlock.sock` in the desktop's private folder.
-    fn beside(desktop: &Desktop, initial: Status) -> Self;
-}
-
-impl Beside for FakeHelper {
-    fn beside(desktop: &Desktop, initial: Status) -> FakeHelper {
-        FakeHelper::start(&desktop.dir.path().join("airlock.sock"), initial)
+/// `FakeHelper::beside(&desktop, status)` starts the fake helper on
+/// `airlock.sock` in the desktop's private folder.
+impl airlock_test_support::fake_helper::PrivateDir for Desktop {
+    fn private_dir(&self) -> &std::path::Path {
+        self.dir.path()
     }
 }
 
