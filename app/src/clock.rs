@@ -1,28 +1,23 @@
-//! Wall-clock helpers that need the C library's view of the local zone.
+//! The app's one reading of the clock and of the system's time zone; the
+//! model and the view take both as arguments, and the rounding and the
+//! formatting are the pure core's ([`airlock_shared::time`]).
 
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::time::SystemTime;
 
+use airlock_shared::time::{self, TimeZone};
+
+/// Unix seconds now, rounded up like every "now" in Airlock (see
+/// [`time::unix_secs`] for why).
 pub fn now_unix() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_secs())
-        .unwrap_or(0)
+    time::unix_secs(SystemTime::now())
 }
 
 /// The local zone's offset from UTC, in seconds, at Unix time `at` (so a
-/// pause that ends after a DST switch shows the right hour).
+/// pause that ends after a DST switch shows the right hour): `TZ` if set,
+/// else `/etc/localtime`, read by jiff from the system's zone database;
+/// 0 (UTC) when neither says, as the C library's `localtime_r` did.
 pub fn utc_offset_at(at: u64) -> i64 {
-    let Ok(t) = libc::time_t::try_from(at) else {
-        return 0;
-    };
-    // SAFETY: localtime_r only writes into the tm we own.
-    unsafe {
-        let mut tm: libc::tm = std::mem::zeroed();
-        if libc::localtime_r(&t, &mut tm).is_null() {
-            return 0;
-        }
-        tm.tm_gmtoff
-    }
+    time::offset_at(&TimeZone::system(), at)
 }
 
 #[cfg(test)]

@@ -127,10 +127,8 @@ pub fn spawn_worker(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use airlock_shared::ipc::frame::{read_message, write_frame};
-    use airlock_shared::ipc::protocol::{Request, RequestBody, ServerMessage, PROTOCOL_VERSION};
-    use airlock_shared::ipc::rules_page;
-    use std::os::unix::net::UnixListener;
+    use airlock_shared::ipc::protocol::RequestBody;
+    use airlock_test_support::{status, FakeHelper};
 
     /// Show Rules on a ruleset larger than a frame: the worker's action
     /// reads every page, not just the one `Action::request` names.
@@ -145,30 +143,9 @@ mod tests {
                 )
             })
             .collect();
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("airlock.sock");
-        let listener = UnixListener::bind(&path).unwrap();
-        let served = full.clone();
-        let server = thread::spawn(move || {
-            let (mut s, _) = listener.accept().unwrap();
-            let mut asked = Vec::new();
-            while let Ok(Some(req)) = read_message::<Request>(&mut s) {
-                let body = match req.body {
-                    RequestBody::Hello { .. } => ResponseBody::Hello {
-                        version: PROTOCOL_VERSION,
-                        server: "fake".into(),
-                    },
-                    RequestBody::GetRules { offset } => {
-                        asked.push(offset);
-                        rules_page::response("nft", &served, offset).unwrap()
-                    }
-                    other => panic!("unexpected {other:?}"),
-                };
-                write_frame(&mut s, &ServerMessage::ok(req.id, body)).unwrap();
-            }
-            asked
-        });
-        let mut client = Client::connect_with(&path, &options()).unwrap();
+        let fake = FakeHelper::in_temp_dir(status::protected());
+        fake.set_rules(&full);
+        let mut client = Client::connect_with(&fake.socket, &options()).unwrap();
         match perform(&mut client, Action::ShowRules) {
             Ok(Answer::Rules(rules)) => {
                 assert_eq!(rules.backend, "nft");
@@ -177,7 +154,15 @@ mod tests {
             other => panic!("{other:?}"),
         }
         drop(client);
-        let asked = server.join().unwrap();
+        // Nothing but pages was asked, the first from byte 0.
+        let asked: Vec<u64> = fake
+            .requests()
+            .into_iter()
+            .map(|r| match r {
+                RequestBody::GetRules { offset } => offset,
+                other => panic!("unexpected {other:?}"),
+            })
+            .collect();
         assert!(asked.len() > 1, "{asked:?}");
         assert_eq!(asked[0], 0);
     }

@@ -31,6 +31,3 @@ pub mod ui;
 
 pub use app::run;
 pub use ui::icons;
-
-#[cfg(test)]
-mod test_status;

@@ -43,7 +43,7 @@ pub fn run(args: BlockedArgs, socket: &Path) -> anyhow::Result<()> {
     let mut helper = Helper::connect(socket)?;
     let mut out = std::io::stdout().lock();
     let report = fetch(&mut helper)?;
-    let now = now_ms();
+    let now = crate::clock::now_ms();
     if args.json {
         writeln!(out, "{}", serde_json::to_string_pretty(&report)?).context("writing to stdout")?;
     } else {
@@ -62,7 +62,7 @@ pub fn run(args: BlockedArgs, socket: &Path) -> anyhow::Result<()> {
     loop {
         std::thread::sleep(Duration::from_secs(2));
         let report = fetch(&mut helper)?;
-        let now = now_ms();
+        let now = crate::clock::now_ms();
         let mut fresh: Vec<&BlockedEntry> = report
             .entries
             .iter()
@@ -79,13 +79,6 @@ pub fn run(args: BlockedArgs, socket: &Path) -> anyhow::Result<()> {
         }
         seen = seen.max(fresh.iter().map(|e| e.last_seen_ms).max().unwrap_or(0));
     }
-}
-
-fn now_ms() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_millis() as u64)
-        .unwrap_or(0)
 }
 
 /// The whole report in plain words.

@@ -9,7 +9,7 @@ use clap::{Args, ValueEnum};
 
 use crate::duration::{self, format_seconds};
 use crate::helper::Helper;
-use crate::status_text::{headline, Clock};
+use crate::status_text::headline;
 
 pub const CHANGE_FOOTER: &str = "\
 Changing anything needs root or membership of the helper's admin group (on Linux
@@ -174,6 +174,6 @@ pub fn run(change: Change, socket: &Path) -> anyhow::Result<()> {
     if let Some(p) = change.preface() {
         println!("{p}");
     }
-    println!("{}", headline(&status, &Clock::system()));
+    println!("{}", headline(&status, &crate::clock::system()));
     Ok(())
 }

@@ -6,8 +6,7 @@ use std::path::{Path, PathBuf};
 
 use airlock_shared::platform::Platform;
 use airlock_shared::status::{KillSwitch, Protection, Status};
-
-use crate::status_text::Clock;
+use airlock_shared::time::Clock;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Level {
@@ -297,7 +296,7 @@ fn status_checks(status: &Status, clock: &Clock) -> Vec<Check> {
             format!(
                 "something else changed Airlock's rules at {} and the helper restored them; \
                  look for another firewall tool (ufw, firewalld, a VPN client's own kill switch)",
-                crate::localtime::format_datetime(t, (clock.offset)(t))
+                clock.datetime(t)
             ),
         ));
     }
@@ -331,20 +330,21 @@ pub fn search_dirs(path_var: Option<&std::ffi::OsStr>) -> Vec<PathBuf> {
 mod tests {
     use super::*;
     use airlock_shared::status::{Fault, Problem};
+    use airlock_test_support::StatusBuilder;
 
     fn clock() -> Clock {
-        Clock {
-            now: 1_000_000,
-            offset: |_| 0,
-        }
+        airlock_test_support::clock::utc(1_000_000)
     }
 
     /// The CLI's sample helper answer, with no tamper on record: a
     /// healthy machine.
     fn status() -> Status {
-        let mut s = crate::sample_status::protected();
-        s.firewall.last_tamper = None;
-        s
+        builder().build()
+    }
+
+    /// [`status`] still under construction.
+    fn builder() -> StatusBuilder {
+        StatusBuilder::protected().last_tamper(None)
     }
 
     const ROOT_SOCKET: FileFacts = FileFacts {
@@ -395,13 +395,13 @@ mod tests {
     #[test]
     fn each_firewall_problem_is_a_fail_line_in_the_helpers_words() {
         let mut f = healthy();
-        let mut s = status();
-        s.firewall.healthy = false;
-        s.protection = Protection::Fault;
-        s.firewall.faults = vec![Fault::CutFailed {
-            error: "conntrack: not found".into(),
-        }];
-        s.firewall.problems = vec![Problem::PfDisabled, Problem::AnchorNotReferenced];
+        let s = builder()
+            .faults(&[Fault::CutFailed {
+                error: "conntrack: not found".into(),
+            }])
+            .problems(&[Problem::PfDisabled, Problem::AnchorNotReferenced])
+            .build();
+        assert_eq!(s.protection, Protection::Fault);
         f.helper = Ok(("airlockd 0.1.0".into(), s));
         let checks = judge(&f, &clock());
         let fails: Vec<&str> = checks

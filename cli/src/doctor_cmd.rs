@@ -13,7 +13,6 @@ use clap::Args;
 
 use crate::doctor::{self, backend_program, find_program, search_dirs, Facts, FileFacts, Level};
 use crate::helper::Helper;
-use crate::status_text::Clock;
 
 /// Check the helper, its socket, the firewall and the rules; say how to fix each.
 #[derive(Debug, Args)]
@@ -62,7 +61,7 @@ pub fn run(_args: DoctorArgs, socket: &Path) -> anyhow::Result<()> {
             find_program(program, &search_dirs(path_var.as_deref())),
         ),
     };
-    let checks = doctor::judge(&facts, &Clock::system());
+    let checks = doctor::judge(&facts, &crate::clock::system());
     std::io::stdout()
         .lock()
         .write_all(doctor::format(&checks).as_bytes())

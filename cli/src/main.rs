@@ -9,6 +9,7 @@
 
 mod blocked_cmd;
 mod change_cmd;
+mod clock;
 mod doctor;
 mod doctor_cmd;
 mod duration;
@@ -16,12 +17,9 @@ mod endpoints_cmd;
 mod exit;
 mod helper;
 mod interfaces_arg;
-mod localtime;
 mod probe;
 mod render_cmd;
 mod rules_cmd;
-#[cfg(test)]
-mod sample_status;
 mod selftest_cmd;
 mod status_cmd;
 mod status_text;

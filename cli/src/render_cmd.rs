@@ -4,7 +4,6 @@
 //! what the helper would hand to `pfctl`/`nft`.
 
 use std::path::PathBuf;
-use std::time::{SystemTime, UNIX_EPOCH};
 
 use airlock_helper::network::live;
 use airlock_shared::endpoint::Endpoint;
@@ -83,10 +82,7 @@ pub fn run(args: RenderArgs) -> anyhow::Result<()> {
         None => live::snapshot(platform, &settings.tunnel_patterns)
             .context("reading this machine's network (use --interfaces to describe one)")?,
     };
-    let now = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .context("system clock is before 1970")?
-        .as_secs();
+    let now = crate::clock::now();
     let policy = policy::build(&settings, &snapshot, platform, now);
     let text = FirewallKind::choose(platform, None).render(&policy);
     print!("{text}");

@@ -8,7 +8,7 @@ use anyhow::Context;
 use clap::Args;
 
 use crate::helper::Helper;
-use crate::status_text::{describe, Clock};
+use crate::status_text::describe;
 
 const LONG_ABOUT: &str = "\
 Show whether this machine is protected: the kill switch, the VPN tunnel, the
@@ -49,7 +49,7 @@ pub fn run(args: StatusArgs, socket: &Path) -> anyhow::Result<()> {
         json.push('\n');
         json
     } else {
-        describe(&status, &Clock::system())
+        describe(&status, &crate::clock::system())
     };
     std::io::stdout()
         .lock()

@@ -4,41 +4,20 @@
 //! is tested.
 
 use airlock_shared::status::{KillSwitch, Options, Protection, Status, TunnelState};
+use airlock_shared::time::Clock;
 
 use crate::duration::format_seconds;
-use crate::localtime::{format_datetime, format_time_of_day};
 
-/// "Now" and the local time zone, as seen by whoever prints.
-#[derive(Clone, Copy)]
-pub struct Clock {
-    pub now: u64,
-    /// UTC offset in seconds at a given Unix time.
-    pub offset: fn(u64) -> i64,
-}
-
-impl Clock {
-    pub fn system() -> Self {
-        Clock {
-            now: crate::localtime::now(),
-            offset: crate::localtime::local_offset,
-        }
-    }
-
-    fn datetime(&self, unix: u64) -> String {
-        format_datetime(unix, (self.offset)(unix))
-    }
-
-    /// A moment soon to come: the time of day when it is within a day,
-    /// the full date otherwise, plus how long until then.
-    fn until(&self, unix: u64) -> String {
-        let left = unix.saturating_sub(self.now);
-        let at = if left < 86_400 {
-            format_time_of_day(unix, (self.offset)(unix))
-        } else {
-            self.datetime(unix)
-        };
-        format!("{at} ({} left)", format_seconds(left))
-    }
+/// A moment soon to come: the time of day when it is within a day, the
+/// full date otherwise, plus how long until then.
+fn until(clock: &Clock, unix: u64) -> String {
+    let left = unix.saturating_sub(clock.now);
+    let at = if left < 86_400 {
+        clock.time_of_day(unix)
+    } else {
+        clock.datetime(unix)
+    };
+    format!("{at} ({} left)", format_seconds(left))
 }
 
 /// The tunnel as `tun0 → 198.51.100.7:1194/udp`, as much as is known.
@@ -61,7 +40,10 @@ pub fn headline(status: &Status, clock: &Clock) -> String {
             .to_string(),
         Protection::Off => "Off — the kill switch is off: traffic is not protected".to_string(),
         Protection::Paused => match status.paused_until {
-            Some(t) => format!("Paused until {} — traffic is not protected", clock.until(t)),
+            Some(t) => format!(
+                "Paused until {} — traffic is not protected",
+                until(clock, t)
+            ),
             None => "Paused — traffic is not protected".to_string(),
         },
         Protection::Fault => match &status.reason {
@@ -105,7 +87,7 @@ pub fn describe(status: &Status, clock: &Clock) -> String {
         KillSwitch::Paused => match status.paused_until {
             Some(t) => format!(
                 "paused until {} (`sudo airlockctl resume` ends it now)",
-                clock.until(t)
+                until(clock, t)
             ),
             None => "paused (`sudo airlockctl resume` ends it now)".to_string(),
         },
@@ -165,16 +147,15 @@ pub fn describe(status: &Status, clock: &Clock) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::sample_status::protected;
     use airlock_shared::status::{Fault, Problem, Tunnel};
+    use airlock_test_support::clock;
+    use airlock_test_support::status::protected;
+    use airlock_test_support::StatusBuilder;
 
-    const NOW: u64 = 1_709_210_096; // 2024-02-29 12:34:56 UTC
+    const NOW: u64 = clock::LEAP_DAY; // 2024-02-29 12:34:56 UTC
 
     fn utc() -> Clock {
-        Clock {
-            now: NOW,
-            offset: |_| 0,
-        }
+        clock::utc(NOW)
     }
 
     #[test]
@@ -196,26 +177,23 @@ mod tests {
 
     #[test]
     fn fault_lists_each_problem_and_the_tamper_time_locally() {
-        let mut s = protected();
-        s.protection = Protection::Fault;
-        s.reason = Some("the nft table is missing".into());
-        s.firewall.healthy = false;
-        s.firewall.faults = vec![Fault::RestoreFailed {
-            error: "nft: Operation not permitted".into(),
-        }];
-        s.firewall.problems = vec![
-            Problem::TableMissing,
-            Problem::ChainChanged {
-                chain: "output".into(),
-                loaded: 12,
-                found: 0,
-            },
-        ];
-        s.firewall.last_tamper = Some(NOW - 60);
-        let clock = Clock {
-            now: NOW,
-            offset: |_| 3_600,
-        };
+        let s = StatusBuilder::protected()
+            .reason("the nft table is missing")
+            .faults(&[Fault::RestoreFailed {
+                error: "nft: Operation not permitted".into(),
+            }])
+            .problems(&[
+                Problem::TableMissing,
+                Problem::ChainChanged {
+                    chain: "output".into(),
+                    loaded: 12,
+                    found: 0,
+                },
+            ])
+            .last_tamper(Some(NOW - 60))
+            .build();
+        assert_eq!(s.protection, Protection::Fault);
+        let clock = clock::fixed(NOW, 3_600);
         let text = describe(&s, &clock);
         let lines: Vec<&str> = text.lines().collect();
         assert_eq!(lines[0], "Fault — the nft table is missing");
@@ -301,14 +279,15 @@ mod tests {
 
     #[test]
     fn event_line_carries_health() {
-        let mut s = protected();
+        let s = protected();
         assert_eq!(
             event_line(&s, &utc()),
             "Protected — VPN tun0 → 198.51.100.7:1194/udp; firewall healthy"
         );
-        s.firewall.healthy = false;
-        s.firewall.problems = vec![Problem::PfDisabled, Problem::AnchorEmpty];
-        s.protection = Protection::Fault;
+        let s = StatusBuilder::protected()
+            .problems(&[Problem::PfDisabled, Problem::AnchorEmpty])
+            .build();
+        assert_eq!(s.protection, Protection::Fault);
         assert_eq!(
             event_line(&s, &utc()),
             "Fault — the firewall rules are not what they should be; \

@@ -8,12 +8,12 @@ use std::path::Path;
 use airlock_client::ClientError;
 use airlock_shared::platform::Platform;
 use airlock_shared::status::Status;
+use airlock_shared::time::Clock;
 use anyhow::Context;
 use clap::Args;
 
 use crate::helper::{explain, Helper};
-use crate::localtime::format_time_of_day;
-use crate::status_text::{event_line, Clock};
+use crate::status_text::event_line;
 
 /// Follow the status: one line per change, until interrupted.
 #[derive(Debug, Args)]
@@ -38,7 +38,7 @@ fn line(status: &Status, json: bool, clock: &Clock) -> anyhow::Result<String> {
     if json {
         serde_json::to_string(status).context("encoding the status")
     } else {
-        let at = format_time_of_day(clock.now, (clock.offset)(clock.now));
+        let at = clock.time_of_day(clock.now);
         Ok(format!("{at}  {}", event_line(status, clock)))
     }
 }
@@ -62,12 +62,15 @@ pub fn run(args: WatchArgs, socket: &Path) -> anyhow::Result<()> {
     let fail = |e: ClientError| anyhow::anyhow!(explain(&e, &path, Platform::current()));
     let (first, events) = client.subscribe().map_err(fail)?;
     let mut out = io::stdout().lock();
-    if !emit(&mut out, &line(&first, args.json, &Clock::system())?)? {
+    if !emit(&mut out, &line(&first, args.json, &crate::clock::system())?)? {
         return Ok(());
     }
     for event in events {
         let status = event.map_err(fail)?;
-        if !emit(&mut out, &line(&status, args.json, &Clock::system())?)? {
+        if !emit(
+            &mut out,
+            &line(&status, args.json, &crate::clock::system())?,
+        )? {
             return Ok(());
         }
     }

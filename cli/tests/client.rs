@@ -1,28 +1,23 @@
-//! The built `airlockctl` against a fake helper: a Unix socket served by a
-//! thread here, speaking the shared protocol, recording every request and
-//! answering from a script. Checks the exact request each command sends,
+//! The built `airlockctl` against a fake helper (airlock-test-support's
+//! `FakeHelper`): a Unix socket served by a thread, speaking the shared
+//! protocol, recording every request and answering from a script. Checks the exact request each command sends,
 //! what it prints, and its exit status.
 
 use std::io::{BufRead, BufReader, Write};
-use std::os::unix::net::{UnixListener, UnixStream};
-use std::path::{Path, PathBuf};
+use std::os::unix::net::UnixListener;
+use std::path::Path;
 use std::process::{Child, Command, Output, Stdio};
-use std::sync::mpsc::{self, Receiver, Sender};
-use std::sync::{Arc, Mutex};
+use std::sync::mpsc::{self, Receiver};
 use std::thread;
 use std::time::{Duration, Instant};
 
 use airlock_shared::endpoint::Endpoint;
-use airlock_shared::ipc::frame::{read_message, write_frame};
 use airlock_shared::ipc::protocol::{
-    ErrorCode, IpcError, OptionName, Outcome, Request, RequestBody, ResponseBody, ServerMessage,
-    PROTOCOL_VERSION,
+    ErrorCode, IpcError, OptionName, Outcome, RequestBody, ResponseBody,
 };
 use airlock_shared::status::{KillSwitch, Problem, Protection, Status, Tunnel, TunnelState};
-
-#[path = "../src/sample_status.rs"]
-mod sample_status;
-use sample_status::{protected, TAMPER};
+use airlock_test_support::status::{protected, TAMPER};
+use airlock_test_support::{FakeHelper, StatusBuilder};
 
 const BIN: &str = env!("CARGO_BIN_EXE_airlockctl");
 /// What the CLI tells a user whose helper is not running, by platform.
@@ -37,8 +32,6 @@ const NOT_AUTHORIZED: &str =
 fn endpoint(s: &str) -> Endpoint {
     s.parse().expect("endpoint")
 }
-
-type Answer = dyn Fn(&RequestBody) -> Outcome + Send + Sync;
 
 /// The default script: reads answer with their kind, changes with `Done`.
 fn answer_normally(body: &RequestBody) -> Outcome {
@@ -67,107 +60,27 @@ fn rules_page(full: &str, offset: u64) -> Outcome {
         .into()
 }
 
-/// A helper stand-in on a temp socket.
-struct Fake {
-    _dir: tempfile::TempDir,
-    path: PathBuf,
-    /// Every request after the handshake, in arrival order.
-    received: Arc<Mutex<Vec<RequestBody>>>,
-    /// The `client` field of each `Hello`.
-    hellos: Arc<Mutex<Vec<String>>>,
-    /// Feeds subscribers: `Some` is an event, `None` closes the stream.
-    events: Sender<Option<Status>>,
+/// The fake helper (airlock-test-support's) serving the CLI's sample,
+/// with `answer` scripting every answer but the handshake and the
+/// subscriptions (which get the status `set` last, pushed as events).
+fn fake_with(answer: impl Fn(&RequestBody) -> Outcome + Send + Sync + 'static) -> FakeHelper {
+    FakeHelper::in_temp_dir(protected()).answer_with(move |body| Some(answer(body)))
 }
 
-impl Fake {
-    fn start() -> Fake {
-        Fake::with(Arc::new(answer_normally))
-    }
+fn fake() -> FakeHelper {
+    fake_with(answer_normally)
+}
 
-    fn with(answer: Arc<Answer>) -> Fake {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let path = dir.path().join("airlock.sock");
-        let listener = UnixListener::bind(&path).expect("bind fake helper");
-        let received = Arc::new(Mutex::new(Vec::new()));
-        let hellos = Arc::new(Mutex::new(Vec::new()));
-        let (events, rx) = mpsc::channel();
-        let rx = Arc::new(Mutex::new(rx));
-        let (rec, hel) = (received.clone(), hellos.clone());
-        // Serves until the test process ends; each connection in turn,
-        // which is all one CLI run needs.
-        thread::spawn(move || {
-            for stream in listener.incoming() {
-                let Ok(stream) = stream else { return };
-                serve(stream, &answer, &rec, &hel, &rx);
-            }
-        });
-        Fake {
-            _dir: dir,
-            path,
-            received,
-            hellos,
-            events,
-        }
-    }
+trait RunAgainst {
+    /// Runs `airlockctl --socket <fake> ARGS`.
+    fn run(&self, args: &[&str]) -> Output;
+}
 
-    fn received(&self) -> Vec<RequestBody> {
-        self.received.lock().unwrap().clone()
-    }
-
+impl RunAgainst for FakeHelper {
     fn run(&self, args: &[&str]) -> Output {
-        let mut all = vec!["--socket", self.path.to_str().unwrap()];
+        let mut all = vec!["--socket", self.socket.to_str().unwrap()];
         all.extend_from_slice(args);
         run_env(&all, &[])
-    }
-}
-
-fn serve(
-    mut stream: UnixStream,
-    answer: &Arc<Answer>,
-    received: &Mutex<Vec<RequestBody>>,
-    hellos: &Mutex<Vec<String>>,
-    events: &Mutex<Receiver<Option<Status>>>,
-) {
-    let send = |s: &mut UnixStream, m: &ServerMessage| write_frame(s, m).is_ok();
-    while let Ok(Some(request)) = read_message::<Request>(&mut stream) {
-        let reply = match request.body {
-            RequestBody::Hello { version, client } => {
-                assert_eq!(version, PROTOCOL_VERSION, "client protocol version");
-                hellos.lock().unwrap().push(client);
-                ServerMessage::ok(
-                    request.id,
-                    ResponseBody::Hello {
-                        version: PROTOCOL_VERSION,
-                        server: "fake-airlockd 0.0.0".into(),
-                    },
-                )
-            }
-            RequestBody::Subscribe => {
-                received.lock().unwrap().push(RequestBody::Subscribe);
-                let first = ServerMessage::ok(request.id, ResponseBody::Subscribed(protected()));
-                if !send(&mut stream, &first) {
-                    return;
-                }
-                let events = events.lock().unwrap();
-                while let Ok(Some(status)) = events.recv() {
-                    if !send(&mut stream, &ServerMessage::Event { status }) {
-                        return;
-                    }
-                }
-                return;
-            }
-            body => {
-                let outcome = answer(&body);
-                received.lock().unwrap().push(body);
-                ServerMessage::Response {
-                    id: request.id,
-                    result: outcome,
-                }
-            }
-        };
-        if !send(&mut stream, &reply) {
-            return;
-        }
     }
 }
 
@@ -269,7 +182,7 @@ fn each_change_command_sends_exactly_its_request() {
         (vec!["endpoints", "list"], RequestBody::ListEndpoints),
     ];
     for (args, want) in cases {
-        let fake = Fake::start();
+        let fake = fake();
         let out = fake.run(&args);
         assert_eq!(
             out.status.code(),
@@ -278,8 +191,8 @@ fn each_change_command_sends_exactly_its_request() {
             text(&out.stderr)
         );
         assert!(out.stderr.is_empty(), "{args:?}: {}", text(&out.stderr));
-        assert_eq!(fake.received(), [want], "{args:?}");
-        let hellos = fake.hellos.lock().unwrap().clone();
+        assert_eq!(fake.requests(), [want], "{args:?}");
+        let hellos = fake.hellos();
         assert_eq!(hellos.len(), 1, "{args:?}");
         assert!(hellos[0].starts_with("airlockctl "), "{hellos:?}");
     }
@@ -287,7 +200,7 @@ fn each_change_command_sends_exactly_its_request() {
 
 #[test]
 fn changes_print_the_resulting_status() {
-    let fake = Fake::start();
+    let fake = fake();
     let out = fake.run(&["set", "allow-lan", "on"]);
     assert_eq!(
         text(&out.stdout),
@@ -308,13 +221,13 @@ fn changes_print_the_resulting_status() {
 
 #[test]
 fn refusals_are_the_helpers_words_and_exit_1() {
-    let fake = Fake::with(Arc::new(|body: &RequestBody| {
+    let fake = fake_with(|body: &RequestBody| {
         if body.is_mutating() {
             Outcome::Err(IpcError::new(ErrorCode::NotAuthorized, NOT_AUTHORIZED))
         } else {
             answer_normally(body)
         }
-    }));
+    });
     for args in [
         vec!["enable"],
         vec!["disable"],
@@ -329,12 +242,12 @@ fn refusals_are_the_helpers_words_and_exit_1() {
     // Reading is still allowed.
     assert_eq!(fake.run(&["status"]).status.code(), Some(0));
 
-    let fake = Fake::with(Arc::new(|_: &RequestBody| {
+    let fake = fake_with(|_: &RequestBody| {
         Outcome::Err(IpcError::new(
             ErrorCode::Firewall,
             "nft refused the ruleset: Error: No such file or directory; the previous rules stay",
         ))
-    }));
+    });
     let line = assert_one_line_failure(&fake.run(&["enable"]), 1, "firewall");
     assert_eq!(
         line,
@@ -370,7 +283,7 @@ fn helper_absent_says_not_running_and_how_to_start_it() {
 
 #[test]
 fn usage_errors_exit_2_and_never_reach_the_helper() {
-    let fake = Fake::start();
+    let fake = fake();
     for (args, mention) in [
         (vec!["pause", "5"], "without a unit"),
         (vec!["pause", "0s"], "resume"),
@@ -390,13 +303,13 @@ fn usage_errors_exit_2_and_never_reach_the_helper() {
         let line = assert_one_line_failure(&fake.run(&args), 2, &format!("{args:?}"));
         assert!(line.contains(mention), "{args:?}: {line}");
     }
-    assert_eq!(fake.received(), []);
-    assert!(fake.hellos.lock().unwrap().is_empty());
+    assert_eq!(fake.requests(), []);
+    assert!(fake.hellos().is_empty());
 }
 
 #[test]
 fn import_reads_the_config_and_sends_its_endpoints() {
-    let fake = Fake::start();
+    let fake = fake();
     let dir = tempfile::tempdir().unwrap();
     let conf = dir.path().join("office.ovpn");
     std::fs::write(
@@ -411,14 +324,14 @@ fn import_reads_the_config_and_sends_its_endpoints() {
         "[2001:db8::7]:443/tcp".parse().unwrap(),
     ];
     assert_eq!(
-        fake.received(),
+        fake.requests(),
         [RequestBody::AddEndpoints { endpoints: want }]
     );
 }
 
 #[test]
 fn import_of_a_broken_or_missing_config_sends_nothing() {
-    let fake = Fake::start();
+    let fake = fake();
     let dir = tempfile::tempdir().unwrap();
     let conf = dir.path().join("broken.ovpn");
     std::fs::write(&conf, "client\nremote 198.51.100.7 notaport\n").unwrap();
@@ -437,12 +350,12 @@ fn import_of_a_broken_or_missing_config_sends_nothing() {
         "missing",
     );
     assert!(line.contains("/nonexistent/office.ovpn"), "{line}");
-    assert_eq!(fake.received(), []);
+    assert_eq!(fake.requests(), []);
 }
 
 #[test]
 fn status_json_is_the_helpers_status() {
-    let fake = Fake::start();
+    let fake = fake();
     let out = fake.run(&["status", "--json"]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("status --json");
@@ -459,8 +372,8 @@ fn status_json_is_the_helpers_status() {
 
 #[test]
 fn status_text_in_the_local_time_zone() {
-    let fake = Fake::start();
-    let path = fake.path.to_str().unwrap();
+    let fake = fake();
+    let path = fake.socket.to_str().unwrap();
     // Through AIRLOCK_SOCKET this time, in UTC+2 (POSIX TZ signs are inverted).
     let out = run_env(&["status"], &[("AIRLOCK_SOCKET", path), ("TZ", "EET-2")]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
@@ -480,20 +393,48 @@ fn status_text_in_the_local_time_zone() {
     );
 }
 
+/// Zones by name come from the system's zone database (jiff reads it, as
+/// the C library did): the same tamper in Helsinki and in Newfoundland.
+#[test]
+fn status_text_in_a_named_time_zone() {
+    let fake = fake();
+    for (zone, want) in [
+        (
+            "Europe/Helsinki",
+            "Last tamper:  2024-02-29 14:34:56 +02:00",
+        ),
+        (
+            "America/St_Johns",
+            "Last tamper:  2024-02-29 09:04:56 -03:30",
+        ),
+    ] {
+        let out = run_env(
+            &["--socket", fake.socket.to_str().unwrap(), "status"],
+            &[("TZ", zone)],
+        );
+        assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+        let stdout = text(&out.stdout);
+        assert!(
+            stdout.lines().any(|l| l.starts_with(want)),
+            "{zone}: {stdout}"
+        );
+    }
+}
+
 #[test]
 fn socket_flag_beats_the_environment() {
-    let fake = Fake::start();
+    let fake = fake();
     let out = run_env(
-        &["--socket", fake.path.to_str().unwrap(), "status"],
+        &["--socket", fake.socket.to_str().unwrap(), "status"],
         &[("AIRLOCK_SOCKET", "/nonexistent/airlock.sock")],
     );
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
-    assert_eq!(fake.received(), [RequestBody::GetStatus]);
+    assert_eq!(fake.requests(), [RequestBody::GetStatus]);
 }
 
 #[test]
 fn rules_and_endpoint_list_print_what_the_helper_holds() {
-    let fake = Fake::start();
+    let fake = fake();
     let out = fake.run(&["rules"]);
     assert_eq!(
         text(&out.stdout),
@@ -525,14 +466,14 @@ fn rules_prints_a_ruleset_larger_than_a_frame() {
     big.push_str("}\n");
     assert!(big.len() > 2 * airlock_shared::ipc::MAX_FRAME_LEN);
     let served = big.clone();
-    let fake = Fake::with(Arc::new(move |body: &RequestBody| match body {
+    let fake = fake_with(move |body: &RequestBody| match body {
         RequestBody::GetRules { offset } => rules_page(&served, *offset),
         other => answer_normally(other),
-    }));
+    });
     let out = fake.run(&["rules"]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
     assert!(text(&out.stdout) == big, "stdout is not the ruleset");
-    let asked = fake.received();
+    let asked = fake.requests();
     assert!(asked.len() > 1, "{asked:?}");
     assert_eq!(asked[0], RequestBody::GetRules { offset: 0 });
 }
@@ -548,10 +489,10 @@ impl Drop for ChildGuard {
 }
 
 /// Starts `watch ARGS` and hands back its stdout lines as they come.
-fn watch(fake: &Fake, args: &[&str]) -> (ChildGuard, Receiver<String>) {
+fn watch(fake: &FakeHelper, args: &[&str]) -> (ChildGuard, Receiver<String>) {
     let mut child = Command::new(BIN)
         .arg("--socket")
-        .arg(&fake.path)
+        .arg(&fake.socket)
         .arg("watch")
         .args(args)
         .env("TZ", "UTC")
@@ -576,7 +517,7 @@ const PROMPT: Duration = Duration::from_secs(5);
 
 #[test]
 fn watch_json_prints_each_event_at_once_one_object_a_line() {
-    let fake = Fake::start();
+    let fake = fake();
     let (mut child, lines) = watch(&fake, &["--json"]);
     let first = lines.recv_timeout(PROMPT).expect("the current status");
     assert_eq!(
@@ -599,7 +540,7 @@ fn watch_json_prints_each_event_at_once_one_object_a_line() {
     // held in a buffer would never arrive.
     for status in [blocking, off, protected()] {
         let sent = Instant::now();
-        fake.events.send(Some(status.clone())).unwrap();
+        fake.set(status.clone());
         let line = lines.recv_timeout(PROMPT).expect("event line in time");
         delays.push(sent.elapsed());
         assert_eq!(serde_json::from_str::<Status>(&line).expect("json"), status);
@@ -607,7 +548,7 @@ fn watch_json_prints_each_event_at_once_one_object_a_line() {
     eprintln!("watch --json event-to-line delays: {delays:?}");
 
     // The helper goes away: the stream ends, exit 1 with one line.
-    fake.events.send(None).unwrap();
+    fake.end_subscriptions();
     let status = child.0.wait().expect("wait");
     assert_eq!(status.code(), Some(1));
     let mut stderr = String::new();
@@ -617,12 +558,12 @@ fn watch_json_prints_each_event_at_once_one_object_a_line() {
         "airlockctl: the Airlock helper closed the status stream (stopped or restarted?)\n"
     );
     assert!(lines.recv_timeout(Duration::from_millis(200)).is_err());
-    assert_eq!(fake.received(), [RequestBody::Subscribe]);
+    assert_eq!(fake.requests(), [RequestBody::Subscribe]);
 }
 
 #[test]
 fn watch_text_prints_a_line_per_event() {
-    let fake = Fake::start();
+    let fake = fake();
     let (_child, lines) = watch(&fake, &[]);
     let first = lines.recv_timeout(PROMPT).expect("the current status");
     // `HH:MM:SS  headline; health`
@@ -632,12 +573,12 @@ fn watch_text_prints_a_line_per_event() {
         rest,
         "Protected — VPN tun0 → 198.51.100.7:1194/udp; firewall healthy"
     );
-    let mut fault = protected();
-    fault.protection = Protection::Fault;
-    fault.reason = Some("the airlock table was deleted".into());
-    fault.firewall.healthy = false;
-    fault.firewall.problems = vec![Problem::TableMissing];
-    fake.events.send(Some(fault)).unwrap();
+    let fault = StatusBuilder::protected()
+        .reason("the airlock table was deleted")
+        .problems(&[Problem::TableMissing])
+        .build();
+    assert_eq!(fault.protection, Protection::Fault);
+    fake.set(fault);
     let line = lines.recv_timeout(PROMPT).expect("event line");
     assert!(
         line.ends_with("Fault — the airlock table was deleted; firewall NOT healthy (1 problems)"),
@@ -664,9 +605,9 @@ fn fake_backend_dir() -> tempfile::TempDir {
     dir
 }
 
-fn doctor(fake: &Fake, path_dir: &Path) -> Output {
+fn doctor(fake: &FakeHelper, path_dir: &Path) -> Output {
     run_env(
-        &["--socket", fake.path.to_str().unwrap(), "doctor"],
+        &["--socket", fake.socket.to_str().unwrap(), "doctor"],
         &[("PATH", path_dir.to_str().unwrap())],
     )
 }
@@ -682,16 +623,13 @@ fn doctor_turns_each_helper_problem_into_a_fail_line() {
         },
     ];
     let expected: Vec<String> = problems.iter().map(Problem::to_string).collect();
-    let fake = Fake::with(Arc::new(move |body: &RequestBody| {
-        let mut s = protected();
-        s.protection = Protection::Fault;
-        s.firewall.healthy = false;
-        s.firewall.problems = problems.to_vec();
+    let fake = fake_with(move |body: &RequestBody| {
+        let s = StatusBuilder::protected().problems(&problems).build();
         match body {
             RequestBody::GetStatus => Outcome::Ok(ResponseBody::Status(s)),
             other => answer_normally(other),
         }
-    }));
+    });
     let backend = fake_backend_dir();
     let out = doctor(&fake, backend.path());
     let stdout = text(&out.stdout);
@@ -716,12 +654,12 @@ fn doctor_turns_each_helper_problem_into_a_fail_line() {
     let stderr = text(&out.stderr);
     assert_eq!(stderr.lines().count(), 1, "{stderr}");
     assert!(stderr.starts_with("airlockctl: 2 of "), "{stderr}");
-    assert_eq!(fake.received(), [RequestBody::GetStatus]);
+    assert_eq!(fake.requests(), [RequestBody::GetStatus]);
 }
 
 #[test]
 fn doctor_passes_on_a_healthy_helper() {
-    let fake = Fake::start();
+    let fake = fake();
     let backend = fake_backend_dir();
     let out = doctor(&fake, backend.path());
     let stdout = text(&out.stdout);

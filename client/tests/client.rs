@@ -1,107 +1,21 @@
-//! The blocking client against a scripted fake helper on a socket in a
-//! temp dir: handshake, errors, timeouts, subscriptions and rules pages.
+//! The blocking client against a scripted fake helper (airlock-test-support's
+//! `ScriptedHelper`) on a socket in a temp dir: handshake, errors,
+//! timeouts, subscriptions and rules pages.
 
 use std::io::Write;
 use std::os::unix::net::{UnixListener, UnixStream};
-use std::path::PathBuf;
-use std::thread::{self, JoinHandle};
 use std::time::Duration;
 
 use airlock_client::*;
 use airlock_shared::ipc::*;
-use airlock_shared::status::{
-    FirewallHealth, KillSwitch, Options, Protection, Status, Tunnel, TunnelState,
-};
-
-// ---------------------------------------------------------------- samples
-
-fn status(n: u64) -> Status {
-    Status {
-        kill_switch: KillSwitch::On,
-        paused_until: None,
-        protection: Protection::Protected,
-        reason: None,
-        tunnel: Tunnel {
-            state: TunnelState::Up,
-            interface: Some(format!("tun{n}")),
-            endpoint: Some("198.51.100.7:1194/udp".into()),
-        },
-        firewall: FirewallHealth {
-            backend: airlock_shared::firewall_kind::FirewallKind::Nft,
-            faults: vec![],
-            healthy: true,
-            problems: vec![],
-            last_tamper: Some(1_700_000_000),
-            blocked_packets: n,
-        },
-        options: Options {
-            allow_lan: true,
-            allow_airdrop: false,
-            allow_airprint: false,
-            allow_dns: true,
-        },
-        endpoints: 2,
-        resolver: None,
-    }
-}
+use airlock_shared::status::Status;
+use airlock_test_support::fake_helper::{accept_hello, recv, send};
+// The samples: distinct protected statuses, one per number.
+use airlock_test_support::status::numbered as status;
+// One connection, handled by a script on its own thread.
+use airlock_test_support::ScriptedHelper as Fake;
 
 // ------------------------------------------------------ client and server
-
-/// A fake helper: one connection, handled by `script` on its own thread.
-struct Fake {
-    _dir: tempfile::TempDir,
-    path: PathBuf,
-    thread: Option<JoinHandle<()>>,
-}
-
-impl Fake {
-    fn start(script: impl FnOnce(UnixStream) + Send + 'static) -> Fake {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("airlock.sock");
-        let listener = UnixListener::bind(&path).unwrap();
-        let thread = thread::spawn(move || {
-            let (stream, _) = listener.accept().unwrap();
-            script(stream);
-        });
-        Fake {
-            _dir: dir,
-            path,
-            thread: Some(thread),
-        }
-    }
-
-    /// Joins the server thread, so its assertions count.
-    fn finish(mut self) {
-        if let Some(t) = self.thread.take() {
-            t.join().expect("fake helper panicked");
-        }
-    }
-}
-
-fn recv(s: &mut UnixStream) -> Request {
-    read_message(s).unwrap().expect("client closed early")
-}
-
-fn send(s: &mut UnixStream, m: &ServerMessage) {
-    write_frame(s, m).unwrap();
-}
-
-/// The helper's half of the handshake, using the real rule.
-fn accept_hello(s: &mut UnixStream) -> u64 {
-    let req = recv(s);
-    check_hello(&req.body).expect("client sent a valid hello");
-    send(
-        s,
-        &ServerMessage::ok(
-            req.id,
-            ResponseBody::Hello {
-                version: PROTOCOL_VERSION,
-                server: "fake-airlockd 9".into(),
-            },
-        ),
-    );
-    req.id
-}
 
 fn quick() -> ClientOptions {
     ClientOptions {
@@ -585,6 +499,7 @@ fn full_backlog_times_out_the_connect() {
         bind, listen, socket, AddressFamily, Backlog, SockFlag, SockType, UnixAddr,
     };
     use std::os::fd::AsRawFd;
+    use std::thread;
 
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("busy.sock");

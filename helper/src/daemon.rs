@@ -34,15 +34,11 @@ pub struct Config {
     pub limits: Limits,
 }
 
-/// Unix time in whole seconds, rounded UP. Every use errs toward closed:
-/// a pause ends at or before the second it announces (the engine's deadline
-/// check fires no later, and nft's kernel-side timeout, counted from this,
-/// never outlasts it).
+/// Unix time in whole seconds, rounded UP: the one rounding of "now",
+/// [`airlock_shared::time::unix_secs`], which says why (pauses err
+/// toward closed).
 pub fn now() -> u64 {
-    let d = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap_or(Duration::ZERO);
-    d.as_secs() + u64::from(d.subsec_nanos() > 0)
+    airlock_shared::time::unix_secs(SystemTime::now())
 }
 
 /// The engine re-locks this long before a pause's announced end, so the

@@ -26,3 +26,4 @@ pub mod render;
 pub mod selftest;
 pub mod settings;
 pub mod status;
+pub mod time;

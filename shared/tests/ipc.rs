@@ -7,41 +7,9 @@ use airlock_shared::endpoint::Endpoint;
 use airlock_shared::ipc::frame::HEADER_LEN;
 use airlock_shared::ipc::*;
 use airlock_shared::settings::Settings;
-use airlock_shared::status::{
-    FirewallHealth, KillSwitch, Options, Protection, Status, Tunnel, TunnelState,
-};
+use airlock_test_support::status::numbered as status;
 
 // ---------------------------------------------------------------- samples
-
-fn status(n: u64) -> Status {
-    Status {
-        kill_switch: KillSwitch::On,
-        paused_until: None,
-        protection: Protection::Protected,
-        reason: None,
-        tunnel: Tunnel {
-            state: TunnelState::Up,
-            interface: Some(format!("tun{n}")),
-            endpoint: Some("198.51.100.7:1194/udp".into()),
-        },
-        firewall: FirewallHealth {
-            backend: airlock_shared::firewall_kind::FirewallKind::Nft,
-            faults: vec![],
-            healthy: true,
-            problems: vec![],
-            last_tamper: Some(1_700_000_000),
-            blocked_packets: n,
-        },
-        options: Options {
-            allow_lan: true,
-            allow_airdrop: false,
-            allow_airprint: false,
-            allow_dns: true,
-        },
-        endpoints: 2,
-        resolver: None,
-    }
-}
 
 fn endpoints() -> Vec<Endpoint> {
     let mut named: Endpoint = "[2001:db8::7]:443/tcp".parse().unwrap();

@@ -138,7 +138,7 @@ fn after_state(s: &Status) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::test_status::{status, PAUSE_END};
+    use airlock_test_support::status::{for_protection as status, PAUSE_END};
     use NotificationKind as N;
     use Protection as P;
 

@@ -4,6 +4,7 @@
 //! copies the result onto the toolkit's objects.
 
 use airlock_shared::status::{KillSwitch, Protection, Status};
+use airlock_shared::time::hour_minute;
 
 use crate::smappservice::APPROVE_LOGIN_ITEM;
 use crate::ui::icons::IconKind;
@@ -158,7 +159,7 @@ pub fn status_line(s: &Status, utc_offset: i64) -> String {
         Protection::Blocking => "Blocking — VPN is down, internet is off".into(),
         Protection::Off => "Kill switch is off — traffic is not protected".into(),
         Protection::Paused => match s.paused_until {
-            Some(t) => format!("Paused until {}", clock(t, utc_offset)),
+            Some(t) => format!("Paused until {}", hour_minute(t, utc_offset)),
             None => "Paused — traffic is not protected".into(),
         },
         Protection::Fault => format!("Fault — {}", fault_reason(s)),
@@ -201,15 +202,6 @@ pub fn endpoint_host(endpoint: &str) -> &str {
         }
         _ => no_proto,
     }
-}
-
-/// `HH:MM` of a Unix time in a zone `utc_offset` seconds east of UTC.
-pub fn clock(unix: u64, utc_offset: i64) -> String {
-    let local = i64::try_from(unix)
-        .unwrap_or(i64::MAX)
-        .saturating_add(utc_offset);
-    let secs_of_day = local.rem_euclid(86_400);
-    format!("{:02}:{:02}", secs_of_day / 3600, secs_of_day % 3600 / 60)
 }
 
 fn shorten(s: &str) -> String {
@@ -285,8 +277,8 @@ pub fn command_for(item: Item, model: &Model) -> Option<Command> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::test_status::status;
     use airlock_shared::ipc::protocol::OptionName;
+    use airlock_test_support::status::for_protection as status;
 
     fn model(link: Link) -> Model {
         Model {
@@ -580,11 +572,11 @@ mod tests {
 
     #[test]
     fn clock_wraps_days_and_negative_offsets() {
-        assert_eq!(clock(0, 0), "00:00");
-        assert_eq!(clock(0, -60), "23:59");
-        assert_eq!(clock(86_399, 0), "23:59");
-        assert_eq!(clock(50_700, 0), "14:05");
-        assert_eq!(clock(50_700, 45 * 60 + 5 * 3600), "19:50");
+        assert_eq!(hour_minute(0, 0), "00:00");
+        assert_eq!(hour_minute(0, -60), "23:59");
+        assert_eq!(hour_minute(86_399, 0), "23:59");
+        assert_eq!(hour_minute(50_700, 0), "14:05");
+        assert_eq!(hour_minute(50_700, 45 * 60 + 5 * 3600), "19:50");
     }
 
     #[test]

@@ -1,6 +1,7 @@
 //! A private desktop for driving the real `airlock` binary (see
 //! `platform/`), a fake `airlockd` speaking the shared protocol on a temp
-//! socket (`fake_helper.rs`), and the two ways the tests read the tray:
+//! socket (airlock-test-support's [`FakeHelper`], re-exported here with
+//! the names the UI tests use), and the two ways the tests read the tray:
 //! screenshots (`screen.rs`) and the menu over dbusmenu (`dbusmenu.rs`).
 //!
 //! Shared by `tests/ui_*.rs` and `examples/ui_bench/`.
@@ -8,7 +9,6 @@
 
 pub mod dbusmenu;
 mod desktop;
-mod fake_helper;
 mod image;
 pub mod procs;
 mod screen;
@@ -19,8 +19,9 @@ use std::time::{Duration, Instant};
 
 use airlock_shared::status::{KillSwitch, Status};
 
+pub use airlock_test_support::clock::now;
+pub use airlock_test_support::FakeHelper;
 pub use desktop::{Desktop, TrayHost};
-pub use fake_helper::FakeHelper;
 pub use image::Image;
 pub use screen::*;
 
@@ -68,19 +69,17 @@ pub fn missing_prerequisite() -> Option<String> {
 
 // ---------------------------------------------------------------- statuses
 
-#[path = "../../src/test_status.rs"]
-mod test_status;
-
-/// A pause, if any, ends five minutes from now.
+/// The app's sample status; a pause, if any, ends five minutes from now.
 pub fn status(kill_switch: KillSwitch, tunnel_up: bool, healthy: bool) -> Status {
-    test_status::build(kill_switch, tunnel_up, healthy, now() + 300)
+    airlock_test_support::status::app(kill_switch, tunnel_up, healthy, now() + 300)
 }
 
-pub fn now() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs())
-        .unwrap_or(0)
+/// `FakeHelper::beside(&desktop, status)` starts the fake helper on
+/// `airlock.sock` in the desktop's private folder.
+impl airlock_test_support::fake_helper::PrivateDir for Desktop {
+    fn private_dir(&self) -> &std::path::Path {
+        self.dir.path()
+    }
 }
 
 // ------------------------------------------------------------------ waiting

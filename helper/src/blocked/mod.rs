@@ -52,10 +52,7 @@ fn lock() -> std::sync::MutexGuard<'static, State> {
 }
 
 fn now_ms() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_millis() as u64)
-        .unwrap_or(0)
+    airlock_shared::time::unix_millis(std::time::SystemTime::now())
 }
 
 /// Where names for blocked addresses come from. None yet: the hook for

@@ -57,7 +57,7 @@ pub fn render(policy: &Policy) -> String {
     policy_chain(&mut out, policy, Direction::Out);
     let paused = policy
         .pause
-        .map(|p| format!("paused until {}", text::utc(p.until)));
+        .map(|p| format!("paused until {}", crate::time::utc(p.until)));
     base_chain(
         &mut out,
         "input",
@@ -125,7 +125,7 @@ fn header(out: &mut String, policy: &Policy) {
              # PAUSED until {}: everything passes until then.\n\
              # The kernel ends the pause by itself when the elements of set\n\
              # \"paused\" time out, even if airlockd is not running.\n",
-            text::utc(pause.until)
+            crate::time::utc(pause.until)
         );
     }
     out.push('\n');

@@ -14,7 +14,6 @@
 
 mod rule;
 mod tables;
-mod utc;
 
 use std::fmt::Write;
 
@@ -42,7 +41,7 @@ pub fn render(policy: &Policy) -> String {
             &mut out,
             &format!(
                 "PAUSED until {} (captive-portal login): everything passes.",
-                utc::format(pause.until)
+                crate::time::utc(pause.until)
             ),
         );
         rule::comment(

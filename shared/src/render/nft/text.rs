@@ -1,5 +1,5 @@
 //! Small text helpers for the nft renderer: strings nft accepts verbatim,
-//! names it prints back, and a UTC clock for comments.
+//! and the names it prints back.
 
 use std::fmt::Write;
 
@@ -101,40 +101,9 @@ pub fn icmp_type(out: &mut String, t: u8) {
     out.push_str(name);
 }
 
-/// `2026-11-26 12:05:00 UTC` for Unix seconds, so a reader of the ruleset
-/// sees when a pause ends without a date library (proleptic Gregorian,
-/// the civil-from-days algorithm of H. Hinnant).
-pub fn utc(unix: u64) -> String {
-    let days = unix / 86_400;
-    let secs = unix % 86_400;
-    let z = days + 719_468;
-    let era = z / 146_097;
-    let doe = z % 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + u64::from(month <= 2);
-    format!(
-        "{year:04}-{month:02}-{day:02} {:02}:{:02}:{:02} UTC",
-        secs / 3600,
-        secs / 60 % 60,
-        secs % 60
-    )
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn utc_known_instants() {
-        assert_eq!(utc(0), "1970-01-01 00:00:00 UTC");
-        assert_eq!(utc(951_782_400), "2000-02-29 00:00:00 UTC");
-        assert_eq!(utc(1_795_694_700), "2026-11-26 12:05:00 UTC");
-        assert_eq!(utc(4_107_542_399), "2100-02-28 23:59:59 UTC");
-    }
 
     #[test]
     fn comments_are_safe_for_nft() {
