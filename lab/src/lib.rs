@@ -30,6 +30,7 @@
 
 #![cfg(target_os = "linux")]
 
+pub mod addr;
 pub mod airlock;
 pub mod classify;
 pub mod error;
@@ -42,9 +43,10 @@ pub mod timed;
 pub mod topology;
 pub mod web;
 
+pub use addr::{CLIENT_WAN, GUEST_BRIDGE, INET_WIRE};
 pub use airlock::{Airlock, Binaries};
 pub use classify::{Class, PacketSummary, Proto};
 pub use error::{LabError, Result};
 pub use meter::{Capture, Meter};
 pub use probes::{Outcome, Probe, ProbeKind, WebConn};
-pub use topology::{addr, Lab, Ns, CLIENT_WAN, GUEST_BRIDGE, INET_WIRE};
+pub use topology::{Lab, Ns};
