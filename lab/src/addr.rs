@@ -6,6 +6,9 @@ use std::net::{Ipv4Addr, Ipv6Addr};
 
 pub const VPN_SERVER: Ipv4Addr = Ipv4Addr::new(198, 51, 100, 7);
 pub const VPN_PORT: u16 = 1194;
+/// Where the provider moves the VPN server to (a second OpenVPN server,
+/// its name re-pointed in the lab's DNS).
+pub const VPN_SERVER_MOVED: Ipv4Addr = Ipv4Addr::new(198, 51, 100, 8);
 pub const WEB_V4: Ipv4Addr = Ipv4Addr::new(203, 0, 113, 80);
 pub const WEB_V6: Ipv6Addr = Ipv6Addr::new(0x2001, 0xdb8, 0x80, 0, 0, 0, 0, 0x80);
 pub const WEB_TCP_PORT: u16 = 80;

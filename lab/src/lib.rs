@@ -33,6 +33,8 @@
 pub mod addr;
 pub mod airlock;
 pub mod classify;
+pub mod dhcp;
+pub mod dnsmasq;
 pub mod error;
 pub mod meter;
 pub mod netns;
@@ -42,6 +44,7 @@ pub mod probes;
 pub mod timed;
 pub mod topology;
 pub mod web;
+pub mod wire_dns;
 
 pub use addr::{CLIENT_WAN, GUEST_BRIDGE, INET_WIRE};
 pub use airlock::{Airlock, Binaries};
@@ -49,4 +52,4 @@ pub use classify::{Class, PacketSummary, Proto};
 pub use error::{LabError, Result};
 pub use meter::{Capture, Meter};
 pub use probes::{Outcome, Probe, ProbeKind, WebConn};
-pub use topology::{Lab, Ns};
+pub use topology::{Lab, LabOptions, Ns};

@@ -24,6 +24,8 @@ use nix::sys::signal::Signal;
 
 use crate::addr::{self, CLIENT_WAN, GUEST_BRIDGE, INET_WIRE};
 use crate::classify::Classifier;
+use crate::dhcp::{self, Lease};
+use crate::dnsmasq::{self, Dnsmasq};
 use crate::error::{LabError, Result};
 use crate::meter::{Meter, MeterConfig, MARKER};
 use crate::netns::{self, Netns, Proc};
@@ -41,12 +43,24 @@ pub enum Ns {
 
 static LAB_SEQ: AtomicUsize = AtomicUsize::new(0);
 
+/// How [`Lab::start_with`] builds the lab.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct LabOptions {
+    /// The client's IPv4 address, default route and resolvers come from a
+    /// real DHCP lease ([`Lab::start_dnsmasq`], then [`Lab::dhcp_lease`])
+    /// instead of being configured by the lab. IPv6 stays static.
+    pub dhcp: bool,
+}
+
 /// A running lab. Processes and namespaces go away when it is dropped,
 /// including while a failed assertion unwinds.
 #[derive(Debug)]
 pub struct Lab {
     vpn_client: Option<Proc>,
     vpn_server: Option<Proc>,
+    /// The second server, where the provider moved to.
+    vpn_server_moved: Option<Proc>,
+    dnsmasq: Option<Dnsmasq>,
     web: Option<WebServer>,
     extra: Vec<Proc>,
     guest: Netns,
@@ -54,6 +68,10 @@ pub struct Lab {
     inet: Netns,
     pki: Option<Pki>,
     tunnel: TunnelNet,
+    options: LabOptions,
+    /// `/etc/netns/<client>/`, when the lab made it (DHCP): `ip netns exec`
+    /// shows its resolv.conf as the client's /etc/resolv.conf.
+    netns_etc: Option<std::path::PathBuf>,
     // Last: configs and certs outlive every process that reads them.
     dir: tempfile::TempDir,
 }
@@ -63,10 +81,23 @@ impl Lab {
     /// Fails with [`LabError::NotRoot`] / [`LabError::MissingTool`] when the
     /// machine can't host the lab (tests turn those into a skip).
     pub fn start() -> Result<Lab> {
+        Lab::start_with(LabOptions::default())
+    }
+
+    /// [`Lab::start`] with options (DHCP needs `dnsmasq` and `udhcpc`).
+    pub fn start_with(options: LabOptions) -> Result<Lab> {
         if !nix::unistd::geteuid().is_root() {
             return Err(LabError::NotRoot);
         }
-        for tool in ["ip", "nft", "tcpdump", "openvpn", "openssl", "sysctl"] {
+        let dhcp_tools: &[&str] = if options.dhcp {
+            &["dnsmasq", "udhcpc"]
+        } else {
+            &[]
+        };
+        for &tool in ["ip", "nft", "tcpdump", "openvpn", "openssl", "sysctl"]
+            .iter()
+            .chain(dhcp_tools)
+        {
             if !netns::have_tool(tool) {
                 return Err(LabError::MissingTool(tool.into()));
             }
@@ -89,6 +120,8 @@ impl Lab {
         let mut lab = Lab {
             vpn_client: None,
             vpn_server: None,
+            vpn_server_moved: None,
+            dnsmasq: None,
             web: None,
             extra: Vec::new(),
             guest,
@@ -101,9 +134,21 @@ impl Lab {
                 v4_net: "10.8.0.0",
                 v4_mask: "255.255.255.0",
                 v6_net: "fd00:8::/64",
+                server_dev: "tun0",
             },
+            options,
+            netns_etc: None,
             dir,
         };
+        if options.dhcp {
+            // Before anything runs in the client: `ip netns exec` binds
+            // this file at exec time, and only if it exists then.
+            let etc = std::path::PathBuf::from("/etc/netns").join(lab.client.name());
+            std::fs::create_dir_all(&etc)
+                .map_err(LabError::io(format!("creating {}", etc.display())))?;
+            lab.netns_etc = Some(etc.clone());
+            write(&etc.join("resolv.conf"), "")?;
+        }
         lab.wire()?;
         let tcp = [
             SocketAddr::new(addr::WEB_V4.into(), addr::WEB_TCP_PORT),
@@ -127,6 +172,7 @@ impl Lab {
         ])?;
         self.inet.ip_batch(&[
             &format!("addr add {}/32 dev lo", addr::VPN_SERVER),
+            &format!("addr add {}/32 dev lo", addr::VPN_SERVER_MOVED),
             &format!("addr add {}/32 dev lo", addr::WEB_V4),
             &format!("addr add {}/128 dev lo", addr::WEB_V6),
             &format!("addr add {}/32 dev lo", addr::RESOLVER_V4),
@@ -140,15 +186,19 @@ impl Lab {
             ("net.ipv6.conf.all.forwarding", "1"),
         ])?;
         self.client.ip_batch(&[
-            &format!("addr add {}/24 dev {CLIENT_WAN}", addr::CLIENT_V4),
             &format!("addr add {}/64 dev {CLIENT_WAN}", addr::CLIENT_V6),
             &format!("addr add {}/24 dev {GUEST_BRIDGE}", addr::GUEST_GW_V4),
             &format!("addr add {}/64 dev {GUEST_BRIDGE}", addr::GUEST_GW_V6),
             &format!("link set {CLIENT_WAN} up"),
             &format!("link set {GUEST_BRIDGE} up"),
-            &format!("route add default via {} dev {CLIENT_WAN}", addr::ROUTER_V4),
             &format!("route add default via {} dev {CLIENT_WAN}", addr::ROUTER_V6),
         ])?;
+        if !self.options.dhcp {
+            self.client.ip_batch(&[
+                &format!("addr add {}/24 dev {CLIENT_WAN}", addr::CLIENT_V4),
+                &format!("route add default via {} dev {CLIENT_WAN}", addr::ROUTER_V4),
+            ])?;
+        }
         self.guest.ip_batch(&[
             &format!("addr add {}/24 dev eth0", addr::GUEST_V4),
             &format!("addr add {}/64 dev eth0", addr::GUEST_V6),
@@ -266,6 +316,121 @@ impl Lab {
         Ok(start.elapsed())
     }
 
+    /// Starts the provider's second OpenVPN server, at
+    /// [`addr::VPN_SERVER_MOVED`] (own device and pools, same CA); returns
+    /// once it is listening.
+    pub fn start_moved_vpn_server(&mut self) -> Result<Duration> {
+        let start = Instant::now();
+        let pki = self.pki()?;
+        let net = TunnelNet {
+            server_addr: addr::VPN_SERVER_MOVED,
+            port: addr::VPN_PORT,
+            v4_net: "10.9.0.0",
+            v4_mask: "255.255.255.0",
+            v6_net: "fd00:9::/64",
+            server_dev: "tun1",
+        };
+        let conf = self.dir.path().join("server-moved.conf");
+        write(&conf, &openvpn::server_config(&pki, &net))?;
+        let server = Proc::spawn(
+            "openvpn server (moved)",
+            self.inet
+                .command(&["openvpn", "--config", &conf.to_string_lossy()]),
+        )?;
+        server.wait_for_line(openvpn::READY_LINE, Duration::from_secs(10))?;
+        self.vpn_server_moved = Some(server);
+        Ok(start.elapsed())
+    }
+
+    /// Stops the first OpenVPN server with `signal` (SIGTERM: it tells its
+    /// clients first) and waits for it to exit (SIGKILL after 5 s).
+    pub fn stop_vpn_server(&mut self, signal: Signal) {
+        if let Some(server) = self.vpn_server.take() {
+            server.stop(signal, Duration::from_secs(5));
+        }
+    }
+
+    /// Stops the moved server too (see [`Lab::stop_vpn_server`]).
+    pub fn stop_moved_vpn_server(&mut self, signal: Signal) {
+        if let Some(server) = self.vpn_server_moved.take() {
+            server.stop(signal, Duration::from_secs(5));
+        }
+    }
+
+    /// Writes a client config for device `dev` that names its server
+    /// ([`dnsmasq::VPN_NAME`]) instead of an address; its path, for
+    /// `airlockctl endpoints import` and [`Lab::spawn_vpn_client_config`].
+    pub fn named_client_config(&mut self, dev: &str) -> Result<std::path::PathBuf> {
+        let pki = self.pki()?;
+        let conf = self.dir.path().join(format!("client-named-{dev}.conf"));
+        write(
+            &conf,
+            &openvpn::named_client_config(&pki, dnsmasq::VPN_NAME, addr::VPN_PORT, dev),
+        )?;
+        Ok(conf)
+    }
+
+    /// Starts the OpenVPN client with the config file `conf` without
+    /// waiting. Replaces (kills) a running client.
+    pub fn spawn_vpn_client_config(&mut self, conf: &Path) -> Result<()> {
+        self.kill_vpn_client();
+        self.vpn_client = Some(Proc::spawn(
+            "openvpn client",
+            self.client
+                .command(&["openvpn", "--config", &conf.to_string_lossy()]),
+        )?);
+        Ok(())
+    }
+
+    /// Waits until the client has reported its tunnel up `n` times in all
+    /// (the first connect is 1; each reconnect adds one).
+    pub fn wait_vpn_ready_nth(&self, n: usize, timeout: Duration) -> Result<Duration> {
+        let client = self.vpn_client.as_ref().ok_or_else(|| LabError::Exited {
+            what: "openvpn client (never started)".into(),
+            log: String::new(),
+        })?;
+        client.wait_for_nth_line(openvpn::READY_LINE, n, timeout)
+    }
+
+    /// Starts the network's dnsmasq (DHCP on the client's wire, DNS at
+    /// [`addr::RESOLVER_V4`]) with [`dnsmasq::VPN_NAME`] at the first VPN
+    /// server; returns once it serves.
+    pub fn start_dnsmasq(&mut self) -> Result<Duration> {
+        let (d, took) = Dnsmasq::start(&self.inet, self.dir.path(), addr::VPN_SERVER)?;
+        self.dnsmasq = Some(d);
+        Ok(took)
+    }
+
+    /// The running dnsmasq ([`Lab::start_dnsmasq`]).
+    pub fn dnsmasq(&self) -> Option<&Dnsmasq> {
+        self.dnsmasq.as_ref()
+    }
+
+    /// Takes a DHCP lease on the client's wire with udhcpc (lab started
+    /// with [`LabOptions::dhcp`], dnsmasq running): address, default route
+    /// and the client's resolv.conf come from it.
+    pub fn dhcp_lease(&self) -> Result<Lease> {
+        let etc = self.netns_etc.as_ref().ok_or_else(|| LabError::Command {
+            cmd: "dhcp_lease".into(),
+            status: "the lab was not started with LabOptions { dhcp: true }".into(),
+            stderr: String::new(),
+        })?;
+        dhcp::obtain(
+            &self.client,
+            CLIENT_WAN,
+            self.dir.path(),
+            &etc.join("resolv.conf"),
+        )
+    }
+
+    /// The client's resolv.conf as its processes see it (DHCP labs).
+    pub fn client_resolv_conf(&self) -> String {
+        self.netns_etc
+            .as_ref()
+            .and_then(|e| std::fs::read_to_string(e.join("resolv.conf")).ok())
+            .unwrap_or_default()
+    }
+
     /// Starts the OpenVPN client on tunnel device `dev` without waiting
     /// (for "connects through the kill switch": call
     /// [`Lab::wait_vpn_ready`] next). Replaces (kills) a running client.
@@ -320,9 +485,11 @@ impl Lab {
     pub fn process_ids(&self) -> Vec<u32> {
         self.vpn_server
             .iter()
+            .chain(&self.vpn_server_moved)
             .chain(&self.vpn_client)
             .chain(&self.extra)
             .map(Proc::pid)
+            .chain(self.dnsmasq.iter().map(Dnsmasq::pid))
             .collect()
     }
 
@@ -342,6 +509,14 @@ impl Lab {
             .unwrap_or_default()
     }
 
+    /// The moved server's OpenVPN output so far.
+    pub fn moved_vpn_server_log(&self) -> String {
+        self.vpn_server_moved
+            .as_ref()
+            .map(Proc::output)
+            .unwrap_or_default()
+    }
+
     /// Starts the leak meter on the client's wire; returns when tcpdump is
     /// listening. Stop it with [`Meter::stop`] to get the [`crate::Capture`].
     pub fn meter_start(&self) -> Result<Meter> {
@@ -352,10 +527,11 @@ impl Lab {
                 marker_ns: self.client.name().into(),
                 marker_dev: CLIENT_WAN.into(),
                 classifier: Classifier {
-                    vpn_endpoints: vec![SocketAddr::new(
-                        self.tunnel.server_addr.into(),
-                        self.tunnel.port,
-                    )],
+                    // Both addresses the lab runs a VPN server on.
+                    vpn_endpoints: vec![
+                        SocketAddr::new(self.tunnel.server_addr.into(), self.tunnel.port),
+                        SocketAddr::new(addr::VPN_SERVER_MOVED.into(), addr::VPN_PORT),
+                    ],
                     marker: MARKER.to_vec(),
                 },
             },
@@ -383,8 +559,13 @@ impl Drop for Lab {
         // else is still inside by PID.
         self.kill_vpn_client();
         drop(self.vpn_server.take());
+        drop(self.vpn_server_moved.take());
+        drop(self.dnsmasq.take());
         self.extra.clear();
         drop(self.web.take());
+        if let Some(etc) = self.netns_etc.take() {
+            let _ = std::fs::remove_dir_all(etc);
+        }
     }
 }
 
