@@ -314,6 +314,7 @@ mod tests {
                 },
                 expires_at: NOW + 60,
             }],
+            upstreams: vec![],
         }));
         let text = describe(&s, &utc());
         assert!(

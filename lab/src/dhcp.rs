@@ -88,11 +88,8 @@ pub fn obtain(client: &Netns, dev: &str, dir: &Path, resolv_conf: &Path) -> Resu
     let _ = std::fs::remove_file(&lease_file);
     std::fs::write(&script, hook_script(resolv_conf, &lease_file))
         .map_err(LabError::io(format!("writing {}", script.display())))?;
-    std::fs::set_permissions(
-        &script,
-        std::os::unix::fs::PermissionsExt::from_mode(0o755),
-    )
-    .map_err(LabError::io("making the udhcpc hook executable"))?;
+    std::fs::set_permissions(&script, std::os::unix::fs::PermissionsExt::from_mode(0o755))
+        .map_err(LabError::io("making the udhcpc hook executable"))?;
     let start = Instant::now();
     let script_s = script.to_string_lossy();
     // -f foreground, -q quit once bound, -n fail if no lease, -t 5 tries

@@ -77,6 +77,9 @@ fn all_requests() -> Vec<RequestBody> {
         R::GetRules { offset: 24_576 },
         R::GetSettings,
         R::GetBlocked,
+        R::Resolve {
+            host: "vpn.lab.test".into(),
+        },
     ]
 }
 
@@ -97,6 +100,7 @@ fn request_variant(b: &RequestBody) -> usize {
         R::GetRules { .. } => 11,
         R::GetSettings => 12,
         R::GetBlocked => 13,
+        R::Resolve { .. } => 14,
     }
 }
 
@@ -129,6 +133,10 @@ fn all_bodies() -> Vec<ResponseBody> {
         },
         B::Settings(settings),
         B::Blocked(blocked_report()),
+        B::Addresses(vec![
+            "198.51.100.7".parse().unwrap(),
+            "2001:db8::7".parse().unwrap(),
+        ]),
     ]
 }
 
@@ -172,10 +180,11 @@ fn body_variant(b: &ResponseBody) -> usize {
         B::Rules { .. } => 5,
         B::Settings(_) => 6,
         B::Blocked(_) => 7,
+        B::Addresses(_) => 8,
     }
 }
 
-const ERROR_CODES: [ErrorCode; 8] = [
+const ERROR_CODES: [ErrorCode; 9] = [
     ErrorCode::VersionMismatch,
     ErrorCode::HandshakeRequired,
     ErrorCode::NotAuthorized,
@@ -184,6 +193,7 @@ const ERROR_CODES: [ErrorCode; 8] = [
     ErrorCode::Firewall,
     ErrorCode::Busy,
     ErrorCode::Internal,
+    ErrorCode::Unresolved,
 ];
 
 fn all_server_messages() -> Vec<ServerMessage> {

@@ -102,6 +102,7 @@ impl Engine {
             network_check_names: names.network_check.len(),
             vpn_server_names: names.vpn_servers.len(),
             pinned: self.pins.pins().to_vec(),
+            upstreams: self.snapshot.dns.clone(),
         }
     }
 

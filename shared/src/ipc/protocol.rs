@@ -32,7 +32,10 @@ use crate::status::Status;
 /// 2: `GetRules` takes an offset and `Rules` is one page of the ruleset
 /// (with offset, total length and digest), so rulesets larger than a
 /// frame can be read.
-pub const PROTOCOL_VERSION: u32 = 2;
+/// 3: `Resolve` / `Addresses` and the `unresolved` error: the helper
+/// resolves a VPN config's server names, so importing works while the
+/// kill switch blocks DNS.
+pub const PROTOCOL_VERSION: u32 = 3;
 
 /// Request id the helper uses when it cannot tell which request an error
 /// belongs to (an unparsable or oversized frame). Clients start at 1.
@@ -82,6 +85,14 @@ pub enum RequestBody {
     GetSettings,
     /// What the final block rules refused recently, aggregated.
     GetBlocked,
+    /// Resolve a VPN server's name (A and AAAA) the way the helper itself
+    /// can: while blocking, through its own allowed path to the network's
+    /// resolvers (the only DNS the kill switch lets out); otherwise through
+    /// the system's resolver. For importing a config with the kill switch
+    /// on; nothing is pinned or saved. Answered with `Addresses`.
+    Resolve {
+        host: String,
+    },
 }
 
 impl RequestBody {
@@ -107,7 +118,10 @@ impl RequestBody {
             | RequestBody::Pause { .. }
             | RequestBody::Resume
             | RequestBody::AddEndpoints { .. }
-            | RequestBody::RemoveEndpoints { .. } => true,
+            | RequestBody::RemoveEndpoints { .. }
+            // While blocking it sends a query out through the kill switch:
+            // a way out that only those who may turn it off may use.
+            | RequestBody::Resolve { .. } => true,
         }
     }
 }
@@ -228,6 +242,8 @@ pub enum ResponseBody {
     },
     Settings(Settings),
     Blocked(crate::blocked::BlockedReport),
+    /// The addresses a `Resolve` found, deduplicated, in answer order.
+    Addresses(Vec<std::net::IpAddr>),
 }
 
 impl ResponseBody {
@@ -242,6 +258,7 @@ impl ResponseBody {
             ResponseBody::Rules { .. } => "rules",
             ResponseBody::Settings(_) => "settings",
             ResponseBody::Blocked(_) => "blocked",
+            ResponseBody::Addresses(_) => "addresses",
         }
     }
 }
@@ -285,6 +302,8 @@ pub enum ErrorCode {
     Busy,
     /// A bug in the helper.
     Internal,
+    /// A name the helper could not resolve (no answer, no address).
+    Unresolved,
 }
 
 impl ErrorCode {
@@ -298,6 +317,7 @@ impl ErrorCode {
             ErrorCode::Firewall => "firewall error",
             ErrorCode::Busy => "busy",
             ErrorCode::Internal => "internal error",
+            ErrorCode::Unresolved => "unresolved",
         }
     }
 }
