@@ -109,10 +109,12 @@ pub struct TunnelNet {
 }
 
 /// The server's config. `disable-dco`: the data channel offload module is
-/// not available (nor wanted) inside a test namespace. `explicit-exit-notify`:
-/// a server that stops tells its clients to reconnect at once, as a
-/// provider retiring a server does, instead of leaving them to notice by
-/// a ping timeout.
+/// not available (nor wanted) inside a test namespace. `explicit-exit-notify
+/// 2`: a server that stops tells its clients to reconnect at once *and to
+/// move on to the next server* (`RESTART,[N]`), as a provider retiring a
+/// server does. With 1 the client would retry the address it already has
+/// (OpenVPN keeps it over a server-pushed restart) and only look the name
+/// up again after its ping timeout.
 pub fn server_config(pki: &Pki, net: &TunnelNet) -> String {
     format!(
         "\
@@ -133,7 +135,7 @@ key {key}
 dh none
 disable-dco
 keepalive 2 10
-explicit-exit-notify 1
+explicit-exit-notify 2
 verb 3
 ",
         dev = net.server_dev,

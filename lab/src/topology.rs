@@ -350,6 +350,18 @@ impl Lab {
         }
     }
 
+    /// Takes the first server's process out of the lab, still running, so
+    /// a scenario can signal it at a measured instant (and drop it, which
+    /// kills it by PID, when done).
+    pub fn take_vpn_server(&mut self) -> Option<Proc> {
+        self.vpn_server.take()
+    }
+
+    /// [`Lab::take_vpn_server`] for the moved server.
+    pub fn take_moved_vpn_server(&mut self) -> Option<Proc> {
+        self.vpn_server_moved.take()
+    }
+
     /// Stops the moved server too (see [`Lab::stop_vpn_server`]).
     pub fn stop_moved_vpn_server(&mut self, signal: Signal) {
         if let Some(server) = self.vpn_server_moved.take() {
