@@ -218,10 +218,10 @@ fn all_server_messages() -> Vec<ServerMessage> {
 fn samples_cover_every_variant() {
     let mut seen: Vec<usize> = all_requests().iter().map(request_variant).collect();
     seen.sort();
-    assert_eq!(seen, (0..14).collect::<Vec<_>>());
+    assert_eq!(seen, (0..15).collect::<Vec<_>>());
     let mut seen: Vec<usize> = all_bodies().iter().map(body_variant).collect();
     seen.sort();
-    assert_eq!(seen, (0..8).collect::<Vec<_>>());
+    assert_eq!(seen, (0..9).collect::<Vec<_>>());
 }
 
 #[test]

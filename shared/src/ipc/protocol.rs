@@ -9,8 +9,8 @@
 //! field the other side did not mean.
 //!
 //! ```text
-//! -> {"id":1,"body":{"hello":{"version":2,"client":"airlockctl 0.1.0"}}}
-//! <- {"response":{"id":1,"result":{"ok":{"hello":{"version":2,"server":"airlockd 0.1.0"}}}}}
+//! -> {"id":1,"body":{"hello":{"version":3,"client":"airlockctl 0.1.0"}}}
+//! <- {"response":{"id":1,"result":{"ok":{"hello":{"version":3,"server":"airlockd 0.1.0"}}}}}
 //! -> {"id":2,"body":{"set_option":{"option":"allow_lan","value":true}}}
 //! <- {"response":{"id":2,"result":{"err":{"code":"not_authorized","message":"..."}}}}
 //! -> {"id":3,"body":"subscribe"}
