@@ -111,6 +111,21 @@ fn blocking_on_a_dhcp_network_answers_the_check_imports_by_name_and_stays_blocke
     })
     .unwrap();
 
+    // Before the lease the network has named no resolvers: the helper has
+    // none to ask, and says so (so the ones it uses below can only have
+    // come from the lease).
+    let conf = lab.named_client_config("tun0").unwrap();
+    let before = al.ctl(&lab, &["endpoints", "import", &conf.to_string_lossy()]);
+    eprintln!("import before any lease: {before:?}");
+    assert!(
+        matches!(&before, Err(e) if e.to_string().contains("named no resolvers")),
+        "{before:?}"
+    );
+    assert_eq!(
+        al.status(&lab).unwrap().resolver.unwrap().upstreams,
+        Vec::<IpAddr>::new()
+    );
+
     // Joining the network while blocking: a real lease, from dnsmasq.
     let lease = lab.dhcp_lease().unwrap_or_else(|e| {
         panic!(
@@ -157,7 +172,6 @@ fn blocking_on_a_dhcp_network_answers_the_check_imports_by_name_and_stays_blocke
 
     let meter = lab.meter_start().unwrap();
     // Import the config that names its server, with the kill switch on.
-    let conf = lab.named_client_config("tun0").unwrap();
     let t = Instant::now();
     let imported = al.ctl(&lab, &["endpoints", "import", &conf.to_string_lossy()]);
     let import_took = t.elapsed();
@@ -192,6 +206,22 @@ fn blocking_on_a_dhcp_network_answers_the_check_imports_by_name_and_stays_blocke
                 times.push(took);
                 last = reply.ok();
             }
+            // Observed, not asserted: the resolver listens on IPv4 loopback
+            // only (see the report), so an IPv6 resolver's queries are
+            // refused rather than answered.
+            let v6 = UdpSocket::bind("[::]:0").unwrap();
+            v6.set_read_timeout(Some(Duration::from_secs(1))).unwrap();
+            let sent = v6.send_to(
+                &query(0x500, "nmcheck.gnome.org"),
+                SocketAddr::new(addr::RESOLVER_V6.into(), 53),
+            );
+            let mut buf = [0u8; 512];
+            eprintln!(
+                "network check asked of the IPv6 resolver {}: sent {:?}, reply {:?}",
+                addr::RESOLVER_V6,
+                sent.map(drop).map_err(|e| e.kind()),
+                v6.recv(&mut buf).map_err(|e| e.kind())
+            );
             let vpn = ask(resolver, &query(0x300, VPN_NAME), Duration::from_secs(3));
             let other = ask(
                 resolver,
