@@ -6,9 +6,15 @@ use std::net::{Ipv4Addr, Ipv6Addr};
 
 pub const VPN_SERVER: Ipv4Addr = Ipv4Addr::new(198, 51, 100, 7);
 pub const VPN_PORT: u16 = 1194;
-/// Where the provider moves the VPN server to (a second OpenVPN server,
-/// its name re-pointed in the lab's DNS).
-pub const VPN_SERVER_MOVED: Ipv4Addr = Ipv4Addr::new(198, 51, 100, 8);
+/// How many addresses the provider can move the VPN server to.
+pub const MOVED_VPN_SERVERS: u8 = 8;
+
+/// Where the provider moves the VPN server to, the `n`th time (1 to
+/// [`MOVED_VPN_SERVERS`]): 198.51.100.8, .9, ... Each a new address, so a
+/// move is to an address no endpoint lists yet.
+pub const fn moved_vpn_server(n: u8) -> Ipv4Addr {
+    Ipv4Addr::new(198, 51, 100, 7 + n)
+}
 pub const WEB_V4: Ipv4Addr = Ipv4Addr::new(203, 0, 113, 80);
 pub const WEB_V6: Ipv6Addr = Ipv6Addr::new(0x2001, 0xdb8, 0x80, 0, 0, 0, 0, 0x80);
 pub const WEB_TCP_PORT: u16 = 80;

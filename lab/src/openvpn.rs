@@ -100,12 +100,12 @@ pub struct TunnelNet {
     pub server_addr: std::net::Ipv4Addr,
     pub port: u16,
     /// IPv4 pool network and netmask (`server 10.8.0.0 255.255.255.0`).
-    pub v4_net: &'static str,
+    pub v4_net: String,
     pub v4_mask: &'static str,
     /// IPv6 pool (`server-ipv6 fd00:8::/64`).
-    pub v6_net: &'static str,
+    pub v6_net: String,
     /// The server's tunnel device (two servers in one namespace need two).
-    pub server_dev: &'static str,
+    pub server_dev: String,
 }
 
 /// The server's config. `disable-dco`: the data channel offload module is

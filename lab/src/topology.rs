@@ -58,8 +58,9 @@ pub struct LabOptions {
 pub struct Lab {
     vpn_client: Option<Proc>,
     vpn_server: Option<Proc>,
-    /// The second server, where the provider moved to.
-    vpn_server_moved: Option<Proc>,
+    /// The servers the provider moved to, by number (see
+    /// [`addr::moved_vpn_server`]).
+    vpn_servers_moved: Vec<(u8, Proc)>,
     dnsmasq: Option<Dnsmasq>,
     web: Option<WebServer>,
     extra: Vec<Proc>,
@@ -120,7 +121,7 @@ impl Lab {
         let mut lab = Lab {
             vpn_client: None,
             vpn_server: None,
-            vpn_server_moved: None,
+            vpn_servers_moved: Vec::new(),
             dnsmasq: None,
             web: None,
             extra: Vec::new(),
@@ -131,10 +132,10 @@ impl Lab {
             tunnel: TunnelNet {
                 server_addr: addr::VPN_SERVER,
                 port: addr::VPN_PORT,
-                v4_net: "10.8.0.0",
+                v4_net: "10.8.0.0".into(),
                 v4_mask: "255.255.255.0",
-                v6_net: "fd00:8::/64",
-                server_dev: "tun0",
+                v6_net: "fd00:8::/64".into(),
+                server_dev: "tun0".into(),
             },
             options,
             netns_etc: None,
@@ -172,7 +173,6 @@ impl Lab {
         ])?;
         self.inet.ip_batch(&[
             &format!("addr add {}/32 dev lo", addr::VPN_SERVER),
-            &format!("addr add {}/32 dev lo", addr::VPN_SERVER_MOVED),
             &format!("addr add {}/32 dev lo", addr::WEB_V4),
             &format!("addr add {}/128 dev lo", addr::WEB_V6),
             &format!("addr add {}/32 dev lo", addr::RESOLVER_V4),
@@ -181,6 +181,11 @@ impl Lab {
             &format!("addr add {}/64 dev {INET_WIRE}", addr::ROUTER_V6),
             &format!("link set {INET_WIRE} up"),
         ])?;
+        let moved: Vec<String> = (1..=addr::MOVED_VPN_SERVERS)
+            .map(|n| format!("addr add {}/32 dev lo", addr::moved_vpn_server(n)))
+            .collect();
+        self.inet
+            .ip_batch(&moved.iter().map(String::as_str).collect::<Vec<_>>())?;
         self.client.sysctl(&[
             ("net.ipv4.ip_forward", "1"),
             ("net.ipv6.conf.all.forwarding", "1"),
@@ -316,30 +321,42 @@ impl Lab {
         Ok(start.elapsed())
     }
 
-    /// Starts the provider's second OpenVPN server, at
-    /// [`addr::VPN_SERVER_MOVED`] (own device and pools, same CA); returns
-    /// once it is listening.
-    pub fn start_moved_vpn_server(&mut self) -> Result<Duration> {
+    /// Starts the provider's OpenVPN server number `n` (1 to
+    /// [`addr::MOVED_VPN_SERVERS`]) at [`addr::moved_vpn_server`]`(n)`, with
+    /// its own device (`tun<n>`) and pools (`10.<8+n>.0.0/24`,
+    /// `fd00:<8+n>::/64`) and the same CA; returns once it is listening.
+    pub fn start_moved_vpn_server(&mut self, n: u8) -> Result<Duration> {
         let start = Instant::now();
+        if !(1..=addr::MOVED_VPN_SERVERS).contains(&n) || self.moved_slot(n).is_some() {
+            return Err(LabError::Command {
+                cmd: format!("start_moved_vpn_server({n})"),
+                status: "no such server, or already running".into(),
+                stderr: String::new(),
+            });
+        }
         let pki = self.pki()?;
         let net = TunnelNet {
-            server_addr: addr::VPN_SERVER_MOVED,
+            server_addr: addr::moved_vpn_server(n),
             port: addr::VPN_PORT,
-            v4_net: "10.9.0.0",
+            v4_net: format!("10.{}.0.0", 8 + n),
             v4_mask: "255.255.255.0",
-            v6_net: "fd00:9::/64",
-            server_dev: "tun1",
+            v6_net: format!("fd00:{}::/64", 8 + n),
+            server_dev: format!("tun{n}"),
         };
-        let conf = self.dir.path().join("server-moved.conf");
+        let conf = self.dir.path().join(format!("server-moved-{n}.conf"));
         write(&conf, &openvpn::server_config(&pki, &net))?;
         let server = Proc::spawn(
-            "openvpn server (moved)",
+            &format!("openvpn server (moved, {n})"),
             self.inet
                 .command(&["openvpn", "--config", &conf.to_string_lossy()]),
         )?;
         server.wait_for_line(openvpn::READY_LINE, Duration::from_secs(10))?;
-        self.vpn_server_moved = Some(server);
+        self.vpn_servers_moved.push((n, server));
         Ok(start.elapsed())
+    }
+
+    fn moved_slot(&self, n: u8) -> Option<usize> {
+        self.vpn_servers_moved.iter().position(|(m, _)| *m == n)
     }
 
     /// Stops the first OpenVPN server with `signal` (SIGTERM: it tells its
@@ -357,16 +374,10 @@ impl Lab {
         self.vpn_server.take()
     }
 
-    /// [`Lab::take_vpn_server`] for the moved server.
-    pub fn take_moved_vpn_server(&mut self) -> Option<Proc> {
-        self.vpn_server_moved.take()
-    }
-
-    /// Stops the moved server too (see [`Lab::stop_vpn_server`]).
-    pub fn stop_moved_vpn_server(&mut self, signal: Signal) {
-        if let Some(server) = self.vpn_server_moved.take() {
-            server.stop(signal, Duration::from_secs(5));
-        }
+    /// [`Lab::take_vpn_server`] for moved server number `n`.
+    pub fn take_moved_vpn_server(&mut self, n: u8) -> Option<Proc> {
+        let i = self.moved_slot(n)?;
+        Some(self.vpn_servers_moved.swap_remove(i).1)
     }
 
     /// Writes a client config for device `dev` that names its server
@@ -497,7 +508,7 @@ impl Lab {
     pub fn process_ids(&self) -> Vec<u32> {
         self.vpn_server
             .iter()
-            .chain(&self.vpn_server_moved)
+            .chain(self.vpn_servers_moved.iter().map(|(_, p)| p))
             .chain(&self.vpn_client)
             .chain(&self.extra)
             .map(Proc::pid)
@@ -521,11 +532,10 @@ impl Lab {
             .unwrap_or_default()
     }
 
-    /// The moved server's OpenVPN output so far.
-    pub fn moved_vpn_server_log(&self) -> String {
-        self.vpn_server_moved
-            .as_ref()
-            .map(Proc::output)
+    /// Moved server `n`'s OpenVPN output so far.
+    pub fn moved_vpn_server_log(&self, n: u8) -> String {
+        self.moved_slot(n)
+            .map(|i| self.vpn_servers_moved[i].1.output())
             .unwrap_or_default()
     }
 
@@ -539,11 +549,11 @@ impl Lab {
                 marker_ns: self.client.name().into(),
                 marker_dev: CLIENT_WAN.into(),
                 classifier: Classifier {
-                    // Both addresses the lab runs a VPN server on.
-                    vpn_endpoints: vec![
-                        SocketAddr::new(self.tunnel.server_addr.into(), self.tunnel.port),
-                        SocketAddr::new(addr::VPN_SERVER_MOVED.into(), addr::VPN_PORT),
-                    ],
+                    // Every address the lab may run a VPN server on.
+                    vpn_endpoints: std::iter::once(self.tunnel.server_addr)
+                        .chain((1..=addr::MOVED_VPN_SERVERS).map(addr::moved_vpn_server))
+                        .map(|a| SocketAddr::new(a.into(), addr::VPN_PORT))
+                        .collect(),
                     marker: MARKER.to_vec(),
                 },
             },
@@ -571,7 +581,7 @@ impl Drop for Lab {
         // else is still inside by PID.
         self.kill_vpn_client();
         drop(self.vpn_server.take());
-        drop(self.vpn_server_moved.take());
+        self.vpn_servers_moved.clear();
         drop(self.dnsmasq.take());
         self.extra.clear();
         drop(self.web.take());

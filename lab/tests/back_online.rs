@@ -376,43 +376,27 @@ fn blocking_on_a_dhcp_network_answers_the_check_imports_by_name_and_stays_blocke
     assert!(leaks.is_empty(), "{leaks:?}\n{}", capture.report());
 }
 
-/// Which of the provider's two servers.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Server {
-    First,
-    Moved,
-}
-
-impl Server {
-    fn addr(self) -> std::net::Ipv4Addr {
-        match self {
-            Server::First => addr::VPN_SERVER,
-            Server::Moved => addr::VPN_SERVER_MOVED,
-        }
-    }
-    fn other(self) -> Server {
-        match self {
-            Server::First => Server::Moved,
-            Server::Moved => Server::First,
-        }
+/// The provider's server number `n`: 0 is the first one, 1.. are the
+/// addresses it moves to, each new.
+fn server_addr(n: u8) -> std::net::Ipv4Addr {
+    if n == 0 {
+        addr::VPN_SERVER
+    } else {
+        addr::moved_vpn_server(n)
     }
 }
 
-/// One move of the provider: the other server starts, the name points
-/// there, the current server stops (SIGTERM: it tells its clients). The
-/// time from that SIGTERM to the client's tunnel being up again on the
-/// new server.
-fn move_server(lab: &mut Lab, from: Server, ready_before: usize) -> Duration {
-    let to = from.other();
-    match to {
-        Server::First => lab.start_vpn_server().map(drop),
-        Server::Moved => lab.start_moved_vpn_server().map(drop),
-    }
-    .unwrap();
-    lab.dnsmasq().unwrap().point(to.addr()).unwrap();
-    let old = match from {
-        Server::First => lab.take_vpn_server(),
-        Server::Moved => lab.take_moved_vpn_server(),
+/// One move of the provider: server `to` starts at a new address, the name
+/// points there, server `from` stops (SIGTERM: it tells its clients to
+/// move on). The time from that SIGTERM to the client's tunnel being up
+/// again, on the new server.
+fn move_server(lab: &mut Lab, from: u8, to: u8, ready_before: usize) -> Duration {
+    lab.start_moved_vpn_server(to).unwrap();
+    lab.dnsmasq().unwrap().point(server_addr(to)).unwrap();
+    let old = if from == 0 {
+        lab.take_vpn_server()
+    } else {
+        lab.take_moved_vpn_server(from)
     }
     .unwrap();
     let t0 = Instant::now();
@@ -420,8 +404,11 @@ fn move_server(lab: &mut Lab, from: Server, ready_before: usize) -> Duration {
     let ready = lab.wait_vpn_ready_nth(ready_before + 1, Duration::from_secs(40));
     let took = t0.elapsed();
     old.stop(Signal::SIGTERM, Duration::from_secs(5));
-    ready.unwrap_or_else(|e| panic!("no reconnect after the move to {to:?}: {e}"));
-    let peer = format!("Peer Connection Initiated with [AF_INET]{}:1194", to.addr());
+    ready.unwrap_or_else(|e| panic!("no reconnect after the move to {}: {e}", server_addr(to)));
+    let peer = format!(
+        "Peer Connection Initiated with [AF_INET]{}:1194",
+        server_addr(to)
+    );
     let log = lab.vpn_client_log();
     let last_peer = log
         .lines()
@@ -454,10 +441,12 @@ fn the_provider_moves_the_server_and_the_vpn_follows_through_the_kill_switch() {
     eprintln!("first connect (kill switch off): {first:?}");
 
     // Interleaved, so a slow moment of the machine hits both sides alike.
-    let mut at = Server::First;
+    // Every move is to an address no endpoint lists: with the kill switch
+    // on, only the answer's pin can let the VPN reach it.
     let mut ready = 1;
     let (mut with, mut without) = (Vec::new(), Vec::new());
-    for round in 0..6 {
+    for round in 0..6u8 {
+        let (from, to) = (round, round + 1);
         let kill_switch = round % 2 == 1;
         al.ctl(&lab, &[if kill_switch { "enable" } else { "disable" }])
             .unwrap();
@@ -470,42 +459,47 @@ fn the_provider_moves_the_server_and_the_vpn_follows_through_the_kill_switch() {
             st.protection == want
         })
         .unwrap_or_else(|e| panic!("{e}\n{}", al.log(&lab)));
+        let new = format!("{}:1194/udp", server_addr(to));
+        let listed = |lab: &Lab| {
+            al.ctl(lab, &["endpoints", "list"])
+                .unwrap()
+                .lines()
+                .any(|l| l.starts_with(&new))
+        };
+        assert!(!listed(&lab), "{new} is already an endpoint");
         let meter = kill_switch.then(|| lab.meter_start().unwrap());
-        let took = move_server(&mut lab, at, ready);
+        let took = move_server(&mut lab, from, to, ready);
         ready += 1;
-        at = at.other();
-        let (st, _) = al
-            .wait_status(&lab, "protected again", Duration::from_secs(5), |st| {
-                st.protection == want
-            })
-            .unwrap_or_else(|e| panic!("{e}\n{}", al.log(&lab)));
+        al.wait_status(&lab, "settled again", Duration::from_secs(5), |st| {
+            st.protection == want
+        })
+        .unwrap_or_else(|e| panic!("{e}\n{}", al.log(&lab)));
         eprintln!(
-            "move {round} to {:?} ({}), kill switch {}: reconnected in {took:?}; endpoints {}",
-            at,
-            at.addr(),
+            "move {round} to {} (new address), kill switch {}: reconnected in {took:?}",
+            server_addr(to),
             if kill_switch { "on" } else { "off" },
-            st.endpoints
         );
         if let Some(meter) = meter {
-            // The tunnel must keep working on the new server, not only come up.
+            // The tunnel must carry traffic on the new server, not only
+            // come up.
             let conn = lab
                 .web_connect(Ns::Client, addr::WEB_V4.into(), Duration::from_secs(3))
                 .unwrap_or_else(|e| panic!("no traffic through the new tunnel: {e}"));
-            assert!(
-                conn.seen_as.starts_with("10.") && !conn.seen_as.starts_with("192.168."),
-                "{}",
-                conn.seen_as
-            );
+            let tunnel_prefix = format!("10.{}.0.", 8 + to);
+            assert!(conn.seen_as.starts_with(&tunnel_prefix), "{}", conn.seen_as);
             let capture = meter.stop().unwrap();
             let foreign = foreign_dns(&capture, &resolvers);
             let leaks = non_dns_leaks(&capture);
             let own = dns_queries(&capture).len() - foreign.len();
             eprintln!(
-                "  wire: {} VPN packets, {own} helper queries for {VPN_NAME}, {} other DNS, {} other leaks",
+                "  wire: {} VPN packets, {own} helper queries for {VPN_NAME}, {} other DNS, \
+                 {} other leaks; {new} kept as an endpoint once the tunnel was up: {}",
                 capture.count(airlock_lab::Class::Vpn),
                 foreign.len(),
-                leaks.len()
+                leaks.len(),
+                listed(&lab)
             );
+            assert!(own > 0, "the helper never asked for the new address");
             assert!(foreign.is_empty(), "{foreign:?}\n{}", capture.report());
             assert!(leaks.is_empty(), "{leaks:?}\n{}", capture.report());
             with.push(took);
