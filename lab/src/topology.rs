@@ -8,6 +8,9 @@
 //!                                2001:db8:1::20       192.168.1.1, 2001:db8:1::1 (default gateway)
 //!                           tunX 10.8.0.x / fd00:8::x (OpenVPN)     tun0 10.8.0.1 (OpenVPN server)
 //!                           NAT: table inet lab_nat                 tcpdump -Q in on to-client (the meter)
+//!                                                                   lo: 198.51.100.8-.15 (moved VPN servers)
+//!                                                                   dnsmasq (DHCP labs): DHCP on to-client,
+//!                                                                   DNS at 192.0.2.53 for lab.test
 //! ```
 //!
 //! Addresses are from documentation ranges only. Names carry the owning PID
