@@ -412,8 +412,7 @@ fn move_server(lab: &mut Lab, from: u8, to: u8, ready_before: usize) -> Duration
     let log = lab.vpn_client_log();
     let last_peer = log
         .lines()
-        .filter(|l| l.contains("Peer Connection Initiated"))
-        .last()
+        .rfind(|l| l.contains("Peer Connection Initiated"))
         .unwrap_or_default()
         .to_string();
     assert!(
@@ -443,9 +442,10 @@ fn the_provider_moves_the_server_and_the_vpn_follows_through_the_kill_switch() {
     // Interleaved, so a slow moment of the machine hits both sides alike.
     // Every move is to an address no endpoint lists: with the kill switch
     // on, only the answer's pin can let the VPN reach it.
-    let mut ready = 1;
     let (mut with, mut without) = (Vec::new(), Vec::new());
     for round in 0..6u8 {
+        // Tunnel-up lines so far: the first connect, one per move.
+        let ready = 1 + usize::from(round);
         let (from, to) = (round, round + 1);
         let kill_switch = round % 2 == 1;
         al.ctl(&lab, &[if kill_switch { "enable" } else { "disable" }])
@@ -469,7 +469,6 @@ fn the_provider_moves_the_server_and_the_vpn_follows_through_the_kill_switch() {
         assert!(!listed(&lab), "{new} is already an endpoint");
         let meter = kill_switch.then(|| lab.meter_start().unwrap());
         let took = move_server(&mut lab, from, to, ready);
-        ready += 1;
         al.wait_status(&lab, "settled again", Duration::from_secs(5), |st| {
             st.protection == want
         })
