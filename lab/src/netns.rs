@@ -221,6 +221,11 @@ fn remove_namespace(name: &str) {
             eprintln!("airlock-lab: could not remove namespace {name}: {e}");
         }
     }
+    // The namespace's own /etc files (a DHCP lab's resolv.conf), which
+    // `ip netns del` leaves; also those of a run that was SIGKILLed.
+    if name.starts_with(PREFIX) {
+        let _ = std::fs::remove_dir_all(Path::new("/etc/netns").join(name));
+    }
 }
 
 /// Removes lab namespaces whose owning process no longer exists: a run that
