@@ -35,15 +35,27 @@ fn query(id: u16, name: &str) -> Vec<u8> {
 /// Asks `resolver:53` as any app would (call inside the client
 /// namespace): the reply, if one came within `timeout`, and the time.
 fn ask(resolver: IpAddr, q: &[u8], timeout: Duration) -> (std::io::Result<Vec<u8>>, Duration) {
+    let (r, t, _) = ask_port(resolver, q, timeout);
+    (r, t)
+}
+
+/// [`ask`], and the asker's local port: a query that left the machine
+/// as it was (not through the helper) would show that port on the wire.
+fn ask_port(
+    resolver: IpAddr,
+    q: &[u8],
+    timeout: Duration,
+) -> (std::io::Result<Vec<u8>>, Duration, u16) {
     let s = UdpSocket::bind("0.0.0.0:0").unwrap();
+    let port = s.local_addr().unwrap().port();
     s.set_read_timeout(Some(timeout)).unwrap();
     let t = Instant::now();
     if let Err(e) = s.send_to(q, SocketAddr::new(resolver, 53)) {
-        return (Err(e), t.elapsed());
+        return (Err(e), t.elapsed(), port);
     }
     let mut buf = [0u8; 1500];
     let r = s.recv(&mut buf).map(|n| buf[..n].to_vec());
-    (r, t.elapsed())
+    (r, t.elapsed(), port)
 }
 
 /// The addresses of an A answer to `q` (id and question checked).
@@ -222,7 +234,7 @@ fn blocking_on_a_dhcp_network_answers_the_check_imports_by_name_and_stays_blocke
                 sent.map(drop).map_err(|e| e.kind()),
                 v6.recv(&mut buf).map_err(|e| e.kind())
             );
-            let vpn = ask(resolver, &query(0x300, VPN_NAME), Duration::from_secs(3));
+            let vpn = ask_port(resolver, &query(0x300, VPN_NAME), Duration::from_secs(3));
             let other = ask(
                 resolver,
                 &query(0x200, "example.com"),
@@ -298,7 +310,7 @@ fn blocking_on_a_dhcp_network_answers_the_check_imports_by_name_and_stays_blocke
     assert!(tcp_took < Duration::from_millis(500));
 
     // The VPN server's name: forwarded to the lease's resolver, answered.
-    let (vpn_reply, vpn_took) = vpn;
+    let (vpn_reply, vpn_took, vpn_port) = vpn;
     let vpn_reply = vpn_reply.unwrap_or_else(|e| panic!("VPN name: {e}\n{}", al.log(&lab)));
     eprintln!("VPN server name through the helper: {vpn_took:?}");
     assert_eq!(
@@ -371,6 +383,15 @@ fn blocking_on_a_dhcp_network_answers_the_check_imports_by_name_and_stays_blocke
         capture.report()
     );
     assert!(!wire.is_empty(), "the helper's own queries were not seen");
+    // The app's own query for the VPN name (its socket was open while the
+    // helper asked, so no port is shared) never reached the wire itself.
+    assert!(
+        wire.iter().all(|q| q.src.port() != vpn_port),
+        "the app's query left as it was: {wire:?}"
+    );
+    // One upstream query per lookup: import (A, AAAA) and the app's one.
+    assert_eq!(wire.len(), 3, "{wire:?}");
+    assert_eq!(wire.len(), asked.len());
     let leaks = non_dns_leaks(&capture);
     eprintln!("other leaks while blocking: {}", leaks.len());
     assert!(leaks.is_empty(), "{leaks:?}\n{}", capture.report());
