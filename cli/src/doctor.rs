@@ -488,6 +488,7 @@ mod tests {
             network_check_names: 2,
             vpn_server_names: 2,
             pinned: vec![],
+            upstreams: vec![],
         };
         s.resolver = Some(Box::new(r.clone()));
         f.helper = Ok(("airlockd".into(), s.clone()));

@@ -74,25 +74,52 @@ pub fn run(args: EndpointsArgs, socket: &Path) -> anyhow::Result<()> {
         Action::Import { file } => {
             // Read the file before bothering the helper: a typo in the
             // path should not need the helper to be running.
-            let endpoints = import_endpoints(&file)?;
+            let specs = load_config(&file)?;
+            let endpoints = resolve_with_helper(socket, &file, &specs)?;
             change(socket, RequestBody::AddEndpoints { endpoints })
         }
     }
 }
 
-/// The endpoints in a VPN config file (OpenVPN, Viscosity, Tunnelblick or
-/// WireGuard), with host names resolved and pinned. A broken config is bad
-/// input (exit 2, the message names file and line); a name that does not
-/// resolve or an unreadable file is a failure (exit 1).
-fn import_endpoints(file: &Path) -> anyhow::Result<Vec<Endpoint>> {
-    use airlock_shared::import::{import_file, ImportError, SystemResolver};
-    match import_file(file, &SystemResolver) {
-        Ok(endpoints) => Ok(endpoints),
-        Err(e) => match e.innermost() {
-            ImportError::Syntax(_) => Err(crate::exit::BadInput(e.to_string()).into()),
-            _ => Err(anyhow::anyhow!("{e}")),
-        },
-    }
+/// The servers a VPN config file (OpenVPN, Viscosity, Tunnelblick or
+/// WireGuard) names. A broken config is bad input (exit 2, the message
+/// names file and line); an unreadable file is a failure (exit 1).
+fn load_config(file: &Path) -> anyhow::Result<Vec<airlock_shared::import::RemoteSpec>> {
+    use airlock_shared::import::{load, ImportError};
+    load(file, None).map_err(|e| match e.innermost() {
+        ImportError::Syntax(_) => crate::exit::BadInput(e.to_string()).into(),
+        _ => anyhow::anyhow!("{e}"),
+    })
+}
+
+/// Resolves the servers' names through the helper (`Resolve`), which can
+/// while the kill switch blocks DNS: the system's resolver cannot then,
+/// since the kill switch refuses names it does not know yet. A name that
+/// does not resolve is a failure (exit 1).
+fn resolve_with_helper(
+    socket: &Path,
+    file: &Path,
+    specs: &[airlock_shared::import::RemoteSpec],
+) -> anyhow::Result<Vec<Endpoint>> {
+    use airlock_shared::import::resolve_all;
+    let helper = std::cell::RefCell::new(None::<Helper>);
+    let resolver = |host: &str| -> std::io::Result<Vec<std::net::IpAddr>> {
+        let mut slot = helper.borrow_mut();
+        if slot.is_none() {
+            *slot = Some(Helper::connect(socket).map_err(std::io::Error::other)?);
+        }
+        let Some(h) = slot.as_mut() else {
+            return Err(std::io::Error::other("no connection to the helper"));
+        };
+        match h.request(RequestBody::Resolve { host: host.into() }) {
+            Ok(ResponseBody::Addresses(a)) => Ok(a),
+            Ok(other) => Err(std::io::Error::other(
+                unexpected("the addresses", &other).to_string(),
+            )),
+            Err(e) => Err(std::io::Error::other(e.to_string())),
+        }
+    };
+    resolve_all(specs, &resolver).map_err(|e| anyhow::anyhow!("{}: {e}", file.display()))
 }
 
 /// `198.51.100.7:1194/udp (vpn.example.com)`.

@@ -94,7 +94,7 @@ fn udp(p: &Planned, timeout: Duration, payload: &[u8]) -> io::Result<Vec<u8>> {
 fn dns_probe(p: &Planned, timeout: Duration) -> io::Result<DnsAnswer> {
     let name = Name::from_dotted(PROBE_NAME).map_err(io::Error::other)?;
     let id = std::process::id() as u16;
-    let reply = udp(p, timeout, &dns::question(id, &name, TYPE_A))?;
+    let reply = udp(p, timeout, &dns::query(id, &name, TYPE_A))?;
     Ok(read_answer(&reply, id))
 }
 
@@ -142,7 +142,7 @@ mod tests {
     #[test]
     fn only_a_refused_answer_to_our_question_counts_as_refused() {
         let name = Name::from_dotted(PROBE_NAME).unwrap();
-        let q = dns::question(0x1234, &name, TYPE_A);
+        let q = dns::query(0x1234, &name, TYPE_A);
         let answer = refused(&parse_query(&q).unwrap());
         assert_eq!(read_answer(&answer, 0x1234), DnsAnswer::Refused);
         assert_eq!(read_answer(&answer, 0x4321), DnsAnswer::Other);

@@ -309,6 +309,7 @@ mod tests {
                 },
                 expires_at: NOW + 60,
             }],
+            upstreams: vec![],
         }));
         let text = describe(&s, &utc());
         assert!(

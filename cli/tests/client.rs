@@ -330,6 +330,71 @@ fn import_reads_the_config_and_sends_its_endpoints() {
 }
 
 #[test]
+fn import_asks_the_helper_to_resolve_names_and_sends_what_it_found() {
+    // The helper resolves (it can while the kill switch blocks DNS); the
+    // CLI only turns its addresses into endpoints with the config's port.
+    let fake = fake_with(|body: &RequestBody| match body {
+        RequestBody::Resolve { host } if host == "vpn.example.com" => {
+            Outcome::Ok(ResponseBody::Addresses(vec![
+                "198.51.100.9".parse().unwrap(),
+                "2001:db8::9".parse().unwrap(),
+            ]))
+        }
+        RequestBody::Resolve { host } => Outcome::Err(IpcError::new(
+            ErrorCode::Unresolved,
+            format!("no addresses for {host}"),
+        )),
+        other => answer_normally(other),
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let conf = dir.path().join("office.ovpn");
+    std::fs::write(&conf, "client\nremote vpn.example.com 1194 udp\n").unwrap();
+    let out = fake.run(&["endpoints", "import", conf.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let mut v4: Endpoint = "198.51.100.9:1194/udp".parse().unwrap();
+    let mut v6: Endpoint = "[2001:db8::9]:1194/udp".parse().unwrap();
+    v4.host = Some("vpn.example.com".into());
+    v6.host = Some("vpn.example.com".into());
+    assert_eq!(
+        fake.requests(),
+        [
+            RequestBody::Resolve {
+                host: "vpn.example.com".into()
+            },
+            RequestBody::AddEndpoints {
+                endpoints: vec![v4, v6]
+            }
+        ]
+    );
+
+    // A name the helper cannot resolve: exit 1, nothing added.
+    let fake = fake_with(|body: &RequestBody| match body {
+        RequestBody::Resolve { .. } => Outcome::Err(IpcError::new(
+            ErrorCode::Unresolved,
+            "no resolver answered (192.0.2.53:53: timed out)",
+        )),
+        other => answer_normally(other),
+    });
+    let line = assert_one_line_failure(
+        &fake.run(&["endpoints", "import", conf.to_str().unwrap()]),
+        1,
+        "unresolved",
+    );
+    assert!(
+        line.contains("office.ovpn")
+            && line.contains("vpn.example.com")
+            && line.contains("no resolver answered"),
+        "{line}"
+    );
+    assert_eq!(
+        fake.requests(),
+        [RequestBody::Resolve {
+            host: "vpn.example.com".into()
+        }]
+    );
+}
+
+#[test]
 fn import_of_a_broken_or_missing_config_sends_nothing() {
     let fake = fake();
     let dir = tempfile::tempdir().unwrap();

@@ -211,6 +211,9 @@ async fn answer(body: RequestBody, peer: &Peer, shared: &Shared) -> Result<Respo
         client_signature::check_peer(&peer.code, req, auth::verify_code)
     })
     .map_err(|why| IpcError::new(ErrorCode::NotAuthorized, format!("not authorized: {why}")))?;
+    if let RequestBody::Resolve { host } = &body {
+        return resolve(host, shared).await;
+    }
     let (tx, rx) = oneshot::channel();
     shared
         .jobs
@@ -222,6 +225,25 @@ async fn answer(body: RequestBody, peer: &Peer, shared: &Shared) -> Result<Respo
             "the helper is shutting down",
         ))
     })
+}
+
+/// `Resolve` is answered here, not by the engine thread: a lookup waits
+/// on the network for up to seconds and the engine must not. Whether the
+/// helper is blocking and which resolvers the network named come from the
+/// engine's last status.
+async fn resolve(host: &str, shared: &Shared) -> Result<ResponseBody, IpcError> {
+    let (blocking, upstreams) = shared
+        .status
+        .borrow()
+        .resolver
+        .as_ref()
+        .map(|r| (r.active, r.upstreams.clone()))
+        .unwrap_or_default();
+    let config = crate::resolver::Config::default();
+    crate::resolver::resolve_host(host, blocking, &upstreams, &config)
+        .await
+        .map(ResponseBody::Addresses)
+        .map_err(|e| IpcError::new(ErrorCode::Unresolved, e))
 }
 
 enum Incoming {

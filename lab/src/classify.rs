@@ -187,6 +187,18 @@ impl Classifier {
     }
 }
 
+/// The summary and UDP payload of an Ethernet frame, for a look inside
+/// what was classified (which name a DNS query on the wire asked).
+pub fn udp_payload(frame: &[u8]) -> Option<(PacketSummary, &[u8])> {
+    let (ethertype, l3) = ethernet(frame)?;
+    let p = match ethertype {
+        0x0800 => ipv4(l3, frame.len())?,
+        0x86dd => ipv6(l3, frame.len())?,
+        _ => return None,
+    };
+    (p.summary.proto == Proto::Udp).then_some((p.summary, p.payload))
+}
+
 fn ethernet(frame: &[u8]) -> Option<(u16, &[u8])> {
     let mut ethertype = u16::from_be_bytes([*frame.get(12)?, *frame.get(13)?]);
     let mut rest = frame.get(14..)?;

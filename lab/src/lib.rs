@@ -30,8 +30,11 @@
 
 #![cfg(target_os = "linux")]
 
+pub mod addr;
 pub mod airlock;
 pub mod classify;
+pub mod dhcp;
+pub mod dnsmasq;
 pub mod error;
 pub mod meter;
 pub mod netns;
@@ -41,10 +44,12 @@ pub mod probes;
 pub mod timed;
 pub mod topology;
 pub mod web;
+pub mod wire_dns;
 
+pub use addr::{CLIENT_WAN, GUEST_BRIDGE, INET_WIRE};
 pub use airlock::{Airlock, Binaries};
 pub use classify::{Class, PacketSummary, Proto};
 pub use error::{LabError, Result};
 pub use meter::{Capture, Meter};
 pub use probes::{Outcome, Probe, ProbeKind, WebConn};
-pub use topology::{addr, Lab, Ns, CLIENT_WAN, GUEST_BRIDGE, INET_WIRE};
+pub use topology::{Lab, LabOptions, Ns};

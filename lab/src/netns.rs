@@ -221,6 +221,11 @@ fn remove_namespace(name: &str) {
             eprintln!("airlock-lab: could not remove namespace {name}: {e}");
         }
     }
+    // The namespace's own /etc files (a DHCP lab's resolv.conf), which
+    // `ip netns del` leaves; also those of a run that was SIGKILLed.
+    if name.starts_with(PREFIX) {
+        let _ = std::fs::remove_dir_all(Path::new("/etc/netns").join(name));
+    }
 }
 
 /// Removes lab namespaces whose owning process no longer exists: a run that
@@ -344,11 +349,23 @@ impl Proc {
     /// Waits until an output line contains `needle`; returns how long that
     /// took. Fails at once if the process exits first, with its output.
     pub fn wait_for_line(&self, needle: &str, timeout: Duration) -> Result<Duration> {
+        self.wait_for_nth_line(needle, 1, timeout)
+    }
+
+    /// How many output lines so far contain `needle`.
+    pub fn count_lines(&self, needle: &str) -> usize {
+        let log = self.log.0.lock().unwrap_or_else(|p| p.into_inner());
+        log.lines.iter().filter(|l| l.contains(needle)).count()
+    }
+
+    /// Waits until `n` output lines contain `needle` (a second "connected"
+    /// after a reconnect, a second "read hosts" after a reload).
+    pub fn wait_for_nth_line(&self, needle: &str, n: usize, timeout: Duration) -> Result<Duration> {
         let start = Instant::now();
         let (lock, cvar) = &*self.log;
         let mut log = lock.lock().unwrap_or_else(|p| p.into_inner());
         loop {
-            if log.lines.iter().any(|l| l.contains(needle)) {
+            if log.lines.iter().filter(|l| l.contains(needle)).count() >= n {
                 return Ok(start.elapsed());
             }
             if log.open_pipes == 0 {

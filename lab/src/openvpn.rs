@@ -100,21 +100,28 @@ pub struct TunnelNet {
     pub server_addr: std::net::Ipv4Addr,
     pub port: u16,
     /// IPv4 pool network and netmask (`server 10.8.0.0 255.255.255.0`).
-    pub v4_net: &'static str,
+    pub v4_net: String,
     pub v4_mask: &'static str,
     /// IPv6 pool (`server-ipv6 fd00:8::/64`).
-    pub v6_net: &'static str,
+    pub v6_net: String,
+    /// The server's tunnel device (two servers in one namespace need two).
+    pub server_dev: String,
 }
 
 /// The server's config. `disable-dco`: the data channel offload module is
-/// not available (nor wanted) inside a test namespace.
+/// not available (nor wanted) inside a test namespace. `explicit-exit-notify
+/// 2`: a server that stops tells its clients to reconnect at once *and to
+/// move on to the next server* (`RESTART,[N]`), as a provider retiring a
+/// server does. With 1 the client would retry the address it already has
+/// (OpenVPN keeps it over a server-pushed restart) and only look the name
+/// up again after its ping timeout.
 pub fn server_config(pki: &Pki, net: &TunnelNet) -> String {
     format!(
         "\
 # airlock-lab VPN server
 mode server
 tls-server
-dev tun0
+dev {dev}
 dev-type tun
 proto udp4
 local {addr}
@@ -128,8 +135,10 @@ key {key}
 dh none
 disable-dco
 keepalive 2 10
+explicit-exit-notify 2
 verb 3
 ",
+        dev = net.server_dev,
         addr = net.server_addr,
         port = net.port,
         v4net = net.v4_net,
@@ -166,6 +175,41 @@ verb 3
 ",
         addr = net.server_addr,
         port = net.port,
+        ca = pki.ca.display(),
+        cert = pki.client_cert.display(),
+        key = pki.client_key.display(),
+    )
+}
+
+/// A client config that names its server (`remote HOST PORT`) instead of an
+/// address, tuned for a fast and fair reconnect, the same with and without
+/// the kill switch: `resolv-retry infinite` (a failed lookup is retried,
+/// not fatal), `connect-retry 1 1` (one second between tries, never
+/// backing off), `ping 1` / `ping-restart 5` (a silent server is given up
+/// after 5 s), and no `persist-tun`, so a restart takes the tunnel down and
+/// the kill switch sees the machine offline while it resolves the name.
+pub fn named_client_config(pki: &Pki, host: &str, port: u16, dev: &str) -> String {
+    format!(
+        "\
+# airlock-lab VPN client, server by name
+client
+dev {dev}
+dev-type tun
+proto udp4
+remote {host} {port}
+resolv-retry infinite
+nobind
+ca {ca}
+cert {cert}
+key {key}
+remote-cert-tls server
+disable-dco
+redirect-gateway def1 ipv6
+connect-retry 1 1
+ping 1
+ping-restart 5
+verb 3
+",
         ca = pki.ca.display(),
         cert = pki.client_cert.display(),
         key = pki.client_key.display(),

@@ -74,16 +74,11 @@ impl Plumbing {
                 5353,
                 &mdns_query(),
             ),
-            Plumbing::NeighbourSolicitation => {
-                neighbour_solicitation(dev, crate::topology::addr::ROUTER_V6)
-            }
+            Plumbing::NeighbourSolicitation => neighbour_solicitation(dev, crate::addr::ROUTER_V6),
             Plumbing::VpnEndpoint => udp4_from(
                 dev,
                 0,
-                SocketAddrV4::new(
-                    crate::topology::addr::VPN_SERVER,
-                    crate::topology::addr::VPN_PORT,
-                ),
+                SocketAddrV4::new(crate::addr::VPN_SERVER, crate::addr::VPN_PORT),
                 b"airlock-lab: not an OpenVPN packet, the server drops it",
             ),
         }

@@ -18,8 +18,8 @@ use nix::sys::socket::{
 };
 use nix::sys::time::TimeVal;
 
+use crate::addr;
 use crate::classify::{PacketSummary, Proto};
-use crate::topology::addr;
 
 /// The kinds of traffic the suite checks.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]

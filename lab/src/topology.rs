@@ -8,6 +8,9 @@
 //!                                2001:db8:1::20       192.168.1.1, 2001:db8:1::1 (default gateway)
 //!                           tunX 10.8.0.x / fd00:8::x (OpenVPN)     tun0 10.8.0.1 (OpenVPN server)
 //!                           NAT: table inet lab_nat                 tcpdump -Q in on to-client (the meter)
+//!                                                                   lo: 198.51.100.8-.15 (moved VPN servers)
+//!                                                                   dnsmasq (DHCP labs): DHCP on to-client,
+//!                                                                   DNS at 192.0.2.53 for lab.test
 //! ```
 //!
 //! Addresses are from documentation ranges only. Names carry the owning PID
@@ -22,46 +25,16 @@ use std::time::{Duration, Instant};
 
 use nix::sys::signal::Signal;
 
+use crate::addr::{self, CLIENT_WAN, GUEST_BRIDGE, INET_WIRE};
 use crate::classify::Classifier;
+use crate::dhcp::{self, Lease};
+use crate::dnsmasq::{self, Dnsmasq};
 use crate::error::{LabError, Result};
 use crate::meter::{Meter, MeterConfig, MARKER};
 use crate::netns::{self, Netns, Proc};
 use crate::openvpn::{self, Pki, TunnelNet};
 use crate::probes::{Outcome, Probe, WebConn};
 use crate::web::WebServer;
-
-/// The lab's addresses (documentation and private ranges only).
-pub mod addr {
-    use std::net::{Ipv4Addr, Ipv6Addr};
-
-    pub const VPN_SERVER: Ipv4Addr = Ipv4Addr::new(198, 51, 100, 7);
-    pub const VPN_PORT: u16 = 1194;
-    pub const WEB_V4: Ipv4Addr = Ipv4Addr::new(203, 0, 113, 80);
-    pub const WEB_V6: Ipv6Addr = Ipv6Addr::new(0x2001, 0xdb8, 0x80, 0, 0, 0, 0, 0x80);
-    pub const WEB_TCP_PORT: u16 = 80;
-    pub const WEB_UDP_PORT: u16 = 7;
-    pub const RESOLVER_V4: Ipv4Addr = Ipv4Addr::new(192, 0, 2, 53);
-    pub const RESOLVER_V6: Ipv6Addr = Ipv6Addr::new(0x2001, 0xdb8, 0x53, 0, 0, 0, 0, 0x53);
-    pub const ROUTER_V4: Ipv4Addr = Ipv4Addr::new(192, 168, 1, 1);
-    pub const ROUTER_V6: Ipv6Addr = Ipv6Addr::new(0x2001, 0xdb8, 1, 0, 0, 0, 0, 1);
-    pub const CLIENT_V4: Ipv4Addr = Ipv4Addr::new(192, 168, 1, 20);
-    pub const CLIENT_V6: Ipv6Addr = Ipv6Addr::new(0x2001, 0xdb8, 1, 0, 0, 0, 0, 0x20);
-    pub const GUEST_GW_V4: Ipv4Addr = Ipv4Addr::new(192, 168, 122, 1);
-    pub const GUEST_V4: Ipv4Addr = Ipv4Addr::new(192, 168, 122, 2);
-    pub const GUEST_GW_V6: Ipv6Addr = Ipv6Addr::new(0xfd00, 0x122, 0, 0, 0, 0, 0, 1);
-    pub const GUEST_V6: Ipv6Addr = Ipv6Addr::new(0xfd00, 0x122, 0, 0, 0, 0, 0, 2);
-    /// Tunnel pools: OpenVPN hands the client 10.8.0.2 and fd00:8::1000.
-    pub const TUNNEL_V4_PREFIX: &str = "10.8.0.";
-    pub const TUNNEL_V6_PREFIX: &str = "fd00:8::";
-}
-
-/// The client's physical interface (what Airlock must guard).
-pub const CLIENT_WAN: &str = "eth0";
-/// The client's side of the guest link; `virbr*` so Airlock classifies it
-/// as a local virtual bridge.
-pub const GUEST_BRIDGE: &str = "virbr1";
-/// The inet side of the client's wire, where the meter listens.
-pub const INET_WIRE: &str = "to-client";
 
 /// Which namespace.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -73,12 +46,25 @@ pub enum Ns {
 
 static LAB_SEQ: AtomicUsize = AtomicUsize::new(0);
 
+/// How [`Lab::start_with`] builds the lab.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct LabOptions {
+    /// The client's IPv4 address, default route and resolvers come from a
+    /// real DHCP lease ([`Lab::start_dnsmasq`], then [`Lab::dhcp_lease`])
+    /// instead of being configured by the lab. IPv6 stays static.
+    pub dhcp: bool,
+}
+
 /// A running lab. Processes and namespaces go away when it is dropped,
 /// including while a failed assertion unwinds.
 #[derive(Debug)]
 pub struct Lab {
     vpn_client: Option<Proc>,
     vpn_server: Option<Proc>,
+    /// The servers the provider moved to, by number (see
+    /// [`addr::moved_vpn_server`]).
+    vpn_servers_moved: Vec<(u8, Proc)>,
+    dnsmasq: Option<Dnsmasq>,
     web: Option<WebServer>,
     extra: Vec<Proc>,
     guest: Netns,
@@ -86,6 +72,10 @@ pub struct Lab {
     inet: Netns,
     pki: Option<Pki>,
     tunnel: TunnelNet,
+    options: LabOptions,
+    /// `/etc/netns/<client>/`, when the lab made it (DHCP): `ip netns exec`
+    /// shows its resolv.conf as the client's /etc/resolv.conf.
+    netns_etc: Option<std::path::PathBuf>,
     // Last: configs and certs outlive every process that reads them.
     dir: tempfile::TempDir,
 }
@@ -95,10 +85,23 @@ impl Lab {
     /// Fails with [`LabError::NotRoot`] / [`LabError::MissingTool`] when the
     /// machine can't host the lab (tests turn those into a skip).
     pub fn start() -> Result<Lab> {
+        Lab::start_with(LabOptions::default())
+    }
+
+    /// [`Lab::start`] with options (DHCP needs `dnsmasq` and `udhcpc`).
+    pub fn start_with(options: LabOptions) -> Result<Lab> {
         if !nix::unistd::geteuid().is_root() {
             return Err(LabError::NotRoot);
         }
-        for tool in ["ip", "nft", "tcpdump", "openvpn", "openssl", "sysctl"] {
+        let dhcp_tools: &[&str] = if options.dhcp {
+            &["dnsmasq", "udhcpc"]
+        } else {
+            &[]
+        };
+        for &tool in ["ip", "nft", "tcpdump", "openvpn", "openssl", "sysctl"]
+            .iter()
+            .chain(dhcp_tools)
+        {
             if !netns::have_tool(tool) {
                 return Err(LabError::MissingTool(tool.into()));
             }
@@ -121,6 +124,8 @@ impl Lab {
         let mut lab = Lab {
             vpn_client: None,
             vpn_server: None,
+            vpn_servers_moved: Vec::new(),
+            dnsmasq: None,
             web: None,
             extra: Vec::new(),
             guest,
@@ -130,12 +135,24 @@ impl Lab {
             tunnel: TunnelNet {
                 server_addr: addr::VPN_SERVER,
                 port: addr::VPN_PORT,
-                v4_net: "10.8.0.0",
+                v4_net: "10.8.0.0".into(),
                 v4_mask: "255.255.255.0",
-                v6_net: "fd00:8::/64",
+                v6_net: "fd00:8::/64".into(),
+                server_dev: "tun0".into(),
             },
+            options,
+            netns_etc: None,
             dir,
         };
+        if options.dhcp {
+            // Before anything runs in the client: `ip netns exec` binds
+            // this file at exec time, and only if it exists then.
+            let etc = std::path::PathBuf::from("/etc/netns").join(lab.client.name());
+            std::fs::create_dir_all(&etc)
+                .map_err(LabError::io(format!("creating {}", etc.display())))?;
+            lab.netns_etc = Some(etc.clone());
+            write(&etc.join("resolv.conf"), "")?;
+        }
         lab.wire()?;
         let tcp = [
             SocketAddr::new(addr::WEB_V4.into(), addr::WEB_TCP_PORT),
@@ -167,20 +184,29 @@ impl Lab {
             &format!("addr add {}/64 dev {INET_WIRE}", addr::ROUTER_V6),
             &format!("link set {INET_WIRE} up"),
         ])?;
+        let moved: Vec<String> = (1..=addr::MOVED_VPN_SERVERS)
+            .map(|n| format!("addr add {}/32 dev lo", addr::moved_vpn_server(n)))
+            .collect();
+        self.inet
+            .ip_batch(&moved.iter().map(String::as_str).collect::<Vec<_>>())?;
         self.client.sysctl(&[
             ("net.ipv4.ip_forward", "1"),
             ("net.ipv6.conf.all.forwarding", "1"),
         ])?;
         self.client.ip_batch(&[
-            &format!("addr add {}/24 dev {CLIENT_WAN}", addr::CLIENT_V4),
             &format!("addr add {}/64 dev {CLIENT_WAN}", addr::CLIENT_V6),
             &format!("addr add {}/24 dev {GUEST_BRIDGE}", addr::GUEST_GW_V4),
             &format!("addr add {}/64 dev {GUEST_BRIDGE}", addr::GUEST_GW_V6),
             &format!("link set {CLIENT_WAN} up"),
             &format!("link set {GUEST_BRIDGE} up"),
-            &format!("route add default via {} dev {CLIENT_WAN}", addr::ROUTER_V4),
             &format!("route add default via {} dev {CLIENT_WAN}", addr::ROUTER_V6),
         ])?;
+        if !self.options.dhcp {
+            self.client.ip_batch(&[
+                &format!("addr add {}/24 dev {CLIENT_WAN}", addr::CLIENT_V4),
+                &format!("route add default via {} dev {CLIENT_WAN}", addr::ROUTER_V4),
+            ])?;
+        }
         self.guest.ip_batch(&[
             &format!("addr add {}/24 dev eth0", addr::GUEST_V4),
             &format!("addr add {}/64 dev eth0", addr::GUEST_V6),
@@ -298,6 +324,139 @@ impl Lab {
         Ok(start.elapsed())
     }
 
+    /// Starts the provider's OpenVPN server number `n` (1 to
+    /// [`addr::MOVED_VPN_SERVERS`]) at [`addr::moved_vpn_server`]`(n)`, with
+    /// its own device (`tun<n>`) and pools (`10.<8+n>.0.0/24`,
+    /// `fd00:<8+n>::/64`) and the same CA; returns once it is listening.
+    pub fn start_moved_vpn_server(&mut self, n: u8) -> Result<Duration> {
+        let start = Instant::now();
+        if !(1..=addr::MOVED_VPN_SERVERS).contains(&n) || self.moved_slot(n).is_some() {
+            return Err(LabError::Command {
+                cmd: format!("start_moved_vpn_server({n})"),
+                status: "no such server, or already running".into(),
+                stderr: String::new(),
+            });
+        }
+        let pki = self.pki()?;
+        let net = TunnelNet {
+            server_addr: addr::moved_vpn_server(n),
+            port: addr::VPN_PORT,
+            v4_net: format!("10.{}.0.0", 8 + n),
+            v4_mask: "255.255.255.0",
+            v6_net: format!("fd00:{}::/64", 8 + n),
+            server_dev: format!("tun{n}"),
+        };
+        let conf = self.dir.path().join(format!("server-moved-{n}.conf"));
+        write(&conf, &openvpn::server_config(&pki, &net))?;
+        let server = Proc::spawn(
+            &format!("openvpn server (moved, {n})"),
+            self.inet
+                .command(&["openvpn", "--config", &conf.to_string_lossy()]),
+        )?;
+        server.wait_for_line(openvpn::READY_LINE, Duration::from_secs(10))?;
+        self.vpn_servers_moved.push((n, server));
+        Ok(start.elapsed())
+    }
+
+    fn moved_slot(&self, n: u8) -> Option<usize> {
+        self.vpn_servers_moved.iter().position(|(m, _)| *m == n)
+    }
+
+    /// Stops the first OpenVPN server with `signal` (SIGTERM: it tells its
+    /// clients first) and waits for it to exit (SIGKILL after 5 s).
+    pub fn stop_vpn_server(&mut self, signal: Signal) {
+        if let Some(server) = self.vpn_server.take() {
+            server.stop(signal, Duration::from_secs(5));
+        }
+    }
+
+    /// Takes the first server's process out of the lab, still running, so
+    /// a scenario can signal it at a measured instant (and drop it, which
+    /// kills it by PID, when done).
+    pub fn take_vpn_server(&mut self) -> Option<Proc> {
+        self.vpn_server.take()
+    }
+
+    /// [`Lab::take_vpn_server`] for moved server number `n`.
+    pub fn take_moved_vpn_server(&mut self, n: u8) -> Option<Proc> {
+        let i = self.moved_slot(n)?;
+        Some(self.vpn_servers_moved.swap_remove(i).1)
+    }
+
+    /// Writes a client config for device `dev` that names its server
+    /// ([`dnsmasq::VPN_NAME`]) instead of an address; its path, for
+    /// `airlockctl endpoints import` and [`Lab::spawn_vpn_client_config`].
+    pub fn named_client_config(&mut self, dev: &str) -> Result<std::path::PathBuf> {
+        let pki = self.pki()?;
+        let conf = self.dir.path().join(format!("client-named-{dev}.conf"));
+        write(
+            &conf,
+            &openvpn::named_client_config(&pki, dnsmasq::VPN_NAME, addr::VPN_PORT, dev),
+        )?;
+        Ok(conf)
+    }
+
+    /// Starts the OpenVPN client with the config file `conf` without
+    /// waiting. Replaces (kills) a running client.
+    pub fn spawn_vpn_client_config(&mut self, conf: &Path) -> Result<()> {
+        self.kill_vpn_client();
+        self.vpn_client = Some(Proc::spawn(
+            "openvpn client",
+            self.client
+                .command(&["openvpn", "--config", &conf.to_string_lossy()]),
+        )?);
+        Ok(())
+    }
+
+    /// Waits until the client has reported its tunnel up `n` times in all
+    /// (the first connect is 1; each reconnect adds one).
+    pub fn wait_vpn_ready_nth(&self, n: usize, timeout: Duration) -> Result<Duration> {
+        let client = self.vpn_client.as_ref().ok_or_else(|| LabError::Exited {
+            what: "openvpn client (never started)".into(),
+            log: String::new(),
+        })?;
+        client.wait_for_nth_line(openvpn::READY_LINE, n, timeout)
+    }
+
+    /// Starts the network's dnsmasq (DHCP on the client's wire, DNS at
+    /// [`addr::RESOLVER_V4`]) with [`dnsmasq::VPN_NAME`] at the first VPN
+    /// server; returns once it serves.
+    pub fn start_dnsmasq(&mut self) -> Result<Duration> {
+        let (d, took) = Dnsmasq::start(&self.inet, self.dir.path(), addr::VPN_SERVER)?;
+        self.dnsmasq = Some(d);
+        Ok(took)
+    }
+
+    /// The running dnsmasq ([`Lab::start_dnsmasq`]).
+    pub fn dnsmasq(&self) -> Option<&Dnsmasq> {
+        self.dnsmasq.as_ref()
+    }
+
+    /// Takes a DHCP lease on the client's wire with udhcpc (lab started
+    /// with [`LabOptions::dhcp`], dnsmasq running): address, default route
+    /// and the client's resolv.conf come from it.
+    pub fn dhcp_lease(&self) -> Result<Lease> {
+        let etc = self.netns_etc.as_ref().ok_or_else(|| LabError::Command {
+            cmd: "dhcp_lease".into(),
+            status: "the lab was not started with LabOptions { dhcp: true }".into(),
+            stderr: String::new(),
+        })?;
+        dhcp::obtain(
+            &self.client,
+            CLIENT_WAN,
+            self.dir.path(),
+            &etc.join("resolv.conf"),
+        )
+    }
+
+    /// The client's resolv.conf as its processes see it (DHCP labs).
+    pub fn client_resolv_conf(&self) -> String {
+        self.netns_etc
+            .as_ref()
+            .and_then(|e| std::fs::read_to_string(e.join("resolv.conf")).ok())
+            .unwrap_or_default()
+    }
+
     /// Starts the OpenVPN client on tunnel device `dev` without waiting
     /// (for "connects through the kill switch": call
     /// [`Lab::wait_vpn_ready`] next). Replaces (kills) a running client.
@@ -352,9 +511,11 @@ impl Lab {
     pub fn process_ids(&self) -> Vec<u32> {
         self.vpn_server
             .iter()
+            .chain(self.vpn_servers_moved.iter().map(|(_, p)| p))
             .chain(&self.vpn_client)
             .chain(&self.extra)
             .map(Proc::pid)
+            .chain(self.dnsmasq.iter().map(Dnsmasq::pid))
             .collect()
     }
 
@@ -374,6 +535,13 @@ impl Lab {
             .unwrap_or_default()
     }
 
+    /// Moved server `n`'s OpenVPN output so far.
+    pub fn moved_vpn_server_log(&self, n: u8) -> String {
+        self.moved_slot(n)
+            .map(|i| self.vpn_servers_moved[i].1.output())
+            .unwrap_or_default()
+    }
+
     /// Starts the leak meter on the client's wire; returns when tcpdump is
     /// listening. Stop it with [`Meter::stop`] to get the [`crate::Capture`].
     pub fn meter_start(&self) -> Result<Meter> {
@@ -384,10 +552,11 @@ impl Lab {
                 marker_ns: self.client.name().into(),
                 marker_dev: CLIENT_WAN.into(),
                 classifier: Classifier {
-                    vpn_endpoints: vec![SocketAddr::new(
-                        self.tunnel.server_addr.into(),
-                        self.tunnel.port,
-                    )],
+                    // Every address the lab may run a VPN server on.
+                    vpn_endpoints: std::iter::once(self.tunnel.server_addr)
+                        .chain((1..=addr::MOVED_VPN_SERVERS).map(addr::moved_vpn_server))
+                        .map(|a| SocketAddr::new(a.into(), addr::VPN_PORT))
+                        .collect(),
                     marker: MARKER.to_vec(),
                 },
             },
@@ -415,8 +584,13 @@ impl Drop for Lab {
         // else is still inside by PID.
         self.kill_vpn_client();
         drop(self.vpn_server.take());
+        self.vpn_servers_moved.clear();
+        drop(self.dnsmasq.take());
         self.extra.clear();
         drop(self.web.take());
+        if let Some(etc) = self.netns_etc.take() {
+            let _ = std::fs::remove_dir_all(etc);
+        }
     }
 }
 

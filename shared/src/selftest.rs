@@ -400,6 +400,7 @@ mod tests {
                 network_check_names: 2,
                 vpn_server_names: 0,
                 pinned: vec![],
+                upstreams: vec![],
             })
         });
         Status {

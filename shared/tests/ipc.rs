@@ -47,6 +47,9 @@ fn all_requests() -> Vec<RequestBody> {
         R::GetSettings,
         R::GetBlocked,
         R::GetCounters,
+        R::Resolve {
+            host: "vpn.lab.test".into(),
+        },
     ]
 }
 
@@ -68,6 +71,7 @@ fn request_variant(b: &RequestBody) -> usize {
         R::GetSettings => 12,
         R::GetBlocked => 13,
         R::GetCounters => 14,
+        R::Resolve { .. } => 15,
     }
 }
 
@@ -106,6 +110,10 @@ fn all_bodies() -> Vec<ResponseBody> {
         B::Counters {
             blocked_packets: None,
         },
+        B::Addresses(vec![
+            "198.51.100.7".parse().unwrap(),
+            "2001:db8::7".parse().unwrap(),
+        ]),
     ]
 }
 
@@ -150,10 +158,11 @@ fn body_variant(b: &ResponseBody) -> usize {
         B::Settings(_) => 6,
         B::Blocked(_) => 7,
         B::Counters { .. } => 8,
+        B::Addresses(_) => 9,
     }
 }
 
-const ERROR_CODES: [ErrorCode; 8] = [
+const ERROR_CODES: [ErrorCode; 9] = [
     ErrorCode::VersionMismatch,
     ErrorCode::HandshakeRequired,
     ErrorCode::NotAuthorized,
@@ -162,6 +171,7 @@ const ERROR_CODES: [ErrorCode; 8] = [
     ErrorCode::Firewall,
     ErrorCode::Busy,
     ErrorCode::Internal,
+    ErrorCode::Unresolved,
 ];
 
 fn all_server_messages() -> Vec<ServerMessage> {
@@ -186,11 +196,11 @@ fn all_server_messages() -> Vec<ServerMessage> {
 fn samples_cover_every_variant() {
     let mut seen: Vec<usize> = all_requests().iter().map(request_variant).collect();
     seen.sort();
-    assert_eq!(seen, (0..15).collect::<Vec<_>>());
+    assert_eq!(seen, (0..16).collect::<Vec<_>>());
     let mut seen: Vec<usize> = all_bodies().iter().map(body_variant).collect();
     seen.sort();
     seen.dedup();
-    assert_eq!(seen, (0..9).collect::<Vec<_>>());
+    assert_eq!(seen, (0..10).collect::<Vec<_>>());
 }
 
 #[test]

@@ -284,15 +284,20 @@ impl Engine {
         }
     }
 
-    /// When the engine must wake up by itself next (the end of a pause).
+    /// When the engine must wake up by itself next: the end of a pause,
+    /// or the first pinned-by-answer endpoint to expire.
     pub fn next_deadline(&self) -> Option<u64> {
-        self.settings
+        let pause = self
+            .settings
             .pause_until
-            .filter(|_| self.settings.kill_switch)
+            .filter(|_| self.settings.kill_switch);
+        pause.into_iter().chain(self.next_pin_expiry()).min()
     }
 
-    /// Ends an expired pause; called at [`Engine::next_deadline`].
+    /// Drops expired pins and ends an expired pause; called at
+    /// [`Engine::next_deadline`].
     pub fn on_deadline(&mut self, now: u64) -> Result<(), EngineError> {
+        self.expire_pins(now);
         match self.settings.pause_until {
             Some(until) if until <= now => self.change(now, |s| {
                 s.pause_until = None;

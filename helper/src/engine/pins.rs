@@ -87,6 +87,15 @@ impl Engine {
         }
     }
 
+    /// When the first pinned endpoint expires. The engine must wake up by
+    /// itself for it (see `Engine::next_deadline`): a pin is dropped only
+    /// when the engine runs, and while blocking with no tunnel coming up
+    /// nothing else may wake it for hours, so a server the provider moved
+    /// away from would stay allowed long past its answer's time.
+    pub fn next_pin_expiry(&self) -> Option<u64> {
+        self.pins.pins().iter().map(|p| p.expires_at).min()
+    }
+
     /// What the resolver is doing, for status.
     pub fn resolver_status(&self, now: u64) -> airlock_shared::status::ResolverStatus {
         let names = self.settings.resolver_names(self.platform);
@@ -95,6 +104,7 @@ impl Engine {
             network_check_names: names.network_check.len(),
             vpn_server_names: names.vpn_servers.len(),
             pinned: self.pins.pins().to_vec(),
+            upstreams: self.snapshot.dns.clone(),
         }
     }
 

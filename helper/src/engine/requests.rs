@@ -28,10 +28,12 @@ impl Engine {
             RequestBody::GetBlocked => Ok(ResponseBody::Blocked(crate::blocked::report())),
             RequestBody::GetCounters => self.counters(now),
             RequestBody::GetRules { offset } => self.rules_page(offset),
-            RequestBody::Hello { .. } | RequestBody::Subscribe => Err(IpcError::new(
-                ErrorCode::BadRequest,
-                "hello and subscribe are handled by the connection, not the engine",
-            )),
+            RequestBody::Hello { .. } | RequestBody::Subscribe | RequestBody::Resolve { .. } => {
+                Err(IpcError::new(
+                    ErrorCode::BadRequest,
+                    "hello, subscribe and resolve are handled by the connection, not the engine",
+                ))
+            }
             RequestBody::Enable => self.done(now, |s| {
                 s.kill_switch = true;
                 s.pause_until = None;

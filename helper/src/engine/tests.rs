@@ -773,3 +773,55 @@ fn counters_are_read_afresh_for_the_self_test() {
     assert_eq!(st.firewall.blocked_packets, 10);
     assert!(!RequestBody::GetCounters.is_mutating());
 }
+
+#[test]
+fn the_engine_wakes_for_the_first_pin_to_expire_and_drops_it_then() {
+    let rig = Rig::new();
+    let mut e = blocking_with_named_endpoint(&rig);
+    assert_eq!(e.next_deadline(), None);
+    let name = airlock_shared::dns::Name::from_dotted("vpn.lab.test").unwrap();
+    e.pin_answer(&name, &vpn_answer("203.0.113.9", 300), T0)
+        .unwrap();
+    e.pin_answer(&name, &vpn_answer("203.0.113.10", 120), T0 + 10)
+        .unwrap();
+    assert_eq!(e.next_deadline(), Some(T0 + 130));
+    // Woken early (the daemon wakes a little ahead): nothing changes.
+    let loads = rig.k().loads;
+    e.on_deadline(T0 + 129).unwrap();
+    assert_eq!(rig.k().loads, loads);
+    assert_eq!(e.pins().pins().len(), 2);
+    // At the deadline the expired pin leaves the kernel, the other stays,
+    // and the next wake-up is the other's expiry.
+    e.on_deadline(T0 + 130).unwrap();
+    let rules = rig.k().rules.clone().unwrap();
+    assert!(!rules.contains("203.0.113.10"), "{rules}");
+    assert!(rules.contains("203.0.113.9"), "{rules}");
+    assert_eq!(e.next_deadline(), Some(T0 + 300));
+    // Seen again in an answer: the deadline moves with it.
+    e.pin_answer(&name, &vpn_answer("203.0.113.9", 300), T0 + 200)
+        .unwrap();
+    assert_eq!(e.next_deadline(), Some(T0 + 500));
+    e.on_deadline(T0 + 499).unwrap();
+    assert!(rig.k().rules.clone().unwrap().contains("203.0.113.9"));
+    e.on_deadline(T0 + 500).unwrap();
+    assert!(!rig.k().rules.clone().unwrap().contains("203.0.113.9"));
+    assert!(e.pins().pins().is_empty());
+    assert_eq!(e.next_deadline(), None);
+}
+
+#[test]
+fn a_pause_and_a_pin_wake_the_engine_at_whichever_comes_first() {
+    let rig = Rig::new();
+    let mut e = blocking_with_named_endpoint(&rig);
+    let name = airlock_shared::dns::Name::from_dotted("vpn.lab.test").unwrap();
+    e.pin_answer(&name, &vpn_answer("203.0.113.9", 100), T0)
+        .unwrap();
+    assert_eq!(e.next_deadline(), Some(T0 + 100));
+    // A pause leaves Blocking: the pins go (the daemon expires pins after
+    // every message), and the pause's end is next.
+    e.handle(RequestBody::Pause { seconds: 300 }, T0 + 1)
+        .unwrap();
+    e.expire_pins(T0 + 1);
+    assert!(e.pins().pins().is_empty());
+    assert_eq!(e.next_deadline(), Some(T0 + 301));
+}

@@ -11,7 +11,7 @@ use tokio::sync::{mpsc, oneshot};
 use super::{Config, PinRequest};
 
 /// At most this many of the network's resolvers are tried per query.
-const MAX_UPSTREAMS: usize = 3;
+pub(super) const MAX_UPSTREAMS: usize = 3;
 
 /// The reply for the asker: the relayed answer, or SERVFAIL when no
 /// resolver answered or the pin could not be made.
@@ -60,7 +60,7 @@ pub async fn answer(
 
 /// Sends the asker's query under an id of our own to `server` and waits
 /// for a checked answer.
-async fn ask(
+pub(super) async fn ask(
     packet: &[u8],
     query: &Query,
     server: SocketAddr,

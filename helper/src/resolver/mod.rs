@@ -11,6 +11,7 @@
 //! upstream, and drop logging that cannot flood the log.
 
 mod forward;
+mod lookup;
 #[cfg(target_os = "linux")]
 mod mark_linux;
 #[cfg(test)]
@@ -27,6 +28,7 @@ use tokio::net::UdpSocket;
 use tokio::sync::{mpsc, oneshot, watch, Semaphore};
 
 pub use crate::engine::ResolverView;
+pub use lookup::resolve_host;
 
 /// Where the resolver listens; the nft redirect points here.
 pub const LISTEN: SocketAddr =

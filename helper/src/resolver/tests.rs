@@ -14,7 +14,7 @@ use tokio::sync::{mpsc, watch};
 use super::*;
 
 fn query(id: u16, name: &str, qtype: u16) -> Vec<u8> {
-    airlock_shared::dns::question(id, &Name::from_dotted(name).unwrap(), qtype)
+    airlock_shared::dns::query(id, &Name::from_dotted(name).unwrap(), qtype)
 }
 
 /// What the upstream stand-in saw, and when the pins were made.
@@ -187,4 +187,80 @@ async fn garbage_is_dropped_and_the_resolver_keeps_serving() {
         .await
         .expect("still serving");
     assert_eq!(rcode(&m), Rcode::NoError);
+}
+
+/// An upstream that answers A queries for any name with 10.9.1.2 and
+/// AAAA with an empty NOERROR; returns its port and the qtypes it saw.
+async fn a_only_upstream() -> (u16, Arc<Mutex<Vec<u16>>>) {
+    let upstream = UdpSocket::bind("127.0.0.1:0").await.unwrap();
+    let port = upstream.local_addr().unwrap().port();
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let s = seen.clone();
+    tokio::spawn(async move {
+        let mut buf = [0u8; 4096];
+        loop {
+            let (n, from) = upstream.recv_from(&mut buf).await.unwrap();
+            let q = parse_query(&buf[..n]).unwrap();
+            s.lock().unwrap().push(q.question.qtype);
+            let mut m = buf[..n].to_vec();
+            m[2] |= 0x80;
+            m[3] |= 0x80;
+            if q.question.qtype == TYPE_A {
+                m[7] = 1;
+                m.extend_from_slice(&[0xC0, 12, 0, 1, 0, 1, 0, 0, 1, 44, 0, 4, 10, 9, 1, 2]);
+            }
+            upstream.send_to(&m, from).await.unwrap();
+        }
+    });
+    (port, seen)
+}
+
+#[tokio::test]
+async fn while_blocking_a_name_is_resolved_through_the_networks_resolvers() {
+    let (port, seen) = a_only_upstream().await;
+    let config = Config {
+        upstream_port: port,
+        upstream_timeout: Duration::from_millis(500),
+        mark: None,
+    };
+    let up: IpAddr = "127.0.0.1".parse().unwrap();
+    let found = resolve_host("vpn.lab.test", true, &[up], &config)
+        .await
+        .unwrap();
+    assert_eq!(found, ["10.9.1.2".parse::<IpAddr>().unwrap()]);
+    assert_eq!(
+        *seen.lock().unwrap(),
+        [TYPE_A, airlock_shared::dns::TYPE_AAAA]
+    );
+    // No resolvers known: a clear error, nothing sent.
+    let e = resolve_host("vpn.lab.test", true, &[], &config)
+        .await
+        .unwrap_err();
+    assert!(e.contains("no resolvers"), "{e}");
+    assert!(resolve_host("bad..name", true, &[up], &config)
+        .await
+        .is_err());
+    assert_eq!(seen.lock().unwrap().len(), 2);
+}
+
+#[tokio::test]
+async fn a_silent_resolver_is_a_clear_failure_within_the_timeout() {
+    // Bound, never answering.
+    let silent = UdpSocket::bind("127.0.0.1:0").await.unwrap();
+    let config = Config {
+        upstream_port: silent.local_addr().unwrap().port(),
+        upstream_timeout: Duration::from_millis(200),
+        mark: None,
+    };
+    let t = Instant::now();
+    let e = resolve_host(
+        "vpn.lab.test",
+        true,
+        &["127.0.0.1".parse().unwrap()],
+        &config,
+    )
+    .await
+    .unwrap_err();
+    assert!(e.contains("no resolver answered"), "{e}");
+    assert!(t.elapsed() < Duration::from_secs(2));
 }

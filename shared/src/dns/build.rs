@@ -4,24 +4,23 @@
 
 use super::decide::{PLACEHOLDER_V4, PLACEHOLDER_V6};
 use super::message::{Query, Rcode, CLASS_IN, HEADER_LEN, TYPE_A, TYPE_AAAA};
-use super::name::Name;
 
-/// A standard query for `name`, type `qtype`, class IN, with recursion
-/// desired and no EDNS: what glibc's stub resolver sends.
-pub fn question(id: u16, name: &Name, qtype: u16) -> Vec<u8> {
+/// Seconds an asker may cache the placeholder. Short, so the real address
+/// is looked up as soon as the tunnel is up and Airlock no longer answers.
+pub const PLACEHOLDER_TTL: u32 = 5;
+
+/// A standard query (recursion desired) for `name`, type `qtype`, class
+/// IN: what the helper sends when it resolves a name for itself.
+pub fn query(id: u16, name: &super::name::Name, qtype: u16) -> Vec<u8> {
     let mut m = Vec::with_capacity(HEADER_LEN + name.wire().len() + 4);
     m.extend_from_slice(&id.to_be_bytes());
-    // QR=0, opcode 0, RD=1; one question, no other records.
+    // QR=0, opcode 0, RD=1; one question, no records.
     m.extend_from_slice(&[0x01, 0x00, 0, 1, 0, 0, 0, 0, 0, 0]);
     m.extend_from_slice(name.wire());
     m.extend_from_slice(&qtype.to_be_bytes());
     m.extend_from_slice(&CLASS_IN.to_be_bytes());
     m
 }
-
-/// Seconds an asker may cache the placeholder. Short, so the real address
-/// is looked up as soon as the tunnel is up and Airlock no longer answers.
-pub const PLACEHOLDER_TTL: u32 = 5;
 
 /// A response to `query` with `rcode`, echoing its question and carrying
 /// `answers` (each a full resource record after the owner name pointer).
@@ -112,6 +111,17 @@ mod tests {
 
     fn query(id: u16, name: &str, qtype: u16) -> Query {
         parse_query(&query_bytes(id, name, qtype)).unwrap()
+    }
+
+    #[test]
+    fn the_helpers_own_query_parses_as_the_question_it_asks() {
+        let name = super::super::name::Name::from_dotted("vpn.lab.test").unwrap();
+        let bytes = super::query(0xBEEF, &name, TYPE_AAAA);
+        let q = parse_query(&bytes).unwrap();
+        assert_eq!(q.header.id, 0xBEEF);
+        assert!(q.header.recursion_desired());
+        assert_eq!(q.question.name, name);
+        assert_eq!((q.question.qtype, q.question.qclass), (TYPE_AAAA, CLASS_IN));
     }
 
     #[test]

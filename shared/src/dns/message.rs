@@ -156,7 +156,7 @@ pub(crate) mod tests {
     /// A query as glibc's stub resolver sends it: RD set, one question,
     /// no EDNS.
     pub fn query_bytes(id: u16, name: &str, qtype: u16) -> Vec<u8> {
-        super::super::build::question(id, &Name::from_dotted(name).unwrap(), qtype)
+        super::super::build::query(id, &Name::from_dotted(name).unwrap(), qtype)
     }
 
     #[test]

@@ -36,8 +36,10 @@ use crate::status::Status;
 /// 3: the status's firewall health is typed: `backend` is a firewall
 /// kind, `problems` are kernel problems and `faults` what Airlock failed
 /// to do, each a tagged object instead of a sentence; the resolver's and
-/// the blocked log's requests were added, and `GetCounters` for the
-/// self-test.
+/// the blocked log's requests were added; `Resolve` / `Addresses` and the
+/// `unresolved` error (the helper resolves a VPN config's server names,
+/// so importing works while the kill switch blocks DNS); `GetCounters`
+/// for the self-test.
 pub const PROTOCOL_VERSION: u32 = 3;
 
 /// Request id the helper uses when it cannot tell which request an error
@@ -92,6 +94,14 @@ pub enum RequestBody {
     /// once-a-second reading): the self-test tells Airlock's refusal of
     /// one attempt apart from a timeout or a missing route by them.
     GetCounters,
+    /// Resolve a VPN server's name (A and AAAA) the way the helper itself
+    /// can: while blocking, through its own allowed path to the network's
+    /// resolvers (the only DNS the kill switch lets out); otherwise through
+    /// the system's resolver. For importing a config with the kill switch
+    /// on; nothing is pinned or saved. Answered with `Addresses`.
+    Resolve {
+        host: String,
+    },
 }
 
 impl RequestBody {
@@ -119,7 +129,10 @@ impl RequestBody {
             | RequestBody::Pause { .. }
             | RequestBody::Resume
             | RequestBody::AddEndpoints { .. }
-            | RequestBody::RemoveEndpoints { .. } => true,
+            | RequestBody::RemoveEndpoints { .. }
+            // While blocking it sends a query out through the kill switch:
+            // a way out that only those who may turn it off may use.
+            | RequestBody::Resolve { .. } => true,
         }
     }
 }
@@ -245,6 +258,8 @@ pub enum ResponseBody {
     Counters {
         blocked_packets: Option<u64>,
     },
+    /// The addresses a `Resolve` found, deduplicated, in answer order.
+    Addresses(Vec<std::net::IpAddr>),
 }
 
 impl ResponseBody {
@@ -260,6 +275,7 @@ impl ResponseBody {
             ResponseBody::Settings(_) => "settings",
             ResponseBody::Blocked(_) => "blocked",
             ResponseBody::Counters { .. } => "counters",
+            ResponseBody::Addresses(_) => "addresses",
         }
     }
 }
@@ -303,6 +319,8 @@ pub enum ErrorCode {
     Busy,
     /// A bug in the helper.
     Internal,
+    /// A name the helper could not resolve (no answer, no address).
+    Unresolved,
 }
 
 impl ErrorCode {
@@ -316,6 +334,7 @@ impl ErrorCode {
             ErrorCode::Firewall => "firewall error",
             ErrorCode::Busy => "busy",
             ErrorCode::Internal => "internal error",
+            ErrorCode::Unresolved => "unresolved",
         }
     }
 }

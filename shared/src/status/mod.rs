@@ -138,6 +138,10 @@ pub struct ResolverStatus {
     /// Endpoints pinned because an answer named them (not in settings).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub pinned: Vec<crate::dns::AnsweredPin>,
+    /// The network's own resolvers (from DHCP or the system's settings as
+    /// the helper last read them), where VPN server names are forwarded.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub upstreams: Vec<std::net::IpAddr>,
 }
 
 impl ResolverStatus {
@@ -175,6 +179,7 @@ mod tests {
             network_check_names: 2,
             vpn_server_names: 2,
             pinned: vec![],
+            upstreams: vec![],
         };
         assert_eq!(
             r.summary(),
