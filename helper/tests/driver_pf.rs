@@ -5,7 +5,7 @@
 
 use std::path::{Path, PathBuf};
 
-use airlock_helper::driver::pf::{PfConfig, PfDriver, ANCHOR, TOKEN_FILE};
+use airlock_helper::driver::pf::{PfConfig, PfDriver, ANCHOR, LEGACY_ANCHOR, TOKEN_FILE};
 use airlock_helper::driver::{DriverError, Firewall, Problem};
 use airlock_shared::endpoint::Endpoint;
 use airlock_shared::network::classify::classify;
@@ -131,6 +131,7 @@ fn first_load_loads_then_enables_and_verifies() {
             plain(&["-E"]),
             plain(&["-s", "info"]),
             plain(&["-a", ANCHOR, "-s", "rules"]),
+            plain(&["-a", LEGACY_ANCHOR, "-s", "rules"]),
         ]
     );
     assert_eq!(bench.token().as_deref(), Some("13580866039543779071\n"));
@@ -196,6 +197,7 @@ fn remove_empties_the_anchor_then_releases_the_token() {
         vec![
             load_anchor(""),
             plain(&["-a", ANCHOR, "-s", "rules"]),
+            plain(&["-a", LEGACY_ANCHOR, "-s", "rules"]),
             plain(&["-X", "13580866039543779071"]),
         ]
     );
@@ -205,15 +207,27 @@ fn remove_empties_the_anchor_then_releases_the_token() {
     pf.remove().unwrap();
     assert_eq!(
         bench.take_calls(),
-        vec![load_anchor(""), plain(&["-a", ANCHOR, "-s", "rules"])],
+        vec![
+            load_anchor(""),
+            plain(&["-a", ANCHOR, "-s", "rules"]),
+            plain(&["-a", LEGACY_ANCHOR, "-s", "rules"]),
+        ],
         "no token left: nothing to release"
     );
 }
 
+fn settings(pf_restore_hook: bool) -> Settings {
+    Settings {
+        pf_restore_hook,
+        ..Settings::default()
+    }
+}
+
 #[test]
-fn custom_main_ruleset_without_the_apple_hook_is_a_problem() {
+fn custom_main_ruleset_without_the_apple_hook_is_only_reported_with_the_setting_off() {
     let bench = Bench::new(&["PFCTL_STANDIN_MAIN=custom"]);
     let mut pf = bench.driver();
+    pf.use_settings(&settings(false));
     pf.load(RULES).unwrap();
     bench.take_calls();
     let problems = pf.check(true).unwrap();
@@ -248,7 +262,7 @@ fn failing_enable_carries_stderr_and_writes_no_token() {
 
 #[test]
 fn failing_load_carries_stderr_and_keeps_the_token() {
-    let bench = Bench::new(&["PFCTL_STANDIN_FAIL=-a com.apple/airlock -f -"]);
+    let bench = Bench::new(&["PFCTL_STANDIN_FAIL=-a com.apple/0.airlock -f -"]);
     std::fs::create_dir_all(&bench.state).unwrap();
     std::fs::write(bench.state.join(TOKEN_FILE), "424242\n").unwrap();
     let err = bench
@@ -374,4 +388,139 @@ fn kills_forbidden_states_by_host_pair_but_never_the_vpns() {
         ]
     );
     assert_eq!(killed, 4);
+}
+
+#[test]
+fn an_anchor_left_by_a_helper_from_before_the_rename_is_emptied_once() {
+    let bench = Bench::new(&[]);
+    // The old helper's rules, as it loaded them into com.apple/airlock.
+    std::fs::write(bench.standin_state("legacy-anchor"), RULES).unwrap();
+    let mut pf = bench.driver();
+    pf.load(RULES).unwrap();
+    assert_eq!(
+        bench.take_calls(),
+        vec![
+            load_anchor(RULES),
+            plain(&["-E"]),
+            plain(&["-s", "info"]),
+            plain(&["-a", ANCHOR, "-s", "rules"]),
+            // Our new anchor is in and read first: only now the old one goes.
+            plain(&["-a", LEGACY_ANCHOR, "-s", "rules"]),
+            (call(&["-a", LEGACY_ANCHOR, "-f", "-"]), Some(String::new())),
+            plain(&["-a", LEGACY_ANCHOR, "-s", "rules"]),
+        ]
+    );
+    assert_eq!(
+        std::fs::read_to_string(bench.standin_state("legacy-anchor")).unwrap(),
+        ""
+    );
+    pf.load(RULES).unwrap();
+    assert!(
+        !bench
+            .take_calls()
+            .iter()
+            .any(|(c, _)| c.contains(LEGACY_ANCHOR)),
+        "checked once per run"
+    );
+}
+
+/// What the driver loads with `pfctl -R -o none -f -` for the replaced
+/// ruleset in pfctl-out/rules-main-replaced.txt: its scrub rule, the hook,
+/// its filter rules, nothing else (no nat, no tables, no options).
+const REPLACED_WITH_HOOK: &str = "\
+# The main ruleset another program loaded, as pfctl printed it, with
+# Apple's anchor hook put back by Airlock in front of its filter rules.
+scrub-anchor \"com.apple.internet-sharing/*\" all fragment reassemble
+# Evaluates com.apple/* (Airlock's com.apple/0.airlock first), as the stock /etc/pf.conf does.
+anchor \"com.apple/*\" all
+anchor \"com.apple.internet-sharing/*\" all
+pass quick on bridge100 all flags S/SA keep state
+block drop in quick on en0 proto tcp from <vm_blocklist> to any
+";
+
+#[test]
+fn a_replaced_main_ruleset_gets_the_hook_back_and_keeps_its_rules_nat_and_tables() {
+    let bench = Bench::new(&["PFCTL_STANDIN_MAIN=replaced"]);
+    let mut pf = bench.driver();
+    pf.load(RULES).unwrap();
+    bench.take_calls();
+    let problems = pf.check(true).unwrap();
+    assert_eq!(problems, vec![Problem::HookRestored { kept: 4 }]);
+    assert!(
+        problems[0].is_repairable(),
+        "counted as a tamper: the user hears of it"
+    );
+    let text = problems[0].to_string();
+    assert!(
+        text.contains("4 filter rules") && text.contains("pf_restore_hook"),
+        "{text}"
+    );
+    assert_eq!(
+        bench.take_calls(),
+        vec![
+            plain(&["-s", "info"]),
+            plain(&["-s", "rules"]),
+            plain(&["-s", "nat"]),
+            plain(&["-s", "Tables"]),
+            (
+                call(&["-R", "-o", "none", "-f", "-"]),
+                Some(REPLACED_WITH_HOOK.to_string())
+            ),
+            plain(&["-s", "rules"]),
+            plain(&["-s", "nat"]),
+            plain(&["-s", "Tables"]),
+            plain(&["-a", ANCHOR, "-s", "rules"]),
+        ]
+    );
+    // The next check finds the hook and nothing to do.
+    assert_eq!(pf.check(true).unwrap(), vec![]);
+    assert_eq!(
+        bench.take_calls(),
+        vec![
+            plain(&["-s", "info"]),
+            plain(&["-s", "rules"]),
+            plain(&["-a", ANCHOR, "-s", "rules"]),
+        ]
+    );
+}
+
+#[test]
+fn a_main_ruleset_pfctl_cannot_load_back_is_reported_and_left_as_it_was() {
+    let bench = Bench::new(&[
+        "PFCTL_STANDIN_MAIN=replaced",
+        "PFCTL_STANDIN_FAIL=-R -o none -f -",
+    ]);
+    let mut pf = bench.driver();
+    pf.load(RULES).unwrap();
+    bench.take_calls();
+    let problems = pf.check(true).unwrap();
+    let [Problem::HookNotRestored { reason }] = problems.as_slice() else {
+        panic!("{problems:?}");
+    };
+    assert!(reason.contains("Syntax error in config file"), "{reason}");
+    assert!(!problems[0].is_repairable(), "a reload would not fix it");
+    assert!(problems[0]
+        .to_string()
+        .contains("sudo pfctl -f /etc/pf.conf"));
+    let calls: Vec<String> = bench.take_calls().into_iter().map(|c| c.0).collect();
+    assert_eq!(
+        calls[calls.len() - 2..],
+        [
+            call(&["-R", "-o", "none", "-f", "-"]),
+            call(&["-a", ANCHOR, "-s", "rules"])
+        ],
+        "nothing read back after a failed load"
+    );
+    assert!(!bench.standin_state("main-rules").exists());
+}
+
+#[test]
+fn with_the_kill_switch_off_the_hook_is_left_alone() {
+    let bench = Bench::new(&["PFCTL_STANDIN_MAIN=replaced"]);
+    let mut pf = bench.driver();
+    assert_eq!(pf.check(false).unwrap(), vec![]);
+    assert_eq!(
+        bench.take_calls(),
+        vec![plain(&["-a", ANCHOR, "-s", "rules"])]
+    );
 }

@@ -8,7 +8,7 @@
 //!
 //! Two backends behind one trait: [`nft::NftDriver`] (Linux nftables, one
 //! `inet airlock` table) and [`pf::PfDriver`] (macOS pf, anchor
-//! `com.apple/airlock`). Both only spawn the platform's own command-line tool,
+//! `com.apple/0.airlock`). Both only spawn the platform's own command-line tool,
 //! so both compile and are tested on Linux; the pf one against a recording
 //! stand-in `pfctl`.
 //!
@@ -23,6 +23,8 @@ pub mod flow;
 pub mod nft;
 pub mod nft_shape;
 pub mod pf;
+pub mod pf_hook;
+mod pf_legacy;
 pub mod pf_parse;
 mod problem;
 #[cfg(test)]
@@ -40,6 +42,10 @@ pub use problem::Problem;
 pub trait Firewall: Send {
     /// `"nft"` or `"pf"`, for status and logs.
     fn backend(&self) -> &'static str;
+
+    /// The settings a driver acts on by itself (pf: `pf_restore_hook`).
+    /// The engine calls it before every check.
+    fn use_settings(&mut self, _settings: &airlock_shared::settings::Settings) {}
 
     /// Atomically replaces Airlock's rules with `ruleset`. `Ok` only once
     /// the kernel has been read back and holds them.

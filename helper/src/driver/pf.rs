@@ -1,9 +1,13 @@
 //! macOS backend: pf, through `pfctl` only.
 //!
-//! Our rules live in the anchor `com.apple/airlock`, below the
+//! Our rules live in the anchor `com.apple/0.airlock`, below the
 //! `anchor "com.apple/*"` hook macOS's stock main ruleset already has, so
 //! /etc/pf.conf is never touched and an OS update cannot remove the hook we
-//! rely on. The anchor is replaced atomically with `pfctl -a ANCHOR -f -`.
+//! rely on; its name sorts before Apple's own sub-anchors, so it is read
+//! first. The anchor is replaced atomically with `pfctl -a ANCHOR -f -`.
+//! When another program's main ruleset drops the hook, [`pf_hook`] puts it
+//! back (unless the user manages pf.conf); [`pf_legacy`] empties the anchor
+//! older versions used.
 //!
 //! pf is switched on with the reference-counted `pfctl -E`, whose token is
 //! kept in a file in the state directory (so a restarted helper can still
@@ -31,10 +35,10 @@ use airlock_shared::policy::Policy;
 
 use super::command::{self, Output};
 use super::flow::{self, Flow};
-use super::{pf_parse, DriverError, Firewall, Problem};
+use super::{pf_hook, pf_legacy, pf_parse, DriverError, Firewall, Problem};
 
-/// Our anchor, below Apple's `com.apple/*` hook.
-pub const ANCHOR: &str = "com.apple/airlock";
+/// Our anchor, below Apple's `com.apple/*` hook, and the one we used before.
+pub use airlock_shared::render::pf::{ANCHOR, LEGACY_ANCHOR};
 /// The file in the state directory holding our `pfctl -E` token.
 pub const TOKEN_FILE: &str = "pf-token";
 
@@ -60,6 +64,11 @@ pub struct PfDriver {
     config: PfConfig,
     /// The anchor's rules as pfctl printed them right after our last load.
     loaded: Option<Vec<String>>,
+    /// Put the `com.apple/*` hook back when it is gone (the setting
+    /// `pf_restore_hook`).
+    restore_hook: bool,
+    /// The old anchor was found empty or emptied since we started.
+    legacy_gone: bool,
 }
 
 impl PfDriver {
@@ -67,6 +76,8 @@ impl PfDriver {
         PfDriver {
             config,
             loaded: None,
+            restore_hook: true,
+            legacy_gone: false,
         }
     }
 
@@ -152,6 +163,15 @@ impl PfDriver {
         })
     }
 
+    /// Empties [`LEGACY_ANCHOR`] once per run (see `pf_legacy`).
+    fn remove_legacy(&mut self) -> Result<(), DriverError> {
+        if !self.legacy_gone {
+            pf_legacy::remove(&|args, stdin| self.pfctl(args, stdin))?;
+            self.legacy_gone = true;
+        }
+        Ok(())
+    }
+
     fn anchor_rules(&self) -> Result<Vec<String>, DriverError> {
         let out = self.pfctl(&["-a", ANCHOR, "-s", "rules"], None)?;
         Ok(pf_parse::rule_lines(&out.stdout))
@@ -161,6 +181,10 @@ impl PfDriver {
 impl Firewall for PfDriver {
     fn backend(&self) -> &'static str {
         "pf"
+    }
+
+    fn use_settings(&mut self, settings: &airlock_shared::settings::Settings) {
+        self.restore_hook = settings.pf_restore_hook;
     }
 
     /// Loads the anchor first and enables pf second, so the moment pf
@@ -193,7 +217,9 @@ impl Firewall for PfDriver {
             )));
         }
         self.loaded = Some(rules);
-        Ok(())
+        // Only now: our new anchor is read first, so the old one's rules
+        // decide nothing from here on, and there is no moment without one.
+        self.remove_legacy()
     }
 
     fn remove(&mut self) -> Result<(), DriverError> {
@@ -204,6 +230,8 @@ impl Firewall for PfDriver {
                 "anchor {ANCHOR} still holds rules after loading an empty ruleset into it"
             )));
         }
+        self.legacy_gone = false;
+        self.remove_legacy()?;
         if let Some(token) = self.saved_token()? {
             let released = self.pfctl(&["-X", &token], None);
             // A token pf refuses (e.g. from before a reboot) is worth
@@ -223,7 +251,16 @@ impl Firewall for PfDriver {
             }
             let main = self.pfctl(&["-s", "rules"], None)?;
             if !pf_parse::references_anchor(&main.stdout, ANCHOR) {
-                problems.push(Problem::AnchorNotReferenced);
+                problems.push(if !self.restore_hook {
+                    Problem::AnchorNotReferenced
+                } else {
+                    match pf_hook::restore(&|args, stdin| self.pfctl(args, stdin), &main.stdout) {
+                        Ok(kept) => Problem::HookRestored { kept: kept.rules },
+                        Err(e) => Problem::HookNotRestored {
+                            reason: e.to_string(),
+                        },
+                    }
+                });
             }
         }
         let rules = self.anchor_rules()?;

@@ -363,6 +363,7 @@ impl Engine {
     /// problem no load can fix is reported, never "repaired" by reloading.
     pub fn check_firewall(&mut self, now: u64) -> bool {
         let expect = self.loaded.is_some();
+        self.driver.use_settings(&self.settings);
         let found = match self.driver.check(expect) {
             Ok(p) => p,
             Err(e) => {
