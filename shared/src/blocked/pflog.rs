@@ -127,6 +127,13 @@ pub fn parse_header(b: &[u8]) -> Result<PflogHeader, PflogError> {
     })
 }
 
+/// Whether a record is one of ours: a packet our anchor (its last path
+/// part, `render::pf::ANCHOR_NAME`) dropped. The helper's kernel filter
+/// already keeps only these; this holds on a descriptor without it too.
+pub fn is_ours(h: &PflogHeader, anchor_name: &str) -> bool {
+    h.is_drop() && h.ruleset == anchor_name
+}
+
 /// One pflog record (header + the start of the packet) to an event.
 pub fn parse(b: &[u8]) -> Result<(PflogHeader, BlockedEvent), PflogError> {
     let h = parse_header(b)?;

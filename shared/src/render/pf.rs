@@ -33,6 +33,10 @@ use crate::policy::Policy;
 /// Apple uses none.
 pub const ANCHOR: &str = "com.apple/0.airlock";
 
+/// The last part of [`ANCHOR`]: what pf writes into a pflog record's
+/// `ruleset` field for our rules (xnu copies `ruleset->anchor->name`).
+pub const ANCHOR_NAME: &str = "0.airlock";
+
 /// The anchor Airlock used before it was renamed to sort first; the helper
 /// empties it when it finds rules there (an upgrade), since it would
 /// otherwise keep an old copy of the kill switch evaluated after ours.
@@ -80,17 +84,26 @@ pub fn render(policy: &Policy) -> String {
         rule::write(&mut out, r, &groups, first);
     }
     // Logging changes no verdict; the policy says whether to log.
-    let (log, logged) = match policy.log_blocked {
-        Some(_) => (" log", " Logged to pflog0."),
-        None => ("", ""),
+    // `log (user)` going out: pf looks up the sending socket, so the
+    // record carries its uid and pid (who sent it); coming in there is
+    // rarely a local socket to find. pf has no rate limit for `log`: see
+    // `blocked::bpf::ReaderConfig` for what bounds the cost.
+    let (log_out, log_in, logged_out, logged_in) = match policy.log_blocked {
+        Some(_) => (
+            " log (user)",
+            " log",
+            "\n# Logged to pflog0 with the sending socket's uid and pid.",
+            " Logged to pflog0.",
+        ),
+        None => ("", "", "", ""),
     };
     let _ = write!(
         out,
         "\n# Everything else going out is refused at once (TCP reset, ICMP unreachable),\n\
-         # so apps fail fast instead of hanging.{logged}\n\
-         block return out{log} quick all\n\
-         # Everything else coming in is dropped without an answer.{logged}\n\
-         block drop in{log} quick all\n",
+         # so apps fail fast instead of hanging.{logged_out}\n\
+         block return out{log_out} quick all\n\
+         # Everything else coming in is dropped without an answer.{logged_in}\n\
+         block drop in{log_in} quick all\n",
     );
     out
 }
@@ -160,6 +173,7 @@ mod tests {
         }
         assert!(apple[..2].iter().all(|a| super::LEGACY_ANCHOR > *a));
         assert!(super::ANCHOR.starts_with("com.apple/"));
+        assert_eq!(super::ANCHOR.rsplit('/').next(), Some(super::ANCHOR_NAME));
     }
 
     #[test]
