@@ -19,7 +19,7 @@ const RULES: &str = "\
 pass quick on lo0 all
 # VPN tunnel: everything inside the tunnel is protected
 pass quick on utun4 all
-block return out log quick all
+block return out log (user) quick all
 block drop in log quick all
 ";
 
@@ -37,6 +37,11 @@ impl Bench {
         // A symlink to the committed stand-in plus an `env` file it reads:
         // no executable is written at test time (see the stand-in's header).
         std::os::unix::fs::symlink(&standin, dir.path().join("pfctl")).unwrap();
+        std::os::unix::fs::symlink(
+            standin.with_file_name("ifconfig"),
+            dir.path().join("ifconfig"),
+        )
+        .unwrap();
         let mut settings = format!(
             "PFCTL_STANDIN_DIR={}\n",
             quote(&dir.path().display().to_string())
@@ -53,6 +58,7 @@ impl Bench {
     fn driver(&self) -> PfDriver {
         PfDriver::new(PfConfig {
             pfctl: self.dir.path().join("pfctl"),
+            ifconfig: self.dir.path().join("ifconfig"),
             state_dir: self.state.clone(),
         })
     }
@@ -74,6 +80,14 @@ impl Bench {
         let _ = std::fs::remove_file(log);
         assert_harmless(&calls);
         calls
+    }
+
+    /// ifconfig calls so far, argv lines; clears the log.
+    fn take_ifconfig_calls(&self) -> Vec<String> {
+        let log = self.dir.path().join("ifconfig-calls.log");
+        let text = std::fs::read_to_string(&log).unwrap_or_default();
+        let _ = std::fs::remove_file(log);
+        text.lines().map(str::to_string).collect()
     }
 
     fn token(&self) -> Option<String> {
@@ -522,5 +536,74 @@ fn with_the_kill_switch_off_the_hook_is_left_alone() {
     assert_eq!(
         bench.take_calls(),
         vec![plain(&["-a", ANCHOR, "-s", "rules"])]
+    );
+}
+
+#[test]
+fn pflog0_is_created_for_rules_that_log_and_destroyed_with_them() {
+    let bench = Bench::new(&[]);
+    let mut pf = bench.driver();
+    pf.load(RULES).unwrap();
+    assert_eq!(
+        bench.take_ifconfig_calls(),
+        [call(&["pflog0"]), call(&["pflog0", "create"])]
+    );
+    assert!(bench.standin_state("pflog0").exists());
+    assert!(
+        bench.state.join("pflog-created").exists(),
+        "remembered as ours"
+    );
+    pf.load(RULES).unwrap();
+    assert_eq!(
+        bench.take_ifconfig_calls(),
+        Vec::<String>::new(),
+        "once per enable"
+    );
+    // A restarted helper still knows it is ours.
+    let mut restarted = bench.driver();
+    restarted.remove().unwrap();
+    assert_eq!(bench.take_ifconfig_calls(), [call(&["pflog0", "destroy"])]);
+    assert!(!bench.standin_state("pflog0").exists());
+    assert!(!bench.state.join("pflog-created").exists());
+    restarted.remove().unwrap();
+    assert_eq!(bench.take_ifconfig_calls(), Vec::<String>::new());
+}
+
+#[test]
+fn a_pflog0_that_was_there_before_is_used_and_left_alone() {
+    let bench = Bench::new(&[]);
+    // Someone's own, for tcpdump.
+    std::fs::write(bench.standin_state("pflog0"), "").unwrap();
+    let mut pf = bench.driver();
+    pf.load(RULES).unwrap();
+    assert_eq!(bench.take_ifconfig_calls(), [call(&["pflog0"])]);
+    pf.remove().unwrap();
+    assert_eq!(bench.take_ifconfig_calls(), Vec::<String>::new());
+    assert!(bench.standin_state("pflog0").exists());
+}
+
+#[test]
+fn rules_that_do_not_log_need_no_pflog0_and_a_failed_create_is_not_a_failed_load() {
+    let bench = Bench::new(&[]);
+    let mut pf = bench.driver();
+    pf.load("pass quick on lo0 all\nblock drop in quick all\n")
+        .unwrap();
+    assert_eq!(bench.take_ifconfig_calls(), Vec::<String>::new());
+
+    let bench = Bench::new(&["IFCONFIG_STANDIN_FAIL=pflog0 create"]);
+    let mut pf = bench.driver();
+    pf.load(RULES).unwrap();
+    assert_eq!(
+        bench.take_ifconfig_calls(),
+        [call(&["pflog0"]), call(&["pflog0", "create"])]
+    );
+    assert!(
+        !bench.state.join("pflog-created").exists(),
+        "not ours: nothing to destroy"
+    );
+    assert_eq!(
+        pf.check(true).unwrap(),
+        vec![],
+        "the rules are in and block"
     );
 }

@@ -26,6 +26,7 @@ pub mod pf;
 pub mod pf_hook;
 mod pf_legacy;
 pub mod pf_parse;
+pub mod pf_pflog;
 mod problem;
 #[cfg(test)]
 pub(crate) mod test_support;

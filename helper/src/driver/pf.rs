@@ -7,7 +7,7 @@
 //! first. The anchor is replaced atomically with `pfctl -a ANCHOR -f -`.
 //! When another program's main ruleset drops the hook, [`pf_hook`] puts it
 //! back (unless the user manages pf.conf); [`pf_legacy`] empties the anchor
-//! older versions used.
+//! older versions used; [`pf_pflog`] keeps `pflog0` while our rules log.
 //!
 //! pf is switched on with the reference-counted `pfctl -E`, whose token is
 //! kept in a file in the state directory (so a restarted helper can still
@@ -35,7 +35,7 @@ use airlock_shared::policy::Policy;
 
 use super::command::{self, Output};
 use super::flow::{self, Flow};
-use super::{pf_hook, pf_legacy, pf_parse, DriverError, Firewall, Problem};
+use super::{pf_hook, pf_legacy, pf_parse, pf_pflog, DriverError, Firewall, Problem};
 
 /// Our anchor, below Apple's `com.apple/*` hook, and the one we used before.
 pub use airlock_shared::render::pf::{ANCHOR, LEGACY_ANCHOR};
@@ -47,6 +47,8 @@ const PFCTL_HINT: &str = "pfctl ships with macOS in /sbin; is this a Mac?";
 #[derive(Debug, Clone)]
 pub struct PfConfig {
     pub pfctl: PathBuf,
+    /// For creating and destroying `pflog0`.
+    pub ifconfig: PathBuf,
     /// Where the enable token is kept across helper restarts.
     pub state_dir: PathBuf,
 }
@@ -55,6 +57,7 @@ impl PfConfig {
     pub fn new(state_dir: impl Into<PathBuf>) -> PfConfig {
         PfConfig {
             pfctl: "/sbin/pfctl".into(),
+            ifconfig: "/sbin/ifconfig".into(),
             state_dir: state_dir.into(),
         }
     }
@@ -69,6 +72,8 @@ pub struct PfDriver {
     restore_hook: bool,
     /// The old anchor was found empty or emptied since we started.
     legacy_gone: bool,
+    /// `pflog0` was made sure of since the last remove.
+    pflog_up: bool,
 }
 
 impl PfDriver {
@@ -78,6 +83,7 @@ impl PfDriver {
             loaded: None,
             restore_hook: true,
             legacy_gone: false,
+            pflog_up: false,
         }
     }
 
@@ -172,6 +178,13 @@ impl PfDriver {
         Ok(())
     }
 
+    fn pflog(&self) -> pf_pflog::Pflog<'_> {
+        pf_pflog::Pflog {
+            ifconfig: &self.config.ifconfig,
+            state_dir: &self.config.state_dir,
+        }
+    }
+
     fn anchor_rules(&self) -> Result<Vec<String>, DriverError> {
         let out = self.pfctl(&["-a", ANCHOR, "-s", "rules"], None)?;
         Ok(pf_parse::rule_lines(&out.stdout))
@@ -219,7 +232,16 @@ impl Firewall for PfDriver {
         self.loaded = Some(rules);
         // Only now: our new anchor is read first, so the old one's rules
         // decide nothing from here on, and there is no moment without one.
-        self.remove_legacy()
+        self.remove_legacy()?;
+        // The blocked list needs pflog0; the rules block without it, so a
+        // failure here is said, not a failed load (the list says it too).
+        if !self.pflog_up && pf_pflog::logs(ruleset) {
+            match self.pflog().ensure() {
+                Ok(()) => self.pflog_up = true,
+                Err(e) => eprintln!("airlockd: blocked packets cannot be logged: {e}"),
+            }
+        }
+        Ok(())
     }
 
     fn remove(&mut self) -> Result<(), DriverError> {
@@ -239,6 +261,10 @@ impl Firewall for PfDriver {
             // but still report the failure.
             self.forget_token()?;
             released?;
+        }
+        self.pflog_up = false;
+        if let Err(e) = self.pflog().release() {
+            eprintln!("airlockd: could not destroy pflog0 (left as it is): {e}");
         }
         Ok(())
     }
