@@ -53,6 +53,47 @@ pub const APPLE_HOOK: &str = "anchor \"com.apple/*\" all";
 /// The arguments of the load in step 3.
 pub const LOAD_ARGS: [&str; 5] = ["-R", "-o", "none", "-f", "-"];
 
+/// At most this many restores in [`WINDOW_SECS`]: a program that puts its
+/// own ruleset back every time (it watches pf, or reloads on a timer) is
+/// not fought every second, with a tamper notification each time; the
+/// missing hook is then reported as a problem instead.
+pub const MAX_RESTORES: usize = 3;
+pub const WINDOW_SECS: u64 = 600;
+
+/// The restores of the last [`WINDOW_SECS`].
+#[derive(Debug, Default)]
+pub struct Budget {
+    at: std::collections::VecDeque<u64>,
+}
+
+impl Budget {
+    /// Whether a restore may run at `now` (seconds, any fixed origin);
+    /// counts it if so.
+    pub fn allow(&mut self, now: u64) -> bool {
+        while self
+            .at
+            .front()
+            .is_some_and(|t| now.saturating_sub(*t) >= WINDOW_SECS)
+        {
+            self.at.pop_front();
+        }
+        if self.at.len() >= MAX_RESTORES {
+            return false;
+        }
+        self.at.push_back(now);
+        true
+    }
+}
+
+/// Why the budget refused, in words for the user.
+pub fn fought() -> String {
+    format!(
+        "another program replaced the main ruleset again each time, {MAX_RESTORES} times \
+         within {} minutes; Airlock stopped putting the hook back so as not to fight it",
+        WINDOW_SECS / 60
+    )
+}
+
 /// What a restore kept of the other program's main ruleset.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Kept {
@@ -186,6 +227,17 @@ block drop in quick on en0 proto tcp from <vm_blocklist> to any
         // No nat, no table definitions, no options: -R loads none of them,
         // and defining a table here would replace its addresses.
         assert!(!text.contains("\nnat") && !text.contains("\ntable") && !text.contains("\nset "));
+    }
+
+    #[test]
+    fn restores_are_limited_per_window_so_a_program_that_fights_is_not_fought() {
+        let mut b = Budget::default();
+        assert!(b.allow(100) && b.allow(101) && b.allow(102));
+        assert!(!b.allow(103), "the fourth within ten minutes");
+        assert!(!b.allow(100 + WINDOW_SECS - 1));
+        assert!(b.allow(100 + WINDOW_SECS), "the first one has aged out");
+        assert!(!b.allow(100 + WINDOW_SECS));
+        assert!(fought().contains("10 minutes"), "{}", fought());
     }
 
     #[test]
