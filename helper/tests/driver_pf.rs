@@ -607,3 +607,32 @@ fn rules_that_do_not_log_need_no_pflog0_and_a_failed_create_is_not_a_failed_load
         "the rules are in and block"
     );
 }
+
+#[test]
+fn a_program_that_keeps_replacing_the_ruleset_is_not_fought_every_second() {
+    let bench = Bench::new(&["PFCTL_STANDIN_MAIN=replaced"]);
+    let mut pf = bench.driver();
+    pf.load(RULES).unwrap();
+    for round in 0..airlock_helper::driver::pf_hook::MAX_RESTORES {
+        assert_eq!(
+            pf.check(true).unwrap(),
+            vec![Problem::HookRestored { kept: 4 }],
+            "round {round}"
+        );
+        // The other program loads its ruleset again.
+        std::fs::remove_file(bench.standin_state("main-rules")).unwrap();
+    }
+    bench.take_calls();
+    let problems = pf.check(true).unwrap();
+    let [Problem::HookNotRestored { reason }] = problems.as_slice() else {
+        panic!("{problems:?}");
+    };
+    assert!(reason.contains("so as not to fight it"), "{reason}");
+    assert!(
+        !bench
+            .take_calls()
+            .iter()
+            .any(|(c, _)| c.starts_with("'-R'")),
+        "no fourth reload"
+    );
+}

@@ -74,6 +74,9 @@ pub struct PfDriver {
     legacy_gone: bool,
     /// `pflog0` was made sure of since the last remove.
     pflog_up: bool,
+    /// Hook restores lately, against a program that keeps replacing it.
+    hook_budget: pf_hook::Budget,
+    started: std::time::Instant,
 }
 
 impl PfDriver {
@@ -84,6 +87,8 @@ impl PfDriver {
             restore_hook: true,
             legacy_gone: false,
             pflog_up: false,
+            hook_budget: pf_hook::Budget::default(),
+            started: std::time::Instant::now(),
         }
     }
 
@@ -277,8 +282,13 @@ impl Firewall for PfDriver {
             }
             let main = self.pfctl(&["-s", "rules"], None)?;
             if !pf_parse::references_anchor(&main.stdout, ANCHOR) {
+                let now = self.started.elapsed().as_secs();
                 problems.push(if !self.restore_hook {
                     Problem::AnchorNotReferenced
+                } else if !self.hook_budget.allow(now) {
+                    Problem::HookNotRestored {
+                        reason: pf_hook::fought(),
+                    }
                 } else {
                     match pf_hook::restore(&|args, stdin| self.pfctl(args, stdin), &main.stdout) {
                         Ok(kept) => Problem::HookRestored { kept: kept.rules },
