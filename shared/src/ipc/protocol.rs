@@ -120,6 +120,9 @@ pub enum OptionName {
     AllowAirdrop,
     AllowAirprint,
     AllowDns,
+    /// macOS: put pf's `com.apple/*` hook back when another program's main
+    /// ruleset drops it (see `Settings::pf_restore_hook`).
+    PfRestoreHook,
 }
 
 impl OptionName {
@@ -129,6 +132,7 @@ impl OptionName {
             OptionName::AllowAirdrop => "allow_airdrop",
             OptionName::AllowAirprint => "allow_airprint",
             OptionName::AllowDns => "allow_dns",
+            OptionName::PfRestoreHook => "pf_restore_hook",
         }
     }
 }
