@@ -466,7 +466,7 @@ fn a_replaced_main_ruleset_gets_the_hook_back_and_keeps_its_rules_nat_and_tables
     );
     let text = problems[0].to_string();
     assert!(
-        text.contains("4 filter rules") && text.contains("pf_restore_hook"),
+        text.contains("4 filter rules") && text.contains("airlockctl set pf-restore-hook off"),
         "{text}"
     );
     assert_eq!(

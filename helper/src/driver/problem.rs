@@ -146,16 +146,16 @@ impl fmt::Display for Problem {
                  /etc/pf.conf), so Airlock's rules are loaded but never consulted; fix: add the \
                  line `anchor \"com.apple/*\"` to /etc/pf.conf before your own filter rules, as \
                  in macOS's stock file, then run `sudo pfctl -f /etc/pf.conf` (Airlock never \
-                 edits that file, and puts the hook back by itself only with the setting \
-                 pf_restore_hook, which is off)"
+                 edits that file; it puts the hook back by itself after `sudo airlockctl set \
+                 pf-restore-hook on`)"
             ),
             Problem::HookRestored { kept } => write!(
                 f,
                 "another program (Internet Sharing or a VM tool, say) had loaded its own main pf \
                  ruleset without `anchor \"com.apple/*\"`, so Airlock's rules were not consulted; \
                  Airlock put the hook back in front of that program's {kept} filter rules and kept \
-                 them, its nat/rdr rules and its tables (if you manage pf.conf yourself, turn the \
-                 setting pf_restore_hook off)"
+                 them, its nat/rdr rules and its tables (if you manage pf.conf yourself: `sudo \
+                 airlockctl set pf-restore-hook off`)"
             ),
             Problem::HookNotRestored { reason } => write!(
                 f,
