@@ -4,9 +4,10 @@
 //! rule is tested on Linux.
 //!
 //! - Running unbundled (`cargo run`, a bare binary), `NSBundle mainBundle`
-//!   has no bundle identifier and UserNotifications raises an Objective-C
-//!   exception (which aborts the app) instead of answering: such a run
-//!   takes the [`Route::Fallback`] and never touches UserNotifications.
+//!   has no bundle identifier, and UserNotifications is reported to raise
+//!   an Objective-C exception then (`bundleProxyForCurrentProcess is nil`),
+//!   which would abort the app: such a run takes the [`Route::Fallback`]
+//!   and never touches UserNotifications.
 //! - Permission is asked once per run, the first time there is something
 //!   to say, not at start: the prompt then comes with a reason. The
 //!   notification that prompted it is held and shown if the user allows.
