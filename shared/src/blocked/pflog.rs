@@ -306,6 +306,50 @@ mod tests {
         assert_eq!(events_from_bpf(&[], "0.airlock"), ReadBatch::default());
     }
 
+    /// What one batched read of a flood holds (the reader's 64 KiB
+    /// buffer, records cut to the reader's snaplen), decoded many times;
+    /// the time is printed, not asserted.
+    #[test]
+    fn a_full_read_buffer_of_a_flood_decodes_every_record() {
+        let cfg = super::super::bpf::ReaderConfig::new(128);
+        let mut rec = with_ruleset(header(AF_INET, PF_OUT, 501, 4242), b"0.airlock");
+        rec.extend(v4(
+            6,
+            [192, 168, 1, 20],
+            [203, 0, 113, 9],
+            &ports(50000, 443),
+        ));
+        rec.resize(
+            rec.len()
+                .max(cfg.snaplen as usize)
+                .min(cfg.snaplen as usize),
+            0,
+        );
+        let frame = bpf_frame(&rec);
+        let per_read = cfg.buffer_len as usize / frame.len();
+        let buf: Vec<u8> = frame
+            .iter()
+            .copied()
+            .cycle()
+            .take(per_read * frame.len())
+            .collect();
+        let reads = 400;
+        let start = std::time::Instant::now();
+        let mut total = 0;
+        for _ in 0..reads {
+            let batch = events_from_bpf(&buf, "0.airlock");
+            assert_eq!((batch.events.len(), batch.skipped), (per_read, 0));
+            total += batch.events.len();
+        }
+        let took = start.elapsed();
+        eprintln!(
+            "pflog: {per_read} records per {} KiB read; {total} records decoded in {took:?} \
+             ({:.0} ns per record, this build)",
+            cfg.buffer_len / 1024,
+            took.as_nanos() as f64 / total as f64
+        );
+    }
+
     #[test]
     fn bad_records_are_typed_errors() {
         assert_eq!(parse(&[0; 10]), Err(PflogError::Short(10)));
