@@ -636,3 +636,25 @@ fn a_program_that_keeps_replacing_the_ruleset_is_not_fought_every_second() {
         "no fourth reload"
     );
 }
+
+#[test]
+fn an_old_anchor_that_cannot_be_emptied_is_reported_after_pf_is_given_back() {
+    let bench = Bench::new(&["PFCTL_STANDIN_FAIL=-a com.apple/airlock -f -"]);
+    let mut pf = bench.driver();
+    pf.load(RULES).unwrap();
+    std::fs::write(bench.standin_state("legacy-anchor"), RULES).unwrap();
+    bench.take_calls();
+    let err = pf.remove().unwrap_err();
+    assert!(err.to_string().contains(LEGACY_ANCHOR), "{err}");
+    let calls = bench.take_calls();
+    assert_eq!(
+        calls.last(),
+        Some(&plain(&["-X", "13580866039543779071"])),
+        "the token is released anyway: {calls:?}"
+    );
+    assert_eq!(bench.token(), None);
+    assert_eq!(
+        bench.take_ifconfig_calls().last().map(String::as_str),
+        Some("'pflog0' 'destroy'")
+    );
+}

@@ -235,9 +235,6 @@ impl Firewall for PfDriver {
             )));
         }
         self.loaded = Some(rules);
-        // Only now: our new anchor is read first, so the old one's rules
-        // decide nothing from here on, and there is no moment without one.
-        self.remove_legacy()?;
         // The blocked list needs pflog0; the rules block without it, so a
         // failure here is said, not a failed load (the list says it too).
         if !self.pflog_up && pf_pflog::logs(ruleset) {
@@ -246,7 +243,9 @@ impl Firewall for PfDriver {
                 Err(e) => eprintln!("airlockd: blocked packets cannot be logged: {e}"),
             }
         }
-        Ok(())
+        // Only now: our new anchor is read first, so the old one's rules
+        // decide nothing from here on, and there is no moment without one.
+        self.remove_legacy()
     }
 
     fn remove(&mut self) -> Result<(), DriverError> {
@@ -257,8 +256,10 @@ impl Firewall for PfDriver {
                 "anchor {ANCHOR} still holds rules after loading an empty ruleset into it"
             )));
         }
+        // Checked again on every remove; a failure is returned once the
+        // token and pflog0 are given back too.
         self.legacy_gone = false;
-        self.remove_legacy()?;
+        let legacy = self.remove_legacy();
         if let Some(token) = self.saved_token()? {
             let released = self.pfctl(&["-X", &token], None);
             // A token pf refuses (e.g. from before a reboot) is worth
@@ -271,7 +272,7 @@ impl Firewall for PfDriver {
         if let Err(e) = self.pflog().release() {
             eprintln!("airlockd: could not destroy pflog0 (left as it is): {e}");
         }
-        Ok(())
+        legacy
     }
 
     fn check(&mut self, expect_loaded: bool) -> Result<Vec<Problem>, DriverError> {
