@@ -658,3 +658,69 @@ fn an_old_anchor_that_cannot_be_emptied_is_reported_after_pf_is_given_back() {
         Some("'pflog0' 'destroy'")
     );
 }
+
+/// The whole way through the engine: a replaced main ruleset is found by
+/// the engine's check, repaired, counted as a tamper (what the app turns
+/// into a notification) and leaves the status healthy; with the option
+/// off it stays a problem, the status amber, and nothing is reloaded.
+#[test]
+fn the_engine_reports_a_put_back_hook_as_a_tamper_and_a_kept_off_one_as_a_fault() {
+    use airlock_helper::engine::{Backend, Engine};
+    use airlock_helper::persist::Store;
+    use airlock_shared::status::Protection;
+
+    let bench = Bench::new(&["PFCTL_STANDIN_MAIN=replaced"]);
+    let store = Store::new(bench.dir.path().join("settings"));
+    let on = Settings {
+        kill_switch: true,
+        endpoints: vec!["198.51.100.7:1194/udp".parse::<Endpoint>().unwrap()],
+        ..Settings::default()
+    };
+    store.save(&on).unwrap();
+    let now = 1_795_694_400;
+    let mut engine = Engine::start(
+        Platform::Macos,
+        Backend::Pf,
+        Box::new(bench.driver()),
+        store,
+        |_| mac_snapshot(),
+        now,
+    );
+    let status = engine.status(now);
+    assert_eq!(status.firewall.last_tamper, Some(now), "{status:?}");
+    assert!(status.firewall.healthy, "{:?}", status.firewall.problems);
+    let calls = bench.take_calls();
+    assert!(
+        calls
+            .iter()
+            .any(|(c, stdin)| *c == call(&["-R", "-o", "none", "-f", "-"])
+                && stdin.as_deref() == Some(REPLACED_WITH_HOOK)),
+        "{calls:?}"
+    );
+
+    // The user manages pf.conf: the other program's ruleset comes back,
+    // and this time it stays as it is.
+    engine
+        .change(now + 1, |s| {
+            s.pf_restore_hook = false;
+            Ok(())
+        })
+        .unwrap();
+    std::fs::remove_file(bench.standin_state("main-rules")).unwrap();
+    bench.take_calls();
+    assert!(!engine.check_firewall(now + 2), "not a tamper");
+    let status = engine.status(now + 2);
+    assert_eq!(status.protection, Protection::Fault);
+    assert!(
+        status
+            .reason
+            .as_deref()
+            .unwrap_or("")
+            .contains("pf-restore-hook on"),
+        "{status:?}"
+    );
+    assert!(!bench
+        .take_calls()
+        .iter()
+        .any(|(c, _)| c.starts_with("'-R'") || c.contains("'-f'")));
+}
