@@ -52,6 +52,10 @@ pub enum OptionArg {
     /// DNS to the network's resolvers is allowed outside the tunnel
     /// (needed by some VPN clients to resolve their server).
     AllowDns,
+    /// macOS: when another program (Internet Sharing, a VM tool) loads a pf
+    /// ruleset without `anchor "com.apple/*"`, put it back (on by default;
+    /// off if you manage /etc/pf.conf yourself).
+    PfRestoreHook,
 }
 
 impl From<OptionArg> for OptionName {
@@ -61,6 +65,7 @@ impl From<OptionArg> for OptionName {
             OptionArg::AllowAirdrop => OptionName::AllowAirdrop,
             OptionArg::AllowAirprint => OptionName::AllowAirprint,
             OptionArg::AllowDns => OptionName::AllowDns,
+            OptionArg::PfRestoreHook => OptionName::PfRestoreHook,
         }
     }
 }

@@ -14,7 +14,7 @@ use crate::helper::Helper;
 #[derive(Debug, Args)]
 #[command(
     long_about = "Print the firewall rules the helper has loaded now, as the kernel holds \
-them: the `inet airlock` nftables table on Linux, the `com.apple/airlock` pf anchor on \
+them: the `inet airlock` nftables table on Linux, the `com.apple/0.airlock` pf anchor on \
 macOS. Empty when the kill switch is off. To see what would be loaded without loading it, \
 use `airlockctl render`.",
     after_long_help = "Examples:\n  airlockctl rules\n  airlockctl rules | less\n\n\

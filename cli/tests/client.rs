@@ -147,6 +147,13 @@ fn each_change_command_sends_exactly_its_request() {
                 value: false,
             },
         ),
+        (
+            vec!["set", "pf-restore-hook", "off"],
+            RequestBody::SetOption {
+                option: OptionName::PfRestoreHook,
+                value: false,
+            },
+        ),
         (vec!["pause", "5m"], RequestBody::Pause { seconds: 300 }),
         (vec!["pause", "90s"], RequestBody::Pause { seconds: 90 }),
         (

@@ -256,6 +256,7 @@ fn every_request_round_trips_and_reaches_the_kernel() {
             OptionName::AllowAirdrop => st.allow_airdrop,
             OptionName::AllowAirprint => st.allow_airprint,
             OptionName::AllowDns => st.allow_dns,
+            OptionName::PfRestoreHook => unreachable!("on by default: turned off below"),
         };
         assert!(!flag(&before) && flag(&after), "{option}");
         assert_eq!(persisted(&paths), after, "{option} not persisted");
@@ -264,10 +265,23 @@ fn every_request_round_trips_and_reaches_the_kernel() {
             OptionName::AllowAirdrop => s.options.allow_airdrop,
             OptionName::AllowAirprint => s.options.allow_airprint,
             OptionName::AllowDns => s.options.allow_dns,
+            OptionName::PfRestoreHook => unreachable!("not in the status"),
         };
         assert!(shown, "{option} not in the status");
         assert!(ns.table_present());
     }
+    // The pf hook option is on by default; nft ignores it.
+    assert!(settings(&mut c).pf_restore_hook);
+    done(
+        &mut c,
+        RequestBody::SetOption {
+            option: OptionName::PfRestoreHook,
+            value: false,
+        },
+    );
+    assert!(!settings(&mut c).pf_restore_hook);
+    assert!(!persisted(&paths).pf_restore_hook, "not persisted");
+    assert!(ns.table_present());
 
     let s = done(&mut c, RequestBody::Pause { seconds: 600 });
     assert_eq!(s.kill_switch, KillSwitch::Paused);

@@ -5,7 +5,7 @@
 
 use std::path::{Path, PathBuf};
 
-use airlock_helper::firewall::pf::{PfConfig, PfDriver, ANCHOR, TOKEN_FILE};
+use airlock_helper::firewall::pf::{PfConfig, PfDriver, ANCHOR, LEGACY_ANCHOR, TOKEN_FILE};
 use airlock_helper::firewall::{Backend, DriverError, Problem};
 use airlock_shared::endpoint::Endpoint;
 use airlock_shared::firewall_kind::FirewallKind;
@@ -20,7 +20,7 @@ const RULES: &str = "\
 pass quick on lo0 all
 # VPN tunnel: everything inside the tunnel is protected
 pass quick on utun4 all
-block return out log quick all
+block return out log (user) quick all
 block drop in log quick all
 ";
 
@@ -38,6 +38,11 @@ impl Bench {
         // A symlink to the committed stand-in plus an `env` file it reads:
         // no executable is written at test time (see the stand-in's header).
         std::os::unix::fs::symlink(&standin, dir.path().join("pfctl")).unwrap();
+        std::os::unix::fs::symlink(
+            standin.with_file_name("ifconfig"),
+            dir.path().join("ifconfig"),
+        )
+        .unwrap();
         let mut settings = format!(
             "PFCTL_STANDIN_DIR={}\n",
             quote(&dir.path().display().to_string())
@@ -54,6 +59,7 @@ impl Bench {
     fn driver(&self) -> PfDriver {
         PfDriver::new(PfConfig {
             pfctl: self.dir.path().join("pfctl"),
+            ifconfig: self.dir.path().join("ifconfig"),
             state_dir: self.state.clone(),
         })
     }
@@ -75,6 +81,14 @@ impl Bench {
         let _ = std::fs::remove_file(log);
         assert_harmless(&calls);
         calls
+    }
+
+    /// ifconfig calls so far, argv lines; clears the log.
+    fn take_ifconfig_calls(&self) -> Vec<String> {
+        let log = self.dir.path().join("ifconfig-calls.log");
+        let text = std::fs::read_to_string(&log).unwrap_or_default();
+        let _ = std::fs::remove_file(log);
+        text.lines().map(str::to_string).collect()
     }
 
     fn token(&self) -> Option<String> {
@@ -132,6 +146,7 @@ fn first_load_loads_then_enables_and_verifies() {
             plain(&["-E"]),
             plain(&["-s", "info"]),
             plain(&["-a", ANCHOR, "-s", "rules"]),
+            plain(&["-a", LEGACY_ANCHOR, "-s", "rules"]),
         ]
     );
     assert_eq!(bench.token().as_deref(), Some("13580866039543779071\n"));
@@ -197,6 +212,7 @@ fn remove_empties_the_anchor_then_releases_the_token() {
         vec![
             load_anchor(""),
             plain(&["-a", ANCHOR, "-s", "rules"]),
+            plain(&["-a", LEGACY_ANCHOR, "-s", "rules"]),
             plain(&["-X", "13580866039543779071"]),
         ]
     );
@@ -206,15 +222,27 @@ fn remove_empties_the_anchor_then_releases_the_token() {
     pf.remove().unwrap();
     assert_eq!(
         bench.take_calls(),
-        vec![load_anchor(""), plain(&["-a", ANCHOR, "-s", "rules"])],
+        vec![
+            load_anchor(""),
+            plain(&["-a", ANCHOR, "-s", "rules"]),
+            plain(&["-a", LEGACY_ANCHOR, "-s", "rules"]),
+        ],
         "no token left: nothing to release"
     );
 }
 
+fn settings(pf_restore_hook: bool) -> Settings {
+    Settings {
+        pf_restore_hook,
+        ..Settings::default()
+    }
+}
+
 #[test]
-fn custom_main_ruleset_without_the_apple_hook_is_a_problem() {
+fn custom_main_ruleset_without_the_apple_hook_is_only_reported_with_the_setting_off() {
     let bench = Bench::new(&["PFCTL_STANDIN_MAIN=custom"]);
     let mut pf = bench.driver();
+    pf.use_settings(&settings(false));
     pf.load(RULES).unwrap();
     bench.take_calls();
     let problems = pf.check(true).unwrap();
@@ -249,7 +277,7 @@ fn failing_enable_carries_stderr_and_writes_no_token() {
 
 #[test]
 fn failing_load_carries_stderr_and_keeps_the_token() {
-    let bench = Bench::new(&["PFCTL_STANDIN_FAIL=-a com.apple/airlock -f -"]);
+    let bench = Bench::new(&["PFCTL_STANDIN_FAIL=-a com.apple/0.airlock -f -"]);
     std::fs::create_dir_all(&bench.state).unwrap();
     std::fs::write(bench.state.join(TOKEN_FILE), "424242\n").unwrap();
     let err = bench
@@ -377,4 +405,325 @@ fn kills_forbidden_states_by_host_pair_but_never_the_vpns() {
         ]
     );
     assert_eq!(killed, 4);
+}
+
+#[test]
+fn an_anchor_left_by_a_helper_from_before_the_rename_is_emptied_once() {
+    let bench = Bench::new(&[]);
+    // The old helper's rules, as it loaded them into com.apple/airlock.
+    std::fs::write(bench.standin_state("legacy-anchor"), RULES).unwrap();
+    let mut pf = bench.driver();
+    pf.load(RULES).unwrap();
+    assert_eq!(
+        bench.take_calls(),
+        vec![
+            load_anchor(RULES),
+            plain(&["-E"]),
+            plain(&["-s", "info"]),
+            plain(&["-a", ANCHOR, "-s", "rules"]),
+            // Our new anchor is in and read first: only now the old one goes.
+            plain(&["-a", LEGACY_ANCHOR, "-s", "rules"]),
+            (call(&["-a", LEGACY_ANCHOR, "-f", "-"]), Some(String::new())),
+            plain(&["-a", LEGACY_ANCHOR, "-s", "rules"]),
+        ]
+    );
+    assert_eq!(
+        std::fs::read_to_string(bench.standin_state("legacy-anchor")).unwrap(),
+        ""
+    );
+    pf.load(RULES).unwrap();
+    assert!(
+        !bench
+            .take_calls()
+            .iter()
+            .any(|(c, _)| c.contains(LEGACY_ANCHOR)),
+        "checked once per run"
+    );
+}
+
+/// What the driver loads with `pfctl -R -o none -f -` for the replaced
+/// ruleset in pfctl-out/rules-main-replaced.txt: its scrub rule, the hook,
+/// its filter rules, nothing else (no nat, no tables, no options).
+const REPLACED_WITH_HOOK: &str = "\
+# The main ruleset another program loaded, as pfctl printed it, with
+# Apple's anchor hook put back by Airlock in front of its filter rules.
+scrub-anchor \"com.apple.internet-sharing/*\" all fragment reassemble
+# Evaluates com.apple/* (Airlock's com.apple/0.airlock first), as the stock /etc/pf.conf does.
+anchor \"com.apple/*\" all
+anchor \"com.apple.internet-sharing/*\" all
+pass quick on bridge100 all flags S/SA keep state
+block drop in quick on en0 proto tcp from <vm_blocklist> to any
+";
+
+#[test]
+fn a_replaced_main_ruleset_gets_the_hook_back_and_keeps_its_rules_nat_and_tables() {
+    let bench = Bench::new(&["PFCTL_STANDIN_MAIN=replaced"]);
+    let mut pf = bench.driver();
+    pf.load(RULES).unwrap();
+    bench.take_calls();
+    let problems = pf.check(true).unwrap();
+    assert_eq!(problems, vec![Problem::HookRestored { kept: 4 }]);
+    assert!(
+        problems[0].is_repairable(),
+        "counted as a tamper: the user hears of it"
+    );
+    let text = problems[0].to_string();
+    assert!(
+        text.contains("4 filter rules") && text.contains("airlockctl set pf-restore-hook off"),
+        "{text}"
+    );
+    assert_eq!(
+        bench.take_calls(),
+        vec![
+            plain(&["-s", "info"]),
+            plain(&["-s", "rules"]),
+            plain(&["-s", "nat"]),
+            plain(&["-s", "Tables"]),
+            (
+                call(&["-R", "-o", "none", "-f", "-"]),
+                Some(REPLACED_WITH_HOOK.to_string())
+            ),
+            plain(&["-s", "rules"]),
+            plain(&["-s", "nat"]),
+            plain(&["-s", "Tables"]),
+            plain(&["-a", ANCHOR, "-s", "rules"]),
+        ]
+    );
+    // The next check finds the hook and nothing to do.
+    assert_eq!(pf.check(true).unwrap(), vec![]);
+    assert_eq!(
+        bench.take_calls(),
+        vec![
+            plain(&["-s", "info"]),
+            plain(&["-s", "rules"]),
+            plain(&["-a", ANCHOR, "-s", "rules"]),
+        ]
+    );
+}
+
+#[test]
+fn a_main_ruleset_pfctl_cannot_load_back_is_reported_and_left_as_it_was() {
+    let bench = Bench::new(&[
+        "PFCTL_STANDIN_MAIN=replaced",
+        "PFCTL_STANDIN_FAIL=-R -o none -f -",
+    ]);
+    let mut pf = bench.driver();
+    pf.load(RULES).unwrap();
+    bench.take_calls();
+    let problems = pf.check(true).unwrap();
+    let [Problem::HookNotRestored { reason }] = problems.as_slice() else {
+        panic!("{problems:?}");
+    };
+    assert!(reason.contains("Syntax error in config file"), "{reason}");
+    assert!(!problems[0].is_repairable(), "a reload would not fix it");
+    assert!(problems[0]
+        .to_string()
+        .contains("sudo pfctl -f /etc/pf.conf"));
+    let calls: Vec<String> = bench.take_calls().into_iter().map(|c| c.0).collect();
+    assert_eq!(
+        calls[calls.len() - 2..],
+        [
+            call(&["-R", "-o", "none", "-f", "-"]),
+            call(&["-a", ANCHOR, "-s", "rules"])
+        ],
+        "nothing read back after a failed load"
+    );
+    assert!(!bench.standin_state("main-rules").exists());
+}
+
+#[test]
+fn with_the_kill_switch_off_the_hook_is_left_alone() {
+    let bench = Bench::new(&["PFCTL_STANDIN_MAIN=replaced"]);
+    let mut pf = bench.driver();
+    assert_eq!(pf.check(false).unwrap(), vec![]);
+    assert_eq!(
+        bench.take_calls(),
+        vec![plain(&["-a", ANCHOR, "-s", "rules"])]
+    );
+}
+
+#[test]
+fn pflog0_is_created_for_rules_that_log_and_destroyed_with_them() {
+    let bench = Bench::new(&[]);
+    let mut pf = bench.driver();
+    pf.load(RULES).unwrap();
+    assert_eq!(
+        bench.take_ifconfig_calls(),
+        [call(&["pflog0"]), call(&["pflog0", "create"])]
+    );
+    assert!(bench.standin_state("pflog0").exists());
+    assert!(
+        bench.state.join("pflog-created").exists(),
+        "remembered as ours"
+    );
+    pf.load(RULES).unwrap();
+    assert_eq!(
+        bench.take_ifconfig_calls(),
+        Vec::<String>::new(),
+        "once per enable"
+    );
+    // A restarted helper still knows it is ours.
+    let mut restarted = bench.driver();
+    restarted.remove().unwrap();
+    assert_eq!(bench.take_ifconfig_calls(), [call(&["pflog0", "destroy"])]);
+    assert!(!bench.standin_state("pflog0").exists());
+    assert!(!bench.state.join("pflog-created").exists());
+    restarted.remove().unwrap();
+    assert_eq!(bench.take_ifconfig_calls(), Vec::<String>::new());
+}
+
+#[test]
+fn a_pflog0_that_was_there_before_is_used_and_left_alone() {
+    let bench = Bench::new(&[]);
+    // Someone's own, for tcpdump.
+    std::fs::write(bench.standin_state("pflog0"), "").unwrap();
+    let mut pf = bench.driver();
+    pf.load(RULES).unwrap();
+    assert_eq!(bench.take_ifconfig_calls(), [call(&["pflog0"])]);
+    pf.remove().unwrap();
+    assert_eq!(bench.take_ifconfig_calls(), Vec::<String>::new());
+    assert!(bench.standin_state("pflog0").exists());
+}
+
+#[test]
+fn rules_that_do_not_log_need_no_pflog0_and_a_failed_create_is_not_a_failed_load() {
+    let bench = Bench::new(&[]);
+    let mut pf = bench.driver();
+    pf.load("pass quick on lo0 all\nblock drop in quick all\n")
+        .unwrap();
+    assert_eq!(bench.take_ifconfig_calls(), Vec::<String>::new());
+
+    let bench = Bench::new(&["IFCONFIG_STANDIN_FAIL=pflog0 create"]);
+    let mut pf = bench.driver();
+    pf.load(RULES).unwrap();
+    assert_eq!(
+        bench.take_ifconfig_calls(),
+        [call(&["pflog0"]), call(&["pflog0", "create"])]
+    );
+    assert!(
+        !bench.state.join("pflog-created").exists(),
+        "not ours: nothing to destroy"
+    );
+    assert_eq!(
+        pf.check(true).unwrap(),
+        vec![],
+        "the rules are in and block"
+    );
+}
+
+#[test]
+fn a_program_that_keeps_replacing_the_ruleset_is_not_fought_every_second() {
+    let bench = Bench::new(&["PFCTL_STANDIN_MAIN=replaced"]);
+    let mut pf = bench.driver();
+    pf.load(RULES).unwrap();
+    for round in 0..airlock_helper::firewall::pf::hook::MAX_RESTORES {
+        assert_eq!(
+            pf.check(true).unwrap(),
+            vec![Problem::HookRestored { kept: 4 }],
+            "round {round}"
+        );
+        // The other program loads its ruleset again.
+        std::fs::remove_file(bench.standin_state("main-rules")).unwrap();
+    }
+    bench.take_calls();
+    let problems = pf.check(true).unwrap();
+    let [Problem::HookNotRestored { reason }] = problems.as_slice() else {
+        panic!("{problems:?}");
+    };
+    assert!(reason.contains("so as not to fight it"), "{reason}");
+    assert!(
+        !bench
+            .take_calls()
+            .iter()
+            .any(|(c, _)| c.starts_with("'-R'")),
+        "no fourth reload"
+    );
+}
+
+#[test]
+fn an_old_anchor_that_cannot_be_emptied_is_reported_after_pf_is_given_back() {
+    let bench = Bench::new(&["PFCTL_STANDIN_FAIL=-a com.apple/airlock -f -"]);
+    let mut pf = bench.driver();
+    pf.load(RULES).unwrap();
+    std::fs::write(bench.standin_state("legacy-anchor"), RULES).unwrap();
+    bench.take_calls();
+    let err = pf.remove().unwrap_err();
+    assert!(err.to_string().contains(LEGACY_ANCHOR), "{err}");
+    let calls = bench.take_calls();
+    assert_eq!(
+        calls.last(),
+        Some(&plain(&["-X", "13580866039543779071"])),
+        "the token is released anyway: {calls:?}"
+    );
+    assert_eq!(bench.token(), None);
+    assert_eq!(
+        bench.take_ifconfig_calls().last().map(String::as_str),
+        Some("'pflog0' 'destroy'")
+    );
+}
+
+/// The whole way through the engine: a replaced main ruleset is found by
+/// the engine's check, repaired, counted as a tamper (what the app turns
+/// into a notification) and leaves the status healthy; with the option
+/// off it stays a problem, the status amber, and nothing is reloaded.
+#[test]
+fn the_engine_reports_a_put_back_hook_as_a_tamper_and_a_kept_off_one_as_a_fault() {
+    use airlock_helper::engine::Engine;
+    use airlock_helper::firewall::Firewall;
+    use airlock_helper::persist::Store;
+    use airlock_shared::status::Protection;
+
+    let bench = Bench::new(&["PFCTL_STANDIN_MAIN=replaced"]);
+    let store = Store::new(bench.dir.path().join("settings"));
+    let on = Settings {
+        kill_switch: true,
+        endpoints: vec!["198.51.100.7:1194/udp".parse::<Endpoint>().unwrap()],
+        ..Settings::default()
+    };
+    store.save(&on).unwrap();
+    let now = 1_795_694_400;
+    let mut engine = Engine::start(
+        Platform::Macos,
+        Firewall::new(Box::new(bench.driver())),
+        store,
+        |_| mac_snapshot(),
+        now,
+    );
+    let status = engine.status(now);
+    assert_eq!(status.firewall.last_tamper, Some(now), "{status:?}");
+    assert!(status.firewall.healthy, "{:?}", status.firewall.problems);
+    let calls = bench.take_calls();
+    assert!(
+        calls
+            .iter()
+            .any(|(c, stdin)| *c == call(&["-R", "-o", "none", "-f", "-"])
+                && stdin.as_deref() == Some(REPLACED_WITH_HOOK)),
+        "{calls:?}"
+    );
+
+    // The user manages pf.conf: the other program's ruleset comes back,
+    // and this time it stays as it is.
+    engine
+        .change(now + 1, |s| {
+            s.pf_restore_hook = false;
+            Ok(())
+        })
+        .unwrap();
+    std::fs::remove_file(bench.standin_state("main-rules")).unwrap();
+    bench.take_calls();
+    assert!(!engine.check_firewall(now + 2), "not a tamper");
+    let status = engine.status(now + 2);
+    assert_eq!(status.protection, Protection::Fault);
+    assert!(
+        status
+            .reason
+            .as_deref()
+            .unwrap_or("")
+            .contains("pf-restore-hook on"),
+        "{status:?}"
+    );
+    assert!(!bench
+        .take_calls()
+        .iter()
+        .any(|(c, _)| c.starts_with("'-R'") || c.contains("'-f'")));
 }

@@ -1,7 +1,8 @@
 #!/bin/sh
 # Removes Airlock from a Mac and leaves it as it was: the helper's own
-# uninstall boots the LaunchDaemon out, empties the com.apple/airlock pf
-# anchor, releases pf's enable token and deletes its plist and binary;
+# uninstall boots the LaunchDaemon out, empties the com.apple/0.airlock pf
+# anchor (and com.apple/airlock, its name before), releases pf's enable
+# token, destroys pflog0 if it created it, and deletes its plist and binary;
 # then the app, the per-user login item and the settings (--purge).
 # Run with sudo. UNVERIFIED on a Mac.
 set -eu

@@ -12,7 +12,7 @@ use crate::network::classify::valid_pattern;
 use crate::platform::Platform;
 
 /// Everything the user can choose. A missing key takes the default below.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct Settings {
     /// The kill switch itself. Off by default: installing Airlock must not
@@ -47,6 +47,36 @@ pub struct Settings {
     /// every endpoint (for VPN clients whose configs were not imported).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub vpn_server_names: Vec<String>,
+    /// macOS: when another program replaces pf's main ruleset without
+    /// Apple's `anchor "com.apple/*"` hook (Internet Sharing, VM tools),
+    /// put the hook back, keeping that program's rules, nat and tables.
+    /// On by default: without the hook the kill switch is never consulted.
+    /// Turn it off to manage /etc/pf.conf yourself; a missing hook is then
+    /// only reported.
+    #[serde(skip_serializing_if = "is_true")]
+    pub pf_restore_hook: bool,
+}
+
+impl Default for Settings {
+    fn default() -> Settings {
+        Settings {
+            kill_switch: false,
+            allow_lan: false,
+            allow_airdrop: false,
+            allow_airprint: false,
+            allow_dns: false,
+            pause_until: None,
+            endpoints: Vec::new(),
+            tunnel_patterns: Vec::new(),
+            network_check_names: None,
+            vpn_server_names: Vec::new(),
+            pf_restore_hook: true,
+        }
+    }
+}
+
+fn is_true(b: &bool) -> bool {
+    *b
 }
 
 /// Why a settings file could not be used. Each variant names the file.
@@ -260,6 +290,16 @@ host = "vpn.example.com"
         assert_eq!(s.endpoints[0].protocol, Transport::Udp);
         assert_eq!(s.endpoints[0].host.as_deref(), Some("vpn.example.com"));
         assert_eq!(parse(&s.to_toml()).unwrap(), s);
+    }
+
+    #[test]
+    fn the_pf_hook_is_restored_unless_turned_off_and_only_off_is_written() {
+        assert!(parse("").unwrap().pf_restore_hook);
+        assert!(!Settings::default().to_toml().contains("pf_restore_hook"));
+        let off = parse("pf_restore_hook = false\n").unwrap();
+        assert!(!off.pf_restore_hook);
+        assert!(off.to_toml().contains("pf_restore_hook = false"));
+        assert_eq!(parse(&off.to_toml()).unwrap(), off);
     }
 
     #[test]

@@ -35,7 +35,7 @@ fn statements(text: &str) -> Vec<&str> {
         .collect()
 }
 
-const BLOCK_OUT: &str = "block return out log quick all";
+const BLOCK_OUT: &str = "block return out log (user) quick all";
 const BLOCK_IN: &str = "block drop in log quick all";
 
 #[test]

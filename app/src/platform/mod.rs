@@ -12,6 +12,7 @@ use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
+pub mod notify_gate;
 pub mod preflight;
 
 #[cfg(not(target_os = "macos"))]

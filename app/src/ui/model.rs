@@ -111,6 +111,8 @@ fn option_words(o: OptionName) -> &'static str {
         OptionName::AllowAirdrop => "AirDrop",
         OptionName::AllowAirprint => "AirPrint",
         OptionName::AllowDns => "DNS outside the VPN",
+        // No menu item sends it (`airlockctl set pf-restore-hook`).
+        OptionName::PfRestoreHook => "the pf hook repair",
     }
 }
 

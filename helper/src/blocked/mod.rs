@@ -4,10 +4,14 @@
 //!
 //! - Linux: NFLOG over a netlink socket ([`nflog_linux`]), the group named
 //!   by the policy's `log_blocked`.
-//! - macOS: not yet (pf `log` to `pflog0`, read with BPF).
+//! - macOS: pf `log` to `pflog0`, read with BPF ([`pflog_macos`]); the
+//!   pf driver creates `pflog0` while our rules log, and the reader waits
+//!   for it while it is not there.
 
 #[cfg(target_os = "linux")]
 pub mod nflog_linux;
+#[cfg(target_os = "macos")]
+pub mod pflog_macos;
 
 use airlock_shared::blocked::{BlockedEvent, InterfaceRef};
 
@@ -97,7 +101,16 @@ pub fn start(log: BlockLog) {
             set_reading(false, Some(format!("starting the log reader: {e}")));
         }
     }
-    #[cfg(not(target_os = "linux"))]
+    #[cfg(target_os = "macos")]
+    {
+        let spawned = std::thread::Builder::new()
+            .name("blocked-log".into())
+            .spawn(move || read_pflog(log));
+        if let Err(e) = spawned {
+            set_reading(false, Some(format!("starting the log reader: {e}")));
+        }
+    }
+    #[cfg(not(any(target_os = "linux", target_os = "macos")))]
     {
         let _ = log;
         set_reading(
@@ -113,7 +126,7 @@ fn read_nflog(log: BlockLog) {
     let mut sock = match nflog_linux::NflogSocket::open(log.group, log.snaplen) {
         Ok(s) => s,
         Err(e) => {
-            eprintln!("airlockd: blocked list unavailable: {e}");
+            tracing::warn!("blocked list unavailable: {e}");
             set_reading(false, Some(e.to_string()));
             return;
         }
@@ -130,9 +143,72 @@ fn read_nflog(log: BlockLog) {
                 }
             }
             Err(e) => {
-                eprintln!("airlockd: blocked list stopped: {e}");
+                tracing::warn!("blocked list stopped: {e}");
                 set_reading(false, Some(e.to_string()));
                 return;
+            }
+        }
+    }
+}
+
+/// Reads `pflog0` for as long as the helper runs: while it does not exist
+/// (kill switch off) the reader waits and says so; when it goes away the
+/// reader goes back to waiting.
+#[cfg(target_os = "macos")]
+fn read_pflog(log: BlockLog) {
+    use std::collections::HashMap;
+    use std::time::Duration;
+
+    use airlock_shared::blocked::{bpf, pflog};
+    use airlock_shared::render::pf::ANCHOR_NAME;
+    use pflog_macos::{PflogBpf, PflogReadError};
+
+    let cfg = bpf::ReaderConfig::new(log.snaplen);
+    let Some(filter) = bpf::pflog_filter(ANCHOR_NAME, cfg.snaplen) else {
+        set_reading(
+            false,
+            Some(format!("cannot filter pflog records for {ANCHOR_NAME}")),
+        );
+        return;
+    };
+    // pid -> process name; bounded, and emptied when full, so a flood from
+    // many short-lived processes costs at most one lookup per new pid.
+    let mut names: HashMap<u32, Option<String>> = HashMap::new();
+    loop {
+        let mut dev = match PflogBpf::open(&cfg, &filter) {
+            Ok(d) => d,
+            Err(e) => {
+                if !matches!(e, PflogReadError::NoInterface) {
+                    tracing::warn!("blocked list unavailable: {e}");
+                }
+                set_reading(false, Some(e.to_string()));
+                std::thread::sleep(Duration::from_secs(2));
+                continue;
+            }
+        };
+        set_reading(true, None);
+        loop {
+            let batch = match dev.read() {
+                Ok(buf) => pflog::events_from_bpf(buf, ANCHOR_NAME),
+                Err(e) => {
+                    if !matches!(e, PflogReadError::Gone) {
+                        tracing::warn!("blocked list interrupted: {e}");
+                    }
+                    set_reading(false, Some(e.to_string()));
+                    break;
+                }
+            };
+            for mut event in batch.events {
+                if let Some(pid) = event.sender.pid {
+                    if names.len() >= 256 {
+                        names.clear();
+                    }
+                    event.sender.process = names
+                        .entry(pid)
+                        .or_insert_with(|| pflog_macos::process_name(pid))
+                        .clone();
+                }
+                record(&event);
             }
         }
     }

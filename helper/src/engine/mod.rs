@@ -314,6 +314,7 @@ impl Engine {
     /// problem no load can fix is reported, never "repaired" by reloading.
     pub fn check_firewall(&mut self, now: u64) -> bool {
         let expect = self.firewall.is_loaded();
+        self.firewall.use_settings(&self.settings);
         let found = match self.firewall.check() {
             Ok(p) => p,
             Err(e) => {

@@ -169,6 +169,7 @@ fn option_field(s: &mut Settings, option: OptionName) -> &mut bool {
         OptionName::AllowAirdrop => &mut s.allow_airdrop,
         OptionName::AllowAirprint => &mut s.allow_airprint,
         OptionName::AllowDns => &mut s.allow_dns,
+        OptionName::PfRestoreHook => &mut s.pf_restore_hook,
     }
 }
 

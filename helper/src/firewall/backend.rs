@@ -17,6 +17,10 @@ pub trait Backend: Send {
     /// Which firewall this is; the facade renders in its language.
     fn kind(&self) -> FirewallKind;
 
+    /// The settings a backend acts on by itself (pf: `pf_restore_hook`).
+    /// The facade passes them before every check.
+    fn use_settings(&mut self, _settings: &airlock_shared::settings::Settings) {}
+
     /// Atomically replaces Airlock's rules with `ruleset`. `Ok` only once
     /// the kernel has been read back and holds them.
     fn load(&mut self, ruleset: &str) -> Result<(), DriverError>;

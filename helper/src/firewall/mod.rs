@@ -178,6 +178,12 @@ impl Firewall {
         });
     }
 
+    /// The settings the backend acts on by itself during checks (pf puts
+    /// Apple's hook back unless `pf_restore_hook` is off).
+    pub fn use_settings(&mut self, settings: &airlock_shared::settings::Settings) {
+        self.backend.use_settings(settings);
+    }
+
     /// What is wrong with the kernel's rules now, given whether ours
     /// should be loaded. Empty means healthy.
     pub fn check(&mut self) -> Result<Vec<Problem>, DriverError> {

@@ -27,8 +27,8 @@ pub async fn answer(
         let (bytes, checked) = match ask(packet, query, server, config).await {
             Ok(r) => r,
             Err(e) => {
-                eprintln!(
-                    "airlockd: resolver: {server} did not answer for {}: {e}",
+                tracing::warn!(
+                    "resolver: {server} did not answer for {}: {e}",
                     query.question.name
                 );
                 continue;
@@ -46,8 +46,8 @@ pub async fn answer(
         return match pinned.await {
             Ok(Ok(())) => dns::relay(&bytes, query.header.id),
             Ok(Err(e)) => {
-                eprintln!(
-                    "airlockd: resolver: could not pin the addresses of {}: {e}",
+                tracing::warn!(
+                    "resolver: could not pin the addresses of {}: {e}",
                     query.question.name
                 );
                 dns::with_rcode(query, Rcode::ServFail)

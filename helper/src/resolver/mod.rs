@@ -77,8 +77,8 @@ impl DropLog {
     fn note(&mut self, from: SocketAddr, why: &dyn std::fmt::Display) {
         self.count += 1;
         if self.count <= 10 || self.count.is_multiple_of(1000) {
-            eprintln!(
-                "airlockd: resolver dropped a packet from {from}: {why} ({} dropped so far)",
+            tracing::warn!(
+                "resolver dropped a packet from {from}: {why} ({} dropped so far)",
                 self.count
             );
         }

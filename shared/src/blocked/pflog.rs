@@ -127,6 +127,13 @@ pub fn parse_header(b: &[u8]) -> Result<PflogHeader, PflogError> {
     })
 }
 
+/// Whether a record is one of ours: a packet our anchor (its last path
+/// part, `render::pf::ANCHOR_NAME`) dropped. The helper's kernel filter
+/// already keeps only these; this holds on a descriptor without it too.
+pub fn is_ours(h: &PflogHeader, anchor_name: &str) -> bool {
+    h.is_drop() && h.ruleset == anchor_name
+}
+
 /// One pflog record (header + the start of the packet) to an event.
 pub fn parse(b: &[u8]) -> Result<(PflogHeader, BlockedEvent), PflogError> {
     let h = parse_header(b)?;
@@ -160,6 +167,27 @@ pub fn parse(b: &[u8]) -> Result<(PflogHeader, BlockedEvent), PflogError> {
         },
     };
     Ok((h, event))
+}
+
+/// What one BPF read of `pflog0` holds, as events: the records of
+/// packets our anchor dropped. `skipped` counts the rest (other rules'
+/// records, should no kernel filter have kept them out; records that do
+/// not decode); a malformed BPF frame ends the buffer (see [`super::bpf`]).
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct ReadBatch {
+    pub events: Vec<BlockedEvent>,
+    pub skipped: usize,
+}
+
+pub fn events_from_bpf(buf: &[u8], anchor_name: &str) -> ReadBatch {
+    let mut batch = ReadBatch::default();
+    for rec in super::bpf::records(buf) {
+        match rec.map(parse) {
+            Ok(Ok((h, event))) if is_ours(&h, anchor_name) => batch.events.push(event),
+            _ => batch.skipped += 1,
+        }
+    }
+    batch
 }
 
 #[cfg(test)]
@@ -224,6 +252,90 @@ mod tests {
         let (_, e) = parse(&rec).unwrap();
         assert_eq!(e.direction, BlockedDirection::In);
         assert_eq!(e.sender, Sender::default());
+    }
+
+    /// A BPF frame around `data`, as macOS's `bpf_hdr` (18 bytes, padded
+    /// to 20), word-aligned.
+    fn bpf_frame(data: &[u8]) -> Vec<u8> {
+        let mut r = vec![0; 8];
+        r.extend_from_slice(&(data.len() as u32).to_le_bytes());
+        r.extend_from_slice(&(data.len() as u32).to_le_bytes());
+        r.extend_from_slice(&20u16.to_le_bytes());
+        r.extend_from_slice(&[0, 0]);
+        r.extend_from_slice(data);
+        while !r.len().is_multiple_of(4) {
+            r.push(0);
+        }
+        r
+    }
+
+    fn with_ruleset(mut h: Vec<u8>, name: &[u8]) -> Vec<u8> {
+        h[20..36].fill(0);
+        h[20..20 + name.len()].copy_from_slice(name);
+        h
+    }
+
+    #[test]
+    fn a_bpf_read_yields_only_our_anchors_drops() {
+        let packet = v4(17, [192, 168, 1, 20], [192, 168, 1, 1], &ports(5353, 53));
+        let ours = {
+            let mut r = with_ruleset(header(AF_INET, PF_OUT, 501, 4242), b"0.airlock");
+            r.extend(&packet);
+            r
+        };
+        let apple = {
+            let mut r = with_ruleset(header(AF_INET, PF_OUT, 501, 4242), b"250.ApplicationF");
+            r.extend(&packet);
+            r
+        };
+        let passed = {
+            let mut r = ours.clone();
+            r[2] = 0; // PF_PASS
+            r
+        };
+        let mut buf = bpf_frame(&ours);
+        buf.extend(bpf_frame(&apple));
+        buf.extend(bpf_frame(&passed));
+        buf.extend(bpf_frame(&ours));
+        buf.extend(bpf_frame(&[61, 2])); // cut short
+        let batch = events_from_bpf(&buf, "0.airlock");
+        assert_eq!(batch.events.len(), 2);
+        assert_eq!(batch.skipped, 3);
+        assert_eq!(batch.events[0].dst_port, Some(53));
+        assert_eq!(batch.events[0].sender.pid, Some(4242));
+        assert_eq!(events_from_bpf(&[], "0.airlock"), ReadBatch::default());
+    }
+
+    /// What one batched read of a flood holds (the reader's 64 KiB
+    /// buffer, records cut to the reader's snaplen), all decoded.
+    #[test]
+    fn a_full_read_buffer_of_a_flood_decodes_every_record() {
+        let cfg = super::super::bpf::ReaderConfig::new(128);
+        let mut rec = with_ruleset(header(AF_INET, PF_OUT, 501, 4242), b"0.airlock");
+        rec.extend(v4(
+            6,
+            [192, 168, 1, 20],
+            [203, 0, 113, 9],
+            &ports(50000, 443),
+        ));
+        rec.resize(
+            rec.len()
+                .max(cfg.snaplen as usize)
+                .min(cfg.snaplen as usize),
+            0,
+        );
+        let frame = bpf_frame(&rec);
+        let per_read = cfg.buffer_len as usize / frame.len();
+        let buf: Vec<u8> = frame
+            .iter()
+            .copied()
+            .cycle()
+            .take(per_read * frame.len())
+            .collect();
+        // A full buffer of records decodes to exactly that many events.
+        // (Its speed is not a test's business; the note has the figure.)
+        let batch = events_from_bpf(&buf, "0.airlock");
+        assert_eq!((batch.events.len(), batch.skipped), (per_read, 0));
     }
 
     #[test]

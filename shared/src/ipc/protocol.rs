@@ -145,6 +145,9 @@ pub enum OptionName {
     AllowAirdrop,
     AllowAirprint,
     AllowDns,
+    /// macOS: put pf's `com.apple/*` hook back when another program's main
+    /// ruleset drops it (see `Settings::pf_restore_hook`).
+    PfRestoreHook,
 }
 
 impl OptionName {
@@ -154,6 +157,7 @@ impl OptionName {
             OptionName::AllowAirdrop => "allow_airdrop",
             OptionName::AllowAirprint => "allow_airprint",
             OptionName::AllowDns => "allow_dns",
+            OptionName::PfRestoreHook => "pf_restore_hook",
         }
     }
 }

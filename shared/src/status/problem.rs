@@ -42,8 +42,15 @@ pub enum Problem {
     /// pf: the packet filter is disabled, so no rule applies.
     PfDisabled,
     /// pf: the main ruleset does not evaluate `anchor "com.apple/*"`, so
-    /// our anchor is loaded but never consulted.
+    /// our anchor is loaded but never consulted, and the user manages
+    /// pf.conf themselves (`pf_restore_hook = false`).
     AnchorNotReferenced,
+    /// pf: another program had replaced the main ruleset without the
+    /// `com.apple/*` hook; the check put it back, keeping that program's
+    /// `kept` filter rules (and its nat/rdr rules and tables).
+    HookRestored { kept: usize },
+    /// pf: the hook is gone and putting it back failed.
+    HookNotRestored { reason: String },
     /// Our rules are in the kernel although the kill switch is off.
     LeftOver { kind: FirewallKind },
 }
@@ -64,9 +71,13 @@ impl Problem {
             | Problem::AnchorEmpty
             | Problem::AnchorChanged
             // A load re-enables pf with `pfctl -E`.
-            | Problem::PfDisabled => true,
+            | Problem::PfDisabled
+            // Already repaired by the check that found it; counted as a
+            // tamper so the user hears of it, and the reload is harmless.
+            | Problem::HookRestored { .. } => true,
             // Airlock never edits /etc/pf.conf: a load leaves it as it is.
             Problem::AnchorNotReferenced
+            | Problem::HookNotRestored { .. }
             // Only `airlockctl disable` removes rules; the engine never
             // does on a guess.
             | Problem::LeftOver { .. } => false,
@@ -121,12 +132,12 @@ impl fmt::Display for Problem {
             ),
             Problem::AnchorEmpty => write!(
                 f,
-                "the pf anchor `com.apple/airlock` holds no rules (someone flushed it), so \
+                "the pf anchor `com.apple/0.airlock` holds no rules (someone flushed it), so \
                  nothing is blocked; fix: Airlock reloads it by itself, or run `airlockctl enable`"
             ),
             Problem::AnchorChanged => write!(
                 f,
-                "the pf anchor `com.apple/airlock` holds other rules than Airlock loaded \
+                "the pf anchor `com.apple/0.airlock` holds other rules than Airlock loaded \
                  (someone loaded into it); fix: Airlock reloads it by itself, or run \
                  `airlockctl enable`"
             ),
@@ -142,7 +153,24 @@ impl fmt::Display for Problem {
                  /etc/pf.conf), so Airlock's rules are loaded but never consulted; fix: add the \
                  line `anchor \"com.apple/*\"` to /etc/pf.conf before your own filter rules, as \
                  in macOS's stock file, then run `sudo pfctl -f /etc/pf.conf` (Airlock never \
-                 edits that file itself)"
+                 edits that file; it puts the hook back by itself after `sudo airlockctl set \
+                 pf-restore-hook on`)"
+            ),
+            Problem::HookRestored { kept } => write!(
+                f,
+                "another program (Internet Sharing or a VM tool, say) had loaded its own main pf \
+                 ruleset without `anchor \"com.apple/*\"`, so Airlock's rules were not consulted; \
+                 Airlock put the hook back in front of that program's {kept} filter rules and kept \
+                 them, its nat/rdr rules and its tables (if you manage pf.conf yourself: `sudo \
+                 airlockctl set pf-restore-hook off`)"
+            ),
+            Problem::HookNotRestored { reason } => write!(
+                f,
+                "the main pf ruleset does not evaluate `anchor \"com.apple/*\"` (another program \
+                 loaded its own, or a custom /etc/pf.conf), so Airlock's rules are loaded but never \
+                 consulted, and putting the hook back failed: {reason}; fix: reload a ruleset that \
+                 has `anchor \"com.apple/*\"` before its filter rules (macOS's stock one: `sudo \
+                 pfctl -f /etc/pf.conf`), or turn off the program that replaced it"
             ),
             Problem::LeftOver { kind } => write!(
                 f,

@@ -228,6 +228,15 @@ fn parse_rule(t: &mut Tokens) -> PfRule {
         None
     };
     let log = t.eat("log");
+    // `log (user)`: the record names the sending socket; no verdict changes.
+    if log && t.eat("(") {
+        if !t.eat("user") {
+            t.fail("user");
+        }
+        if !t.eat(")") {
+            t.fail(")");
+        }
+    }
     let quick = t.eat("quick");
     let interfaces = t
         .eat("on")

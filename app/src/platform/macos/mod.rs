@@ -12,8 +12,20 @@ pub fn hide_dock_icon<T: 'static>(event_loop: &mut tao::event_loop::EventLoop<T>
     event_loop.set_activation_policy(ActivationPolicy::Accessory);
 }
 
-/// Notification Center through osascript (no entitlement needed).
+mod notify_macos;
+
+/// Notification Center through UserNotifications (shown as Airlock); a
+/// run without a bundle identifier (`cargo run`) falls back to osascript,
+/// which shows it as Script Editor, since UserNotifications would abort it.
 pub fn notify(n: &Notification) {
+    match notify_macos::route() {
+        crate::platform::notify_gate::Route::Native => notify_macos::notify(n),
+        crate::platform::notify_gate::Route::Fallback => notify_osascript(n),
+    }
+}
+
+/// Notification Center through osascript (no bundle needed).
+fn notify_osascript(n: &Notification) {
     let script = format!(
         "display notification {} with title \"Airlock\" subtitle {}",
         applescript_string(&n.body),

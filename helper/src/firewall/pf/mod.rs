@@ -1,9 +1,13 @@
 //! macOS backend: pf, through `pfctl` only.
 //!
-//! Our rules live in the anchor `com.apple/airlock`, below the
+//! Our rules live in the anchor `com.apple/0.airlock`, below the
 //! `anchor "com.apple/*"` hook macOS's stock main ruleset already has, so
 //! /etc/pf.conf is never touched and an OS update cannot remove the hook we
-//! rely on. The anchor is replaced atomically with `pfctl -a ANCHOR -f -`.
+//! rely on; its name sorts before Apple's own sub-anchors, so it is read
+//! first. The anchor is replaced atomically with `pfctl -a ANCHOR -f -`.
+//! When another program's main ruleset drops the hook, [`hook`] puts it
+//! back (unless the user manages pf.conf); [`legacy`] empties the anchor
+//! older versions used; [`pflog`] keeps `pflog0` while our rules log.
 //!
 //! pf is switched on with the reference-counted `pfctl -E`, whose token is
 //! kept in a file in the state directory (so a restarted helper can still
@@ -34,11 +38,13 @@ use super::flow::{self, Flow};
 use super::{Backend, DriverError, Problem};
 use airlock_shared::firewall_kind::FirewallKind;
 
+pub mod hook;
+mod legacy;
 pub mod parse;
-use parse as pf_parse;
+pub mod pflog;
 
-/// Our anchor, below Apple's `com.apple/*` hook.
-pub const ANCHOR: &str = "com.apple/airlock";
+/// Our anchor, below Apple's `com.apple/*` hook, and the one we used before.
+pub use airlock_shared::render::pf::{ANCHOR, LEGACY_ANCHOR};
 /// The file in the state directory holding our `pfctl -E` token.
 pub const TOKEN_FILE: &str = "pf-token";
 
@@ -47,6 +53,8 @@ const PFCTL_HINT: &str = "pfctl ships with macOS in /sbin; is this a Mac?";
 #[derive(Debug, Clone)]
 pub struct PfConfig {
     pub pfctl: PathBuf,
+    /// For creating and destroying `pflog0`.
+    pub ifconfig: PathBuf,
     /// Where the enable token is kept across helper restarts.
     pub state_dir: PathBuf,
 }
@@ -55,6 +63,7 @@ impl PfConfig {
     pub fn new(state_dir: impl Into<PathBuf>) -> PfConfig {
         PfConfig {
             pfctl: "/sbin/pfctl".into(),
+            ifconfig: "/sbin/ifconfig".into(),
             state_dir: state_dir.into(),
         }
     }
@@ -64,6 +73,16 @@ pub struct PfDriver {
     config: PfConfig,
     /// The anchor's rules as pfctl printed them right after our last load.
     loaded: Option<Vec<String>>,
+    /// Put the `com.apple/*` hook back when it is gone (the setting
+    /// `pf_restore_hook`).
+    restore_hook: bool,
+    /// The old anchor was found empty or emptied since we started.
+    legacy_gone: bool,
+    /// `pflog0` was made sure of since the last remove.
+    pflog_up: bool,
+    /// Hook restores lately, against a program that keeps replacing it.
+    hook_budget: hook::Budget,
+    started: std::time::Instant,
 }
 
 impl PfDriver {
@@ -71,6 +90,11 @@ impl PfDriver {
         PfDriver {
             config,
             loaded: None,
+            restore_hook: true,
+            legacy_gone: false,
+            pflog_up: false,
+            hook_budget: hook::Budget::default(),
+            started: std::time::Instant::now(),
         }
     }
 
@@ -93,7 +117,7 @@ impl PfDriver {
     fn saved_token(&self) -> Result<Option<String>, DriverError> {
         let path = self.token_path();
         match std::fs::read_to_string(&path) {
-            Ok(text) => Ok(Some(text.trim().to_string()).filter(|t| pf_parse::is_token(t))),
+            Ok(text) => Ok(Some(text.trim().to_string()).filter(|t| parse::is_token(t))),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
             Err(source) => Err(DriverError::State {
                 action: "read the pf token from",
@@ -141,7 +165,7 @@ impl PfDriver {
     fn enable(&self) -> Result<(), DriverError> {
         let out = self.pfctl(&["-E"], None)?;
         let both = format!("{}\n{}", out.stdout, out.stderr);
-        let token = pf_parse::enable_token(&both).ok_or_else(|| DriverError::Parse {
+        let token = parse::enable_token(&both).ok_or_else(|| DriverError::Parse {
             command: "pfctl -E".into(),
             reason: format!("no \"Token : N\" line in {:?}", both.trim()),
         })?;
@@ -150,21 +174,41 @@ impl PfDriver {
 
     fn enabled(&self) -> Result<bool, DriverError> {
         let out = self.pfctl(&["-s", "info"], None)?;
-        pf_parse::status_enabled(&out.stdout).ok_or_else(|| DriverError::Parse {
+        parse::status_enabled(&out.stdout).ok_or_else(|| DriverError::Parse {
             command: "pfctl -s info".into(),
             reason: "no \"Status: Enabled|Disabled\" line".into(),
         })
     }
 
+    /// Empties [`LEGACY_ANCHOR`] once per run (see `legacy`).
+    fn remove_legacy(&mut self) -> Result<(), DriverError> {
+        if !self.legacy_gone {
+            legacy::remove(&|args, stdin| self.pfctl(args, stdin))?;
+            self.legacy_gone = true;
+        }
+        Ok(())
+    }
+
+    fn pflog(&self) -> pflog::Pflog<'_> {
+        pflog::Pflog {
+            ifconfig: &self.config.ifconfig,
+            state_dir: &self.config.state_dir,
+        }
+    }
+
     fn anchor_rules(&self) -> Result<Vec<String>, DriverError> {
         let out = self.pfctl(&["-a", ANCHOR, "-s", "rules"], None)?;
-        Ok(pf_parse::rule_lines(&out.stdout))
+        Ok(parse::rule_lines(&out.stdout))
     }
 }
 
 impl Backend for PfDriver {
     fn kind(&self) -> FirewallKind {
         FirewallKind::Pf
+    }
+
+    fn use_settings(&mut self, settings: &airlock_shared::settings::Settings) {
+        self.restore_hook = settings.pf_restore_hook;
     }
 
     /// Loads the anchor first and enables pf second, so the moment pf
@@ -191,13 +235,23 @@ impl Backend for PfDriver {
             }
         }
         let rules = self.anchor_rules()?;
-        if rules.is_empty() && pf_parse::has_rules(ruleset) {
+        if rules.is_empty() && parse::has_rules(ruleset) {
             return Err(DriverError::Verification(format!(
                 "anchor {ANCHOR} is empty after `pfctl -a {ANCHOR} -f -` succeeded"
             )));
         }
         self.loaded = Some(rules);
-        Ok(())
+        // The blocked list needs pflog0; the rules block without it, so a
+        // failure here is said, not a failed load (the list says it too).
+        if !self.pflog_up && pflog::logs(ruleset) {
+            match self.pflog().ensure() {
+                Ok(()) => self.pflog_up = true,
+                Err(e) => tracing::warn!("blocked packets cannot be logged: {e}"),
+            }
+        }
+        // Only now: our new anchor is read first, so the old one's rules
+        // decide nothing from here on, and there is no moment without one.
+        self.remove_legacy()
     }
 
     fn remove(&mut self) -> Result<(), DriverError> {
@@ -208,6 +262,10 @@ impl Backend for PfDriver {
                 "anchor {ANCHOR} still holds rules after loading an empty ruleset into it"
             )));
         }
+        // Checked again on every remove; a failure is returned once the
+        // token and pflog0 are given back too.
+        self.legacy_gone = false;
+        let legacy = self.remove_legacy();
         if let Some(token) = self.saved_token()? {
             let released = self.pfctl(&["-X", &token], None);
             // A token pf refuses (e.g. from before a reboot) is worth
@@ -216,7 +274,11 @@ impl Backend for PfDriver {
             self.forget_token()?;
             released?;
         }
-        Ok(())
+        self.pflog_up = false;
+        if let Err(e) = self.pflog().release() {
+            tracing::warn!("could not destroy pflog0 (left as it is): {e}");
+        }
+        legacy
     }
 
     fn check(&mut self, expect_loaded: bool) -> Result<Vec<Problem>, DriverError> {
@@ -226,8 +288,22 @@ impl Backend for PfDriver {
                 problems.push(Problem::PfDisabled);
             }
             let main = self.pfctl(&["-s", "rules"], None)?;
-            if !pf_parse::references_anchor(&main.stdout, ANCHOR) {
-                problems.push(Problem::AnchorNotReferenced);
+            if !parse::references_anchor(&main.stdout, ANCHOR) {
+                let now = self.started.elapsed().as_secs();
+                problems.push(if !self.restore_hook {
+                    Problem::AnchorNotReferenced
+                } else if !self.hook_budget.allow(now) {
+                    Problem::HookNotRestored {
+                        reason: hook::fought(),
+                    }
+                } else {
+                    match hook::restore(&|args, stdin| self.pfctl(args, stdin), &main.stdout) {
+                        Ok(kept) => Problem::HookRestored { kept: kept.rules },
+                        Err(e) => Problem::HookNotRestored {
+                            reason: e.to_string(),
+                        },
+                    }
+                });
             }
         }
         let rules = self.anchor_rules()?;
@@ -266,7 +342,7 @@ impl Backend for PfDriver {
         for (src, dst) in doomed.into_iter().filter(|p| !kept.contains(p)) {
             let (src, dst) = (src.to_string(), dst.to_string());
             let out = self.pfctl(&["-k", &src, "-k", &dst], None)?;
-            let n = pf_parse::killed_count(&out.stderr).ok_or_else(|| DriverError::Parse {
+            let n = parse::killed_count(&out.stderr).ok_or_else(|| DriverError::Parse {
                 command: format!("pfctl -k {src} -k {dst}"),
                 reason: format!("no \"killed N states\" in {:?}", out.stderr.trim()),
             })?;
@@ -277,7 +353,7 @@ impl Backend for PfDriver {
 
     fn tracked_flows(&mut self) -> Result<Vec<Flow>, DriverError> {
         let out = self.pfctl(&["-s", "states"], None)?;
-        pf_parse::parse_states(&out.stdout).map_err(|reason| DriverError::Parse {
+        parse::parse_states(&out.stdout).map_err(|reason| DriverError::Parse {
             command: "pfctl -s states".into(),
             reason,
         })
@@ -285,10 +361,10 @@ impl Backend for PfDriver {
 
     fn blocked_packets(&mut self) -> Result<Option<u64>, DriverError> {
         let out = self.pfctl(&["-a", ANCHOR, "-v", "-s", "rules"], None)?;
-        if pf_parse::rule_lines(&out.stdout).is_empty() {
+        if parse::rule_lines(&out.stdout).is_empty() {
             return Ok(None);
         }
-        pf_parse::blocked_packets(&out.stdout)
+        parse::blocked_packets(&out.stdout)
             .map(Some)
             .map_err(|reason| DriverError::Parse {
                 command: format!("pfctl -a {ANCHOR} -v -s rules"),
