@@ -136,12 +136,7 @@ fn tunnelblick(dir: &Path, shared: bool) -> Vec<FoundConfig> {
         .filter_map(|tblk| {
             let file_name = tblk.file_name()?.to_string_lossy().into_owned();
             let name = file_name.strip_suffix(".tblk")?.to_string();
-            let path = [
-                tblk.join("Contents/Resources/config.ovpn"),
-                tblk.join("config.ovpn"),
-            ]
-            .into_iter()
-            .find(|p| p.is_file())?;
+            let path = tblk_config(&tblk)?;
             Some(FoundConfig {
                 client: Client::Tunnelblick,
                 name,
@@ -152,6 +147,16 @@ fn tunnelblick(dir: &Path, shared: bool) -> Vec<FoundConfig> {
         .collect();
     found.sort_by(|a, b| a.name.cmp(&b.name).then_with(|| a.path.cmp(&b.path)));
     found
+}
+
+/// The OpenVPN config inside a Tunnelblick `.tblk` bundle, in either form.
+pub fn tblk_config(tblk: &Path) -> Option<PathBuf> {
+    [
+        tblk.join("Contents/Resources/config.ovpn"),
+        tblk.join("config.ovpn"),
+    ]
+    .into_iter()
+    .find(|p| p.is_file())
 }
 
 fn wireguard(dir: &Path) -> Vec<FoundConfig> {
