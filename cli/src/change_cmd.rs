@@ -2,8 +2,9 @@
 //! `pause`, `resume`. Each is one request; the helper answers only once
 //! the kernel holds the new rules, so the line printed after it is true.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
+use airlock_shared::import::{self, FoundConfig};
 use airlock_shared::ipc::protocol::{OptionName, RequestBody};
 use clap::{Args, ValueEnum};
 
@@ -175,5 +176,51 @@ pub fn run(change: Change, socket: &Path) -> anyhow::Result<()> {
         println!("{p}");
     }
     println!("{}", headline(&status, &Clock::system()));
+    // On, yet nothing lets the VPN through: say so, and how to fix it.
+    // Not refused: a user may want everything blocked.
+    if matches!(change, Change::Enable) && status.vpn_cannot_connect() {
+        eprint!("{}", dead_end_warning(&found_here()));
+    }
     Ok(())
+}
+
+/// The VPN connections on this machine (Viscosity, Tunnelblick, WireGuard),
+/// looked up under `$HOME` and `/` (`AIRLOCK_VPN_CONFIG_ROOT` stands for
+/// `/` in tests, as for the app).
+fn found_here() -> Vec<FoundConfig> {
+    let dir = |var: &str| {
+        std::env::var_os(var)
+            .map(PathBuf::from)
+            .filter(|p| p.is_absolute())
+    };
+    let home = dir("HOME").unwrap_or_else(|| PathBuf::from("/nonexistent"));
+    let root = dir("AIRLOCK_VPN_CONFIG_ROOT").unwrap_or_else(|| PathBuf::from("/"));
+    import::discover(&home, &root)
+}
+
+/// The app's question, as a warning with the commands that answer it.
+pub fn dead_end_warning(found: &[FoundConfig]) -> String {
+    let mut out = String::from(
+        "Warning: your VPN won't be able to connect: no VPN server is allowed and no \
+         tunnel is up, so everything is blocked, the VPN too.\n",
+    );
+    if found.is_empty() {
+        out.push_str("Allow your VPN's servers: sudo airlockctl endpoints import FILE\n");
+        return out;
+    }
+    out.push_str("Allow a VPN connection found on this machine:\n");
+    for f in found {
+        out.push_str(&format!(
+            "  {} ({}): sudo airlockctl endpoints import {}\n",
+            f.name,
+            f.client.name(),
+            shell_quote(&f.path.to_string_lossy())
+        ));
+    }
+    out
+}
+
+/// `'…'` with any `'` spelled `'\''`, so a path with spaces pastes.
+fn shell_quote(s: &str) -> String {
+    format!("'{}'", s.replace('\'', "'\\''"))
 }

@@ -285,6 +285,79 @@ fn each_change_command_sends_exactly_its_request() {
     }
 }
 
+/// `enable` with nothing for the VPN to get through: it turns on (the user
+/// may want everything blocked) and warns, naming the connections found
+/// under `$HOME` with the command that allows each.
+#[test]
+fn enable_with_no_server_allowed_warns_and_goes_on() {
+    let blocking = || {
+        let mut s = protected();
+        s.protection = Protection::Blocking;
+        s.tunnel = Tunnel {
+            state: TunnelState::Down,
+            interface: None,
+            endpoint: None,
+        };
+        s.endpoints = 0;
+        s
+    };
+    let fake = Fake::with(Arc::new(move |_: &RequestBody| {
+        Outcome::Ok(ResponseBody::Done(blocking()))
+    }));
+    let home = tempfile::tempdir().unwrap();
+    let vis = home
+        .path()
+        .join("Library/Application Support/Viscosity/OpenVPN/1");
+    std::fs::create_dir_all(&vis).unwrap();
+    std::fs::write(
+        vis.join("config.conf"),
+        "#viscosity name Office VPN\nremote 198.51.100.7 1194\n",
+    )
+    .unwrap();
+    let socket = fake.path.to_str().unwrap();
+    let home_dir = home.path().to_str().unwrap();
+    // No shared Tunnelblick or WireGuard folder of this machine counts.
+    let root = tempfile::tempdir().unwrap();
+    let root_dir = root.path().to_str().unwrap();
+    let out = run_env(
+        &["--socket", socket, "enable"],
+        &[("HOME", home_dir), ("AIRLOCK_VPN_CONFIG_ROOT", root_dir)],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert_eq!(fake.received(), [RequestBody::Enable]);
+    assert!(
+        text(&out.stdout).starts_with("Blocking"),
+        "{}",
+        text(&out.stdout)
+    );
+    let err = text(&out.stderr);
+    assert!(
+        err.starts_with("Warning: your VPN won't be able to connect: no VPN server is allowed"),
+        "{err}"
+    );
+    let want = format!(
+        "  Office VPN (Viscosity): sudo airlockctl endpoints import '{}'\n",
+        vis.join("config.conf").display()
+    );
+    assert!(err.contains(&want), "{err}");
+
+    // Nothing found: the general command.
+    let empty = tempfile::tempdir().unwrap();
+    let out = run_env(
+        &["--socket", socket, "enable"],
+        &[
+            ("HOME", empty.path().to_str().unwrap()),
+            ("AIRLOCK_VPN_CONFIG_ROOT", root_dir),
+        ],
+    );
+    assert_eq!(out.status.code(), Some(0));
+    assert!(
+        text(&out.stderr).ends_with("sudo airlockctl endpoints import FILE\n"),
+        "{}",
+        text(&out.stderr)
+    );
+}
+
 #[test]
 fn changes_print_the_resulting_status() {
     let fake = Fake::start();

@@ -9,7 +9,7 @@ use airlock_client::{ClientError, ConnectFailure};
 use airlock_shared::endpoint::Endpoint;
 use airlock_shared::import::ImportError;
 use airlock_shared::ipc::protocol::{ErrorCode, OptionName, RequestBody};
-use airlock_shared::status::{KillSwitch, Status, TunnelState};
+use airlock_shared::status::{KillSwitch, Status};
 
 use crate::ui::servers::{FoundConnection, Ledger, Source};
 
@@ -320,17 +320,16 @@ impl Model {
 
     /// Turning the kill switch on now would block the VPN itself: nothing
     /// allowed for it to reach its server, and no tunnel up to learn one
-    /// from. (The CLI's `enable` uses the same rule,
-    /// [`airlock_shared::status::Status`] alone.)
+    /// from. (The CLI's `enable` warns on the same rule.)
     pub fn enabling_dead_ends(&self) -> bool {
         self.link.status().is_some_and(would_dead_end)
     }
 }
 
-/// `true` when the kill switch is off, no VPN server is allowed and no
-/// tunnel is up: turning it on then leaves the VPN unable to connect.
+/// `true` when the kill switch is off and turning it on would leave the
+/// VPN unable to connect ([`Status::vpn_cannot_connect`]).
 pub fn would_dead_end(s: &Status) -> bool {
-    s.kill_switch == KillSwitch::Off && s.endpoints == 0 && s.tunnel.state == TunnelState::Down
+    s.kill_switch == KillSwitch::Off && s.vpn_cannot_connect()
 }
 
 #[cfg(test)]
