@@ -11,6 +11,7 @@ mod desktop;
 mod fake_helper;
 mod image;
 pub mod procs;
+pub mod real_helper;
 mod screen;
 
 use std::io::Write;
