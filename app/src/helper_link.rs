@@ -164,13 +164,9 @@ pub fn perform(
                 list,
             })
         }
-        Action::Remove { endpoints, .. } => {
-            let status = done(
-                &mut client,
-                RequestBody::RemoveEndpoints {
-                    endpoints: endpoints.clone(),
-                },
-            )?;
+        Action::Remove { .. } | Action::AllowConnectedNow => {
+            let body = action.request().ok_or_else(|| unexpected_action(action))?;
+            let status = done(&mut client, body)?;
             let list = list(&mut client)?;
             Ok(Answer::Servers {
                 status,
@@ -178,13 +174,17 @@ pub fn perform(
                 list,
             })
         }
-        other => match other.request() {
-            Some(body) => Ok(Answer::Response(client.request(body)?)),
-            None => Err(Failure::Helper(ClientError::Protocol(format!(
-                "{other:?} is not one request"
-            )))),
-        },
+        other => {
+            let body = other.request().ok_or_else(|| unexpected_action(other))?;
+            Ok(Answer::Response(client.request(body)?))
+        }
     }
+}
+
+fn unexpected_action(action: &Action) -> Failure {
+    Failure::Helper(ClientError::Protocol(format!(
+        "{action:?} is not one request"
+    )))
 }
 
 fn unexpected(body: &ResponseBody) -> Failure {

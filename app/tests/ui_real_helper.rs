@@ -73,7 +73,10 @@ fn tray_app_against_the_real_helper() {
     dbusmenu::wait_until(&desktop, Duration::from_secs(5), "the question", |menu| {
         menu.contains("Your VPN won't be able to connect")
     });
-    assert!(!ns.table_present(), "the question must not turn anything on");
+    assert!(
+        !ns.table_present(),
+        "the question must not turn anything on"
+    );
     click(&desktop, "Turn On Anyway (Block Everything)");
     wait_for(
         Duration::from_secs(5),

@@ -224,11 +224,17 @@ fn first_launch_to_protected_from_the_menu() {
     let entry = item(&desktop)
         .submenu(&desktop, &[SERVERS, "Office VPN (Viscosity)"])
         .unwrap();
-    say(&format!("VPN Servers now:\n{servers}\nOffice VPN entry:\n{entry}"));
+    say(&format!(
+        "VPN Servers now:\n{servers}\nOffice VPN entry:\n{entry}"
+    ));
     assert!(entry.starts_with("198.51.100.7:1194/udp (disabled)\nViscosity, since 20"));
     assert!(entry.ends_with("---\nRemove\n"), "{entry}");
 
-    click_when_shown(&desktop, &mut clicks, &[SERVERS, "Allow Acme Corp (Tunnelblick)"]);
+    click_when_shown(
+        &desktop,
+        &mut clicks,
+        &[SERVERS, "Allow Acme Corp (Tunnelblick)"],
+    );
     click_when_shown(&desktop, &mut clicks, &[SERVERS, "Allow wg0 (WireGuard)"]);
     wait_for(WAIT, "all three servers in the kernel set", || {
         let mut set = ns.endpoint_set();
@@ -270,7 +276,11 @@ fn first_launch_to_protected_from_the_menu() {
 
     // "Import VPN Configuration…": the dialog's pick (the seam) is read,
     // its server allowed and listed under the file's name.
-    click_when_shown(&desktop, &mut clicks, &[SERVERS, "Import VPN Configuration…"]);
+    click_when_shown(
+        &desktop,
+        &mut clicks,
+        &[SERVERS, "Import VPN Configuration…"],
+    );
     wait_for(WAIT, "the imported server in the kernel set", || {
         ns.endpoint_set()
             .contains(&"198.51.100.50 . udp . 1194".to_string())
@@ -290,7 +300,9 @@ fn first_launch_to_protected_from_the_menu() {
         helper.ctl_status().options.allow_airprint
     });
     click_when_shown(&desktop, &mut clicks, &["DNS While Disconnected"]);
-    wait_for(WAIT, "DNS allowed", || helper.ctl_status().options.allow_dns);
+    wait_for(WAIT, "DNS allowed", || {
+        helper.ctl_status().options.allow_dns
+    });
     wait_menu(&desktop, "both checked", |m| {
         m.contains("[x] Allow AirPrint") && m.contains("[x] DNS While Disconnected")
     });
@@ -313,4 +325,104 @@ fn click_when_shown(desktop: &Desktop, clicks: &mut u32, path: &[&str]) {
         })
     });
     click(desktop, clicks, path);
+}
+
+/// "Allow the Server of the VPN Connected Now": a tunnel up whose server
+/// the helper did not learn (the VPN's connection was not there yet when
+/// its route appeared), one click, and the helper learns it from the
+/// kernel's own route and connection table: in its list, worded as
+/// learned, and in the kernel's set once the kill switch is on.
+#[test]
+fn the_connected_vpns_server_in_one_click() {
+    if tool_missing().is_some() || !ui_prerequisites("the connected-VPN UI test") {
+        eprintln!("skipping the connected-VPN UI test");
+        return;
+    }
+    let ns = Netns::new();
+    // A machine whose own firewall tracks connections (as nearly every
+    // one does), a physical interface, a VPN client's host route to its
+    // server through it, and the tunnel.
+    ns.exec(&["nft", "add", "table", "inet", "lab_ct"]);
+    ns.exec(&[
+        "nft",
+        "add chain inet lab_ct out { type filter hook output priority 0; policy accept; }",
+    ]);
+    ns.exec(&[
+        "nft", "add", "rule", "inet", "lab_ct", "out", "ct", "state", "new", "counter",
+    ]);
+    // The wire's far end stays without an address: nothing answers, the
+    // packets only need to leave.
+    ns.exec(&[
+        "ip", "link", "add", "eth0", "type", "veth", "peer", "name", "wire0",
+    ]);
+    ns.exec(&["ip", "link", "set", "wire0", "up"]);
+    ns.exec(&["ip", "addr", "add", "192.168.77.20/24", "dev", "eth0"]);
+    ns.exec(&["ip", "link", "set", "eth0", "up"]);
+    ns.exec(&["ip", "tuntap", "add", "dev", "tun0", "mode", "tun"]);
+    ns.exec(&["ip", "addr", "add", "10.8.0.2/24", "dev", "tun0"]);
+    ns.exec(&["ip", "link", "set", "tun0", "up"]);
+    ns.exec(&[
+        "ip",
+        "route",
+        "add",
+        "198.51.100.99/32",
+        "via",
+        "192.168.77.1",
+        "dev",
+        "eth0",
+    ]);
+
+    let dir = tempfile::Builder::new()
+        .prefix("airlock-ui-connected-")
+        .tempdir()
+        .unwrap();
+    std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+    let mut helper = RealHelper::new(&ns, dir.path());
+    helper.start();
+    let desktop = Desktop::start(TrayHost::StatusNotifier);
+    let child = desktop
+        .command(env!("CARGO_BIN_EXE_airlock"))
+        .env("AIRLOCK_SOCKET", &helper.socket)
+        .env("AIRLOCK_VPN_CONFIG_ROOT", dir.path().join("empty-root"))
+        .stdout(Stdio::null())
+        .stderr(std::fs::File::create(desktop.dir.path().join("airlock.stderr")).unwrap())
+        .spawn()
+        .expect("airlock");
+    let _app = Proc::new("airlock", child);
+    let mut clicks = 0;
+
+    // The VPN's packets to its server, after the route: a connection
+    // from eth0's address that the helper has not looked at.
+    ns.exec(&["bash", "-c", "echo hello > /dev/udp/198.51.100.99/1194"]);
+    let label = airlock_app::ui::view::ALLOW_CONNECTED_LABEL;
+    wait_for_submenu(&desktop, &[SERVERS], WAIT, "the item", |m| {
+        m.lines().any(|l| l == label)
+    });
+    assert!(helper.endpoints().is_empty(), "learned before the click");
+    click_when_shown(&desktop, &mut clicks, &[SERVERS, label]);
+    wait_for(WAIT, "the helper to learn the server", || {
+        helper
+            .endpoints()
+            .iter()
+            .map(ToString::to_string)
+            .eq(["198.51.100.99:1194/udp"])
+    });
+    let entry = wait_for_submenu(
+        &desktop,
+        &[SERVERS, "198.51.100.99:1194/udp"],
+        WAIT,
+        "learned",
+        |m| m.contains("Learned from the VPN, since 20"),
+    );
+    say(&format!("the learned entry:\n{entry}"));
+    // Tunnel up, a server allowed: on with no question, and the kernel
+    // lets that server through.
+    click_when_shown(&desktop, &mut clicks, &["Kill Switch"]);
+    wait_for(WAIT, "the learned server in the kernel set", || {
+        ns.endpoint_set() == ["198.51.100.99 . udp . 1194"]
+    });
+    wait_menu(&desktop, "protected through it", |m| {
+        m.starts_with("Protected — VPN tun0 → 198.51.100.99")
+    });
+    assert_eq!(clicks, 2);
 }

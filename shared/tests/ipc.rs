@@ -77,6 +77,7 @@ fn all_requests() -> Vec<RequestBody> {
         R::GetRules { offset: 24_576 },
         R::GetSettings,
         R::GetBlocked,
+        R::LearnEndpoints,
     ]
 }
 
@@ -97,6 +98,7 @@ fn request_variant(b: &RequestBody) -> usize {
         R::GetRules { .. } => 11,
         R::GetSettings => 12,
         R::GetBlocked => 13,
+        R::LearnEndpoints => 14,
     }
 }
 
@@ -208,7 +210,7 @@ fn all_server_messages() -> Vec<ServerMessage> {
 fn samples_cover_every_variant() {
     let mut seen: Vec<usize> = all_requests().iter().map(request_variant).collect();
     seen.sort();
-    assert_eq!(seen, (0..14).collect::<Vec<_>>());
+    assert_eq!(seen, (0..15).collect::<Vec<_>>());
     let mut seen: Vec<usize> = all_bodies().iter().map(body_variant).collect();
     seen.sort();
     assert_eq!(seen, (0..8).collect::<Vec<_>>());

@@ -80,6 +80,8 @@ pub enum Action {
     },
     /// A read: the allowed list, after the helper's count changed.
     ListEndpoints,
+    /// Have the helper learn the server of the tunnel up now.
+    AllowConnectedNow,
 }
 
 /// What "allow" is about.
@@ -140,6 +142,7 @@ impl Action {
                 endpoints: endpoints.clone(),
             },
             Action::ListEndpoints => RequestBody::ListEndpoints,
+            Action::AllowConnectedNow => RequestBody::LearnEndpoints,
         })
     }
 
@@ -176,6 +179,7 @@ impl Action {
             } => format!("allow {} and turn on the kill switch", what.label()),
             Action::Remove { label, .. } => format!("remove {label}"),
             Action::ListEndpoints => "list the allowed VPN servers".into(),
+            Action::AllowConnectedNow => "allow the server of the VPN connected now".into(),
         }
     }
 
@@ -191,6 +195,7 @@ impl Action {
             Action::Allow { what, .. } => format!("Allowing {}…", what.label()),
             Action::Remove { label, .. } => format!("Removing {label}…"),
             Action::ListEndpoints => "Listing the allowed VPN servers…".into(),
+            Action::AllowConnectedNow => "Allowing the server of the VPN connected now…".into(),
         }
     }
 }

@@ -70,6 +70,7 @@ pub const IMPORT_AND_ENABLE_LABEL: &str = "Import VPN Configuration and Turn Onâ
 pub const ENABLE_ANYWAY_LABEL: &str = "Turn On Anyway (Block Everything)";
 pub const NOT_NOW_LABEL: &str = "Not Now";
 pub const REMOVE_LABEL: &str = "Remove";
+pub const ALLOW_CONNECTED_LABEL: &str = "Allow the Server of the VPN Connected Now";
 /// What this machine is called in questions.
 pub const THIS_MACHINE: &str = if cfg!(target_os = "macos") {
     "this Mac"
@@ -330,6 +331,18 @@ fn servers_rows(model: &Model, can_change: bool, utc_offset: i64) -> Vec<Row> {
         }
     }
     rows.push(Row::Separator);
+    // A tunnel whose server the helper does not know (it names only an
+    // allowed one): the helper can learn it on request.
+    let unknown_tunnel = model.link.status().is_some_and(|s| {
+        s.tunnel.state == airlock_shared::status::TunnelState::Up && s.tunnel.endpoint.is_none()
+    });
+    if unknown_tunnel {
+        rows.push(Row::Button {
+            item: Item::AllowConnectedNow,
+            label: ALLOW_CONNECTED_LABEL.into(),
+            enabled: can_change,
+        });
+    }
     rows.push(Row::Button {
         item: Item::Import,
         label: IMPORT_LABEL.into(),
@@ -412,9 +425,10 @@ pub enum Item {
     ImportAndEnable,
     EnableAnyway,
     NotNow,
+    AllowConnectedNow,
 }
 
-const FIXED_IDS: [(&str, Item); 14] = [
+const FIXED_IDS: [(&str, Item); 15] = [
     ("kill_switch", Item::KillSwitch),
     ("allow_lan", Item::AllowLan),
     ("allow_airdrop", Item::AllowAirdrop),
@@ -429,6 +443,7 @@ const FIXED_IDS: [(&str, Item); 14] = [
     ("import_and_enable", Item::ImportAndEnable),
     ("enable_anyway", Item::EnableAnyway),
     ("not_now", Item::NotNow),
+    ("allow_connected_now", Item::AllowConnectedNow),
 ];
 
 impl Item {
@@ -548,6 +563,9 @@ pub fn command_for(item: Item, model: &Model) -> Option<Command> {
             shown(&view.choices, &item).then_some(Command::Helper(Action::SetKillSwitch(true)))
         }
         Item::NotNow => shown(&view.choices, &item).then_some(Command::Dismiss),
+        Item::AllowConnectedNow => {
+            shown(&view.servers, &item).then_some(Command::Helper(Action::AllowConnectedNow))
+        }
         Item::Pause if !view.pause.enabled => None,
         Item::Pause => match status.map(|s| s.kill_switch) {
             Some(KillSwitch::Paused) => Some(Command::Helper(Action::Resume)),
@@ -1206,6 +1224,35 @@ mod tests {
             let m = fresh();
             assert_eq!(command_for(Item::EnableAnyway, &m), None);
             assert_eq!(command_for(Item::NotNow, &m), None);
+        }
+
+        #[test]
+        fn a_tunnel_whose_server_is_unknown_can_be_allowed_in_one_click() {
+            let mut m = fresh();
+            let has = |m: &Model| {
+                labels(&render(m, 0).servers)
+                    .iter()
+                    .any(|l| l == ALLOW_CONNECTED_LABEL)
+            };
+            assert!(!has(&m), "no tunnel");
+            if let Link::Connected(s) = &mut m.link {
+                s.tunnel.state = TunnelState::Up;
+            }
+            assert!(has(&m));
+            assert_eq!(
+                command_for(Item::AllowConnectedNow, &m),
+                Some(Command::Helper(Action::AllowConnectedNow))
+            );
+            assert_eq!(
+                Action::AllowConnectedNow.request(),
+                Some(airlock_shared::ipc::protocol::RequestBody::LearnEndpoints)
+            );
+            // Its server is known (and so allowed): nothing to offer.
+            if let Link::Connected(s) = &mut m.link {
+                s.tunnel.endpoint = Some("198.51.100.7:1194/udp".into());
+            }
+            assert!(!has(&m));
+            assert_eq!(command_for(Item::AllowConnectedNow, &m), None);
         }
 
         #[test]

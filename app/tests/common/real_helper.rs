@@ -247,4 +247,3 @@ impl Drop for RealHelper<'_> {
         self.kill();
     }
 }
-

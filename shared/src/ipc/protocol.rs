@@ -82,6 +82,13 @@ pub enum RequestBody {
     GetSettings,
     /// What the final block rules refused recently, aggregated.
     GetBlocked,
+    /// Learn the servers of the tunnels up now (the VPN client's host
+    /// route through a physical interface, with a connection to it from
+    /// that interface's address) and add them, as on a network change:
+    /// "Allow the Server of the VPN Connected Now" in the app, for when
+    /// the connection was not visible yet when the route appeared.
+    /// Appended last: the variants before it keep their meaning.
+    LearnEndpoints,
 }
 
 impl RequestBody {
@@ -107,7 +114,8 @@ impl RequestBody {
             | RequestBody::Pause { .. }
             | RequestBody::Resume
             | RequestBody::AddEndpoints { .. }
-            | RequestBody::RemoveEndpoints { .. } => true,
+            | RequestBody::RemoveEndpoints { .. }
+            | RequestBody::LearnEndpoints => true,
         }
     }
 }
