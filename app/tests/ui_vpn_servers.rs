@@ -317,7 +317,7 @@ fn click_when_shown(desktop: &Desktop, clicks: &mut u32, path: &[&str]) {
         let text = if parent.is_empty() {
             dbusmenu::read(desktop)
         } else {
-            item(desktop).submenu(desktop, parent)
+            dbusmenu::Item::find(desktop).and_then(|i| i.submenu(desktop, parent))
         };
         text.is_ok_and(|t| {
             t.lines()
@@ -425,4 +425,61 @@ fn the_connected_vpns_server_in_one_click() {
         m.starts_with("Protected — VPN tun0 → 198.51.100.99")
     });
     assert_eq!(clicks, 2);
+}
+
+/// Allowing needs an administrator, as every change: the app asks the
+/// helper, and a refusal is shown with the helper's reason, in the menu
+/// and as a notification, and nothing is claimed allowed.
+#[test]
+fn a_refused_allow_says_why() {
+    if !ui_prerequisites("the refused-allow UI test") {
+        return;
+    }
+    let desktop = Desktop::start(TrayHost::StatusNotifier);
+    let root = desktop.dir.path().join("root");
+    vpn_connections(&desktop.home, &root);
+    let fake = FakeHelper::beside(&desktop, status(KillSwitch::Off, true, true));
+    let why = "not authorized: uid 1000 is neither root nor in the `admin` group (try sudo)";
+    fake.refuse_changes(Some(airlock_shared::ipc::protocol::IpcError::new(
+        airlock_shared::ipc::protocol::ErrorCode::NotAuthorized,
+        why,
+    )));
+    let child = desktop
+        .command(env!("CARGO_BIN_EXE_airlock"))
+        .env("AIRLOCK_SOCKET", &fake.socket)
+        .env("AIRLOCK_VPN_CONFIG_ROOT", &root)
+        .stdout(Stdio::null())
+        .stderr(std::fs::File::create(desktop.dir.path().join("airlock.stderr")).unwrap())
+        .spawn()
+        .expect("airlock");
+    let _app = Proc::new("airlock", child);
+    let mut clicks = 0;
+    click_when_shown(
+        &desktop,
+        &mut clicks,
+        &[SERVERS, "Allow Office VPN (Viscosity)"],
+    );
+    let said = format!("Couldn't allow Office VPN (Viscosity): not authorized — {why}");
+    wait_menu(&desktop, "the refusal", |m| {
+        m.lines().nth(1).is_some_and(|l| {
+            // The menu line is cut at 90 characters; the start is exact.
+            l.trim_end_matches(" (disabled)").trim_end_matches('…')
+                == &said[..l
+                    .trim_end_matches(" (disabled)")
+                    .trim_end_matches('…')
+                    .len()]
+        })
+    });
+    wait_for(WAIT, "the refusal notification", || {
+        desktop.notifications().contains(&said)
+    });
+    assert!(fake.requests().iter().any(|r| matches!(
+        r,
+        airlock_shared::ipc::protocol::RequestBody::AddEndpoints { endpoints }
+            if endpoints.iter().map(ToString::to_string).eq(["198.51.100.7:1194/udp"])
+    )));
+    // Still offered: nothing was allowed.
+    wait_for_submenu(&desktop, &[SERVERS], WAIT, "still allowable", |m| {
+        m.contains("Allow Office VPN (Viscosity)\n")
+    });
 }
