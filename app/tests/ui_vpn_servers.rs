@@ -483,3 +483,107 @@ fn a_refused_allow_says_why() {
         m.contains("Allow Office VPN (Viscosity)\n")
     });
 }
+
+/// The dialog itself, no seam: "Import VPN Configuration…" has rfd ask
+/// the XDG desktop portal (xdg-desktop-portal-gtk, activated on the
+/// private bus) for a file chooser: a window titled as asked appears on
+/// the display, the tray keeps answering meanwhile, and cancelling it
+/// changes nothing.
+#[test]
+fn the_real_file_dialog_cancels_and_picks() {
+    if !ui_prerequisites("the file dialog UI test") {
+        return;
+    }
+    let portal = "/usr/libexec/xdg-desktop-portal-gtk";
+    if !Path::new(portal).is_file() {
+        assert!(
+            std::env::var("CI").as_deref() != Ok("true"),
+            "the file dialog UI test cannot run on CI: {portal} is missing (scripts/deps)"
+        );
+        eprintln!("skipping the file dialog UI test: {portal} is missing (xdg-desktop-portal-gtk)");
+        return;
+    }
+    let desktop = Desktop::start(TrayHost::StatusNotifier);
+    let fake = FakeHelper::beside(&desktop, status(KillSwitch::Off, true, true));
+    let child = desktop
+        .command(env!("CARGO_BIN_EXE_airlock"))
+        .env("AIRLOCK_SOCKET", &fake.socket)
+        .env("AIRLOCK_VPN_CONFIG_ROOT", desktop.dir.path().join("root"))
+        .stdout(Stdio::null())
+        .stderr(std::fs::File::create(desktop.dir.path().join("airlock.stderr")).unwrap())
+        .spawn()
+        .expect("airlock");
+    let _app = Proc::new("airlock", child);
+    let mut clicks = 0;
+    click_when_shown(
+        &desktop,
+        &mut clicks,
+        &[SERVERS, "Import VPN Configuration…"],
+    );
+    let find = || {
+        desktop
+            .command("xdotool")
+            .args(["search", "--name", "^Import VPN Configuration$"])
+            .output()
+            .ok()
+            .filter(|o| o.status.success())
+            .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
+            .filter(|w| !w.is_empty())
+    };
+    wait_for(WAIT, "the file chooser window", || find().is_some());
+    let shots = shots_dir("vpn-servers");
+    desktop.screenshot(&shots.join("02-file-dialog.png"));
+    // The tray still answers while the dialog is open.
+    click_when_shown(&desktop, &mut clicks, &["Allow LAN"]);
+    wait_for(WAIT, "Allow LAN to reach the helper", || {
+        fake.requests().iter().any(|r| {
+            matches!(
+                r,
+                airlock_shared::ipc::protocol::RequestBody::SetOption { .. }
+            )
+        })
+    });
+    let window = find().unwrap();
+    let window = window.lines().next().unwrap().to_string();
+    // No window manager: focus it by hand, then press Escape.
+    desktop.xdotool(&["windowfocus", "--sync", &window]);
+    desktop.xdotool(&["key", "Escape"]);
+    wait_for(WAIT, "the file chooser to close", || find().is_none());
+    std::thread::sleep(Duration::from_millis(300));
+    let added = || {
+        fake.requests()
+            .into_iter()
+            .filter_map(|r| match r {
+                airlock_shared::ipc::protocol::RequestBody::AddEndpoints { endpoints } => {
+                    Some(endpoints)
+                }
+                _ => None,
+            })
+            .collect::<Vec<_>>()
+    };
+    assert!(added().is_empty(), "a cancelled dialog allowed something");
+
+    // Again, and this time a file is typed into the chooser as a user
+    // would ("/" opens its location field): its server is sent.
+    let file = desktop.dir.path().join("Downloads/typed.ovpn");
+    put(&file, "client\nremote 198.51.100.60 1194\n");
+    click_when_shown(
+        &desktop,
+        &mut clicks,
+        &[SERVERS, "Import VPN Configuration…"],
+    );
+    wait_for(WAIT, "the file chooser window again", || find().is_some());
+    let window = find().unwrap();
+    let window = window.lines().next().unwrap().to_string();
+    desktop.xdotool(&["windowfocus", "--sync", &window]);
+    desktop.xdotool(&["type", "--delay", "20", &file.to_string_lossy()]);
+    std::thread::sleep(Duration::from_millis(300));
+    desktop.xdotool(&["key", "Return"]);
+    wait_for(WAIT, "the typed file's server sent to the helper", || {
+        added().iter().any(|e| {
+            e.iter()
+                .map(ToString::to_string)
+                .eq(["198.51.100.60:1194/udp"])
+        })
+    });
+}
