@@ -587,3 +587,77 @@ fn the_real_file_dialog_cancels_and_picks() {
         })
     });
 }
+
+/// The helper missing at first launch: the status line says what to do,
+/// "Install Helper…" runs `pkexec airlockd install` (pkexec here is a
+/// stand-in that records its arguments and starts the real helper in the
+/// namespace, as the installed service would start), the line says what
+/// happens next, and the app connects by itself once the helper runs.
+#[test]
+fn the_helper_installed_from_the_menu() {
+    if tool_missing().is_some() || !ui_prerequisites("the helper install UI test") {
+        eprintln!("skipping the helper install UI test");
+        return;
+    }
+    let ns = Netns::new();
+    let dir = tempfile::Builder::new()
+        .prefix("airlock-ui-install-")
+        .tempdir()
+        .unwrap();
+    std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+    // Not started: only its paths and airlockctl are used.
+    let helper = RealHelper::new(&ns, dir.path());
+    let desktop = Desktop::start(TrayHost::StatusNotifier);
+    let asked = dir.path().join("pkexec.log");
+    let airlockd = common::real_helper::workspace_binary("airlockd");
+    let pkexec = desktop.bin_dir.join("pkexec");
+    std::fs::write(
+        &pkexec,
+        format!(
+            "#!/bin/sh\nprintf '%s\\n' \"$*\" >> '{log}'\n\
+             (sleep 1; exec ip netns exec '{ns}' '{exe}' run --socket '{socket}' \
+             --state-dir '{state}' --backend nft --admin-group airlock-test-no-such-group \
+             >> '{dir}/airlockd.log' 2>&1) &\n",
+            log = asked.display(),
+            ns = ns.name(),
+            exe = airlockd.display(),
+            socket = helper.socket.display(),
+            state = dir.path().join("state").display(),
+            dir = dir.path().display(),
+        ),
+    )
+    .unwrap();
+    std::fs::set_permissions(&pkexec, std::fs::Permissions::from_mode(0o755)).unwrap();
+
+    let child = desktop
+        .command(env!("CARGO_BIN_EXE_airlock"))
+        .env("AIRLOCK_SOCKET", &helper.socket)
+        .env("AIRLOCK_VPN_CONFIG_ROOT", dir.path().join("root"))
+        .stdout(Stdio::null())
+        .stderr(std::fs::File::create(desktop.dir.path().join("airlock.stderr")).unwrap())
+        .spawn()
+        .expect("airlock");
+    let _app = Proc::new("airlock", child);
+    let mut clicks = 0;
+    wait_menu(&desktop, "the install hint", |m| {
+        m.starts_with("Helper not running — Install Helper… sets it up")
+    });
+    let clicked = Instant::now();
+    click_when_shown(&desktop, &mut clicks, &["Install Helper…"]);
+    // While the password prompt is up (the stand-in waits a second).
+    let next = airlock_app::helper_install::NEXT_STEP;
+    wait_menu(&desktop, next, |m| {
+        m.lines().nth(1) == Some(&format!("{next} (disabled)"))
+    });
+    wait_menu(&desktop, "connected", |m| {
+        m.starts_with("Kill switch is off — traffic is not protected")
+            && !m.contains("Install Helper…")
+    });
+    say(&format!(
+        "Install Helper… -> connected to the new helper (1 s of it the stand-in's wait): {:.2} s",
+        clicked.elapsed().as_secs_f64()
+    ));
+    let log = std::fs::read_to_string(&asked).unwrap();
+    assert_eq!(log, format!("{} install\n", airlockd.display()));
+    assert_eq!(helper.ctl_status().kill_switch, KillSwitch::Off);
+}
