@@ -157,16 +157,25 @@ impl App {
                     return self.on_command(c);
                 }
             }
-            AppEvent::Picked(Some(path), then_enable) => {
-                // Still able to change? The helper may have gone meanwhile.
-                if self.model.link.status().is_some() && self.model.pending.is_none() {
-                    self.send(Action::Allow {
+            AppEvent::Picked(picked, then_enable) => {
+                self.model.picking = false;
+                if let Some(path) = picked {
+                    let action = Action::Allow {
                         what: view::imported(&path),
                         then_enable,
-                    });
+                    };
+                    // The helper may have gone, or another change begun,
+                    // while the dialog was open.
+                    if self.model.link.status().is_some() && self.model.pending.is_none() {
+                        self.send(action);
+                    } else {
+                        self.model.refusal = Some(format!(
+                            "Couldn't {}: the helper is not ready; try again",
+                            action.infinitive()
+                        ));
+                    }
                 }
             }
-            AppEvent::Picked(None, _) => {}
         }
         Flow::Continue
     }
@@ -273,6 +282,9 @@ impl App {
                         clock::now_unix(),
                     );
                 }
+                // The list first, so the status's count matches it and
+                // asks for no second read.
+                self.model.servers.allowed = Some(list.clone());
                 self.on_link(Link::Connected(status));
                 self.on_servers(list);
                 self.save_ledger();
@@ -322,6 +334,7 @@ impl App {
             Command::Dismiss => self.model.asking = false,
             Command::PickFile { then_enable } => {
                 self.model.asking = false;
+                self.model.picking = true;
                 let proxy = self.proxy.clone();
                 let spawned = std::thread::Builder::new()
                     .name("airlock-file-dialog".into())
@@ -330,6 +343,7 @@ impl App {
                         let _ = proxy.send_event(AppEvent::Picked(picked, then_enable));
                     });
                 if let Err(e) = spawned {
+                    self.model.picking = false;
                     self.model.refusal = Some(format!("Couldn't open the file dialog: {e}"));
                 }
             }

@@ -308,6 +308,8 @@ pub struct Model {
     /// What happens next after "Install Helper…" started the install,
     /// until the helper answers.
     pub installing: Option<String>,
+    /// The file dialog is open: one at a time.
+    pub picking: bool,
 }
 
 impl Model {
@@ -320,6 +322,7 @@ impl Model {
             servers: Servers::default(),
             asking: false,
             installing: None,
+            picking: false,
         }
     }
 

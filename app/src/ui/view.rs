@@ -346,7 +346,7 @@ fn servers_rows(model: &Model, can_change: bool, utc_offset: i64) -> Vec<Row> {
     rows.push(Row::Button {
         item: Item::Import,
         label: IMPORT_LABEL.into(),
-        enabled: can_change,
+        enabled: can_change && !model.picking,
     });
     rows
 }
@@ -1114,6 +1114,10 @@ mod tests {
                 command_for(Item::Import, &m),
                 Some(Command::PickFile { then_enable: false })
             );
+            // One dialog at a time.
+            let mut m = m;
+            m.picking = true;
+            assert_eq!(command_for(Item::Import, &m), None);
         }
 
         #[test]
