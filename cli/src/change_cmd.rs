@@ -185,17 +185,30 @@ pub fn run(change: Change, socket: &Path) -> anyhow::Result<()> {
 }
 
 /// The VPN connections on this machine (Viscosity, Tunnelblick, WireGuard),
-/// looked up under `$HOME` and `/` (`AIRLOCK_VPN_CONFIG_ROOT` stands for
-/// `/` in tests, as for the app).
+/// looked up under the user's home and `/` (`AIRLOCK_VPN_CONFIG_ROOT`
+/// stands for `/` in tests, as for the app).
 fn found_here() -> Vec<FoundConfig> {
     let dir = |var: &str| {
         std::env::var_os(var)
             .map(PathBuf::from)
             .filter(|p| p.is_absolute())
     };
-    let home = dir("HOME").unwrap_or_else(|| PathBuf::from("/nonexistent"));
+    let sudo_home = std::env::var("SUDO_USER")
+        .ok()
+        .and_then(|name| nix::unistd::User::from_name(&name).ok().flatten())
+        .map(|user| user.dir);
+    let home = users_home(sudo_home, dir("HOME"));
     let root = dir("AIRLOCK_VPN_CONFIG_ROOT").unwrap_or_else(|| PathBuf::from("/"));
     import::discover(&home, &root)
+}
+
+/// Under `sudo` (as changes are run) `$HOME` may be root's (Debian's
+/// sudo resets it): the connections are in the invoking user's home.
+fn users_home(sudo_users_home: Option<PathBuf>, home: Option<PathBuf>) -> PathBuf {
+    sudo_users_home
+        .filter(|p| p.is_absolute())
+        .or(home)
+        .unwrap_or_else(|| PathBuf::from("/nonexistent"))
 }
 
 /// The app's question, as a warning with the commands that answer it.
@@ -218,6 +231,27 @@ pub fn dead_end_warning(found: &[FoundConfig]) -> String {
         ));
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_invoking_users_home_wins_under_sudo() {
+        let p = PathBuf::from;
+        assert_eq!(
+            users_home(Some(p("/home/alice")), Some(p("/root"))),
+            p("/home/alice")
+        );
+        assert_eq!(users_home(None, Some(p("/home/bob"))), p("/home/bob"));
+        assert_eq!(users_home(Some(p("relative")), None), p("/nonexistent"));
+    }
+
+    #[test]
+    fn paths_are_quoted_for_pasting() {
+        assert_eq!(shell_quote("/a b/it's"), "'/a b/it'\\''s'");
+    }
 }
 
 /// `'…'` with any `'` spelled `'\''`, so a path with spaces pastes.

@@ -173,7 +173,11 @@ fn serve(
 
 fn run_env(args: &[&str], env: &[(&str, &str)]) -> Output {
     let mut cmd = Command::new(BIN);
-    cmd.args(args).env_remove("AIRLOCK_SOCKET").env("TZ", "UTC");
+    // SUDO_USER too: `enable` would look in that user's home.
+    cmd.args(args)
+        .env_remove("AIRLOCK_SOCKET")
+        .env_remove("SUDO_USER")
+        .env("TZ", "UTC");
     for (k, v) in env {
         cmd.env(k, v);
     }
