@@ -233,6 +233,11 @@ pub fn dead_end_warning(found: &[FoundConfig]) -> String {
     out
 }
 
+/// `'…'` with any `'` spelled `'\''`, so a path with spaces pastes.
+fn shell_quote(s: &str) -> String {
+    format!("'{}'", s.replace('\'', "'\\''"))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -252,9 +257,4 @@ mod tests {
     fn paths_are_quoted_for_pasting() {
         assert_eq!(shell_quote("/a b/it's"), "'/a b/it'\\''s'");
     }
-}
-
-/// `'…'` with any `'` spelled `'\''`, so a path with spaces pastes.
-fn shell_quote(s: &str) -> String {
-    format!("'{}'", s.replace('\'', "'\\''"))
 }
