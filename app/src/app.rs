@@ -21,11 +21,14 @@ use crate::helper_install;
 use crate::helper_link::{self, Answer, Reply};
 use crate::login_item;
 use crate::platform;
-use crate::ui::model::{refusal_text, Action, Link, Model};
+use crate::ui::model::Failure;
+use crate::ui::model::{failure_text, Action, Link, Model};
 use crate::ui::notify_rules;
+use crate::ui::servers;
 use crate::ui::show_rules;
 use crate::ui::tray::Tray;
 use crate::ui::view::{self, Command};
+use crate::vpn_configs;
 
 /// Everything that wakes the loop.
 #[derive(Debug)]
@@ -33,6 +36,9 @@ pub enum AppEvent {
     Link(Link),
     Reply(Reply),
     Menu(MenuId),
+    /// The file dialog closed: what was picked, and whether to turn the
+    /// kill switch on after allowing it.
+    Picked(Option<PathBuf>, bool),
 }
 
 struct App {
@@ -42,6 +48,11 @@ struct App {
     last_status: Option<Status>,
     tray: Option<Tray>,
     worker: mpsc::Sender<Action>,
+    /// A background read of the allowed list is queued.
+    listing: bool,
+    ledger_path: Option<PathBuf>,
+    /// Wakes the loop from the file dialog's thread.
+    proxy: tao::event_loop::EventLoopProxy<AppEvent>,
 }
 
 pub fn run(socket: PathBuf) -> anyhow::Result<()> {
@@ -66,11 +77,21 @@ pub fn run(socket: PathBuf) -> anyhow::Result<()> {
         proxy.send_event(AppEvent::Link(link)).is_ok()
     })?;
 
+    let ledger_path = vpn_configs::ledger_path();
+    let mut model = Model::new(login_item::read());
+    model.servers.found = vpn_configs::scan();
+    model.servers.ledger = ledger_path
+        .as_deref()
+        .map(vpn_configs::load_ledger)
+        .unwrap_or_default();
     let mut app = App {
-        model: Model::new(login_item::read()),
+        model,
         last_status: None,
         tray: None,
         worker,
+        listing: false,
+        ledger_path,
+        proxy: event_loop.create_proxy(),
     };
     event_loop.run(move |event, _, control_flow| {
         *control_flow = ControlFlow::Wait;
@@ -136,8 +157,81 @@ impl App {
                     return self.on_command(c);
                 }
             }
+            AppEvent::Picked(picked, then_enable) => {
+                self.model.picking = false;
+                if let Some(path) = picked {
+                    let action = Action::Allow {
+                        what: view::imported(&path),
+                        then_enable,
+                    };
+                    // The helper may have gone, or another change begun,
+                    // while the dialog was open.
+                    if self.model.link.status().is_some() && self.model.pending.is_none() {
+                        self.send(action);
+                    } else {
+                        self.model.refusal = Some(format!(
+                            "Couldn't {}: the helper is not ready; try again",
+                            action.infinitive()
+                        ));
+                    }
+                }
+            }
         }
         Flow::Continue
+    }
+
+    /// Sends an action to the worker; the user's own ones freeze the menu
+    /// until answered.
+    fn send(&mut self, action: Action) {
+        let background = action.is_background();
+        if !background {
+            self.model.refusal = None;
+        }
+        match self.worker.send(action.clone()) {
+            Ok(()) if background => self.listing = true,
+            Ok(()) => self.model.pending = Some(action),
+            Err(_) => {
+                self.model.refusal = Some(format!(
+                    "Couldn't {}: internal error (worker stopped)",
+                    action.infinitive()
+                ))
+            }
+        }
+    }
+
+    /// The allowed list is read again when the helper's count of it
+    /// differs from ours (a server learned, one added with airlockctl),
+    /// and the connections on disk looked at again with it.
+    fn refresh_servers(&mut self, status: &Status) {
+        let known = self.model.servers.allowed.as_ref().map(Vec::len);
+        if known != Some(status.endpoints) && !self.listing {
+            self.send(Action::ListEndpoints);
+        }
+    }
+
+    fn on_servers(&mut self, list: Vec<airlock_shared::endpoint::Endpoint>) {
+        let tunnel = self.model.link.status().map(|s| s.tunnel.clone());
+        if let Some(tunnel) = tunnel {
+            let changed = servers::reconcile(
+                &mut self.model.servers.ledger,
+                &list,
+                &tunnel,
+                clock::now_unix(),
+            );
+            if changed {
+                self.save_ledger();
+            }
+        }
+        self.model.servers.allowed = Some(list);
+        self.model.servers.found = vpn_configs::scan();
+    }
+
+    fn save_ledger(&self) {
+        if let Some(path) = &self.ledger_path {
+            if let Err(e) = vpn_configs::save_ledger(path, &self.model.servers.ledger) {
+                eprintln!("airlock: cannot save {}: {e}", path.display());
+            }
+        }
     }
 
     fn on_link(&mut self, link: Link) {
@@ -148,16 +242,54 @@ impl App {
                 }
             }
             self.last_status = Some(new.clone());
+            self.model.installing = None;
         } else {
-            // The refusal was about a helper that is gone.
+            // The refusal was about a helper that is gone, and so is its
+            // list.
             self.model.refusal = None;
+            self.model.servers.allowed = None;
         }
         self.model.link = link;
+        if let Link::Connected(new) = &self.model.link {
+            let new = new.clone();
+            self.refresh_servers(&new);
+        }
     }
 
-    fn on_reply(&mut self, action: Action, result: Result<Answer, airlock_client::ClientError>) {
+    fn on_reply(&mut self, action: Action, result: Result<Answer, Failure>) {
+        if action.is_background() {
+            self.listing = false;
+            match result {
+                Ok(Answer::Response(ResponseBody::Endpoints(list))) => self.on_servers(list),
+                Ok(other) => eprintln!("airlock: unexpected answer to the list: {other:?}"),
+                // Shown as "Reading…" until the next status retries.
+                Err(e) => eprintln!("airlock: cannot list the VPN servers: {e}"),
+            }
+            return;
+        }
         self.model.pending = None;
         let failure = match result {
+            Ok(Answer::Servers {
+                status,
+                added,
+                list,
+            }) => {
+                if let Action::Allow { what, .. } = &action {
+                    servers::record(
+                        &mut self.model.servers.ledger,
+                        &added,
+                        what.source(),
+                        clock::now_unix(),
+                    );
+                }
+                // The list first, so the status's count matches it and
+                // asks for no second read.
+                self.model.servers.allowed = Some(list.clone());
+                self.on_link(Link::Connected(status));
+                self.on_servers(list);
+                self.save_ledger();
+                None
+            }
             // The status with the change already in the kernel: show it
             // now rather than waiting for the pushed event.
             Ok(Answer::Response(ResponseBody::Done(status) | ResponseBody::Status(status))) => {
@@ -175,7 +307,7 @@ impl App {
                 "Couldn't {}: unexpected answer from the helper",
                 action.infinitive()
             )),
-            Err(e) => Some(refusal_text(action, &e)),
+            Err(e) => Some(failure_text(&action, &e)),
         };
         if let Some(text) = &failure {
             platform::notify(&notify_rules::refused(text));
@@ -187,14 +319,32 @@ impl App {
         match command {
             Command::Quit => return Flow::Quit,
             Command::Helper(action) => {
+                // Any answer to the question (or a change past it) ends it.
+                self.model.asking = false;
+                self.send(action);
+            }
+            Command::Ask => {
                 self.model.refusal = None;
-                if self.worker.send(action).is_ok() {
-                    self.model.pending = Some(action);
-                } else {
-                    self.model.refusal = Some(format!(
-                        "Couldn't {}: internal error (worker stopped)",
-                        action.infinitive()
-                    ));
+                self.model.asking = true;
+                // The menu closed on the click: say it where it is seen.
+                platform::notify(&notify_rules::no_server_allowed(
+                    &view::render(&self.model, 0).detail.unwrap_or_default(),
+                ));
+            }
+            Command::Dismiss => self.model.asking = false,
+            Command::PickFile { then_enable } => {
+                self.model.asking = false;
+                self.model.picking = true;
+                let proxy = self.proxy.clone();
+                let spawned = std::thread::Builder::new()
+                    .name("airlock-file-dialog".into())
+                    .spawn(move || {
+                        let picked = vpn_configs::pick_file();
+                        let _ = proxy.send_event(AppEvent::Picked(picked, then_enable));
+                    });
+                if let Err(e) = spawned {
+                    self.model.picking = false;
+                    self.model.refusal = Some(format!("Couldn't open the file dialog: {e}"));
                 }
             }
             Command::SetLoginItem(enabled) => {
@@ -210,9 +360,13 @@ impl App {
                 // Whatever we meant, show what is on disk now.
                 self.model.login_item = login_item::read();
             }
-            Command::InstallHelper => {
-                self.model.refusal = helper_install::run().err();
-            }
+            Command::InstallHelper => match helper_install::run() {
+                Ok(()) => {
+                    self.model.refusal = None;
+                    self.model.installing = Some(helper_install::NEXT_STEP.into());
+                }
+                Err(e) => self.model.refusal = Some(e),
+            },
         }
         Flow::Continue
     }

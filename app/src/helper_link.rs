@@ -16,10 +16,13 @@ use std::thread;
 use std::time::Duration;
 
 use airlock_client::{Client, ClientError, ClientOptions, LoadedRules};
-use airlock_shared::ipc::protocol::ResponseBody;
+use airlock_shared::endpoint::Endpoint;
+use airlock_shared::import::{self, Resolve, SystemResolver};
+use airlock_shared::ipc::protocol::{RequestBody, ResponseBody};
+use airlock_shared::status::Status;
 
 use crate::backoff::Backoff;
-use crate::ui::model::{Action, Link, Unreachable};
+use crate::ui::model::{Action, Allowing, Failure, Link, Unreachable};
 
 fn options() -> ClientOptions {
     ClientOptions {
@@ -88,20 +91,107 @@ pub enum Answer {
     Response(ResponseBody),
     /// Show Rules: every page of the ruleset, assembled and checked.
     Rules(LoadedRules),
+    /// An allow or a remove: the status once the kernel has the change,
+    /// the servers this action added, and the helper's list after it.
+    Servers {
+        status: Status,
+        added: Vec<Endpoint>,
+        list: Vec<Endpoint>,
+    },
 }
 
 /// What the worker reports for each action.
-pub type Reply = (Action, Result<Answer, ClientError>);
+pub type Reply = (Action, Result<Answer, Failure>);
 
-/// Runs one action. Show Rules reads the ruleset through
-/// [`Client::rules`], since a large one spans several requests (its
-/// [`Action::request`] is only the first); every other action is the
-/// one request it maps to.
-pub fn perform(client: &mut Client, action: Action) -> Result<Answer, ClientError> {
-    match action {
-        Action::ShowRules => client.rules().map(Answer::Rules),
-        _ => client.request(action.request()).map(Answer::Response),
+/// The servers a config names, resolved now (off the UI thread): the one
+/// step of an allow that needs no helper, so a broken file is reported as
+/// such before the helper is asked anything.
+pub fn servers_of(allowing: &Allowing, resolver: &dyn Resolve) -> Result<Vec<Endpoint>, Failure> {
+    let endpoints = match allowing {
+        Allowing::Config { path, .. } => import::import_file(path, resolver)?,
+        Allowing::Endpoints { endpoints, .. } => endpoints.clone(),
+    };
+    if endpoints.is_empty() {
+        return Err(Failure::NoServers(allowing.label().to_string()));
     }
+    Ok(endpoints)
+}
+
+/// Runs one action, connecting with `connect` once whatever needs no
+/// helper is done. Show Rules reads the ruleset through [`Client::rules`],
+/// since a large one spans several requests; an allow adds the servers,
+/// turns the kill switch on if asked, and lists what is allowed after it,
+/// so the menu shows the helper's list, not the app's idea of it.
+pub fn perform(
+    connect: impl FnOnce() -> Result<Client, ClientError>,
+    action: &Action,
+    resolver: &dyn Resolve,
+) -> Result<Answer, Failure> {
+    let added = match action {
+        Action::Allow { what, .. } => Some(servers_of(what, resolver)?),
+        _ => None,
+    };
+    let mut client = connect()?;
+    let done = |client: &mut Client, body| -> Result<Status, Failure> {
+        match client.request(body)? {
+            ResponseBody::Done(s) | ResponseBody::Status(s) => Ok(s),
+            other => Err(unexpected(&other)),
+        }
+    };
+    let list = |client: &mut Client| -> Result<Vec<Endpoint>, Failure> {
+        match client.request(RequestBody::ListEndpoints)? {
+            ResponseBody::Endpoints(list) => Ok(list),
+            other => Err(unexpected(&other)),
+        }
+    };
+    match action {
+        Action::ShowRules => Ok(Answer::Rules(client.rules()?)),
+        Action::Allow { then_enable, .. } => {
+            let added = added.unwrap_or_default();
+            let mut status = done(
+                &mut client,
+                RequestBody::AddEndpoints {
+                    endpoints: added.clone(),
+                },
+            )?;
+            if *then_enable {
+                status = done(&mut client, RequestBody::Enable)?;
+            }
+            let list = list(&mut client)?;
+            Ok(Answer::Servers {
+                status,
+                added,
+                list,
+            })
+        }
+        Action::Remove { .. } | Action::AllowConnectedNow => {
+            let body = action.request().ok_or_else(|| unexpected_action(action))?;
+            let status = done(&mut client, body)?;
+            let list = list(&mut client)?;
+            Ok(Answer::Servers {
+                status,
+                added: Vec::new(),
+                list,
+            })
+        }
+        other => {
+            let body = other.request().ok_or_else(|| unexpected_action(other))?;
+            Ok(Answer::Response(client.request(body)?))
+        }
+    }
+}
+
+fn unexpected_action(action: &Action) -> Failure {
+    Failure::Helper(ClientError::Protocol(format!(
+        "{action:?} is not one request"
+    )))
+}
+
+fn unexpected(body: &ResponseBody) -> Failure {
+    Failure::Helper(ClientError::Protocol(format!(
+        "unexpected answer from the helper: {}",
+        body.kind()
+    )))
 }
 
 /// Starts the worker; send it actions through the returned channel.
@@ -114,8 +204,11 @@ pub fn spawn_worker(
         .name("airlock-worker".into())
         .spawn(move || {
             for action in rx {
-                let result = Client::connect_with(&socket, &options())
-                    .and_then(|mut c| perform(&mut c, action));
+                let result = perform(
+                    || Client::connect_with(&socket, &options()),
+                    &action,
+                    &SystemResolver,
+                );
                 if !sink((action, result)) {
                     return;
                 }
@@ -145,15 +238,14 @@ mod tests {
             .collect();
         let fake = FakeHelper::in_temp_dir(status::protected());
         fake.set_rules(&full);
-        let mut client = Client::connect_with(&fake.socket, &options()).unwrap();
-        match perform(&mut client, Action::ShowRules) {
+        let connect = || Client::connect_with(&fake.socket, &options());
+        match perform(connect, &Action::ShowRules, &SystemResolver) {
             Ok(Answer::Rules(rules)) => {
                 assert_eq!(rules.backend, "nft");
                 assert!(rules.text == full, "not the whole ruleset");
             }
             other => panic!("{other:?}"),
         }
-        drop(client);
         // Nothing but pages was asked, the first from byte 0.
         let asked: Vec<u64> = fake
             .requests()

@@ -14,6 +14,8 @@
 //!   macOS, an XDG autostart entry on Linux).
 //! - `smappservice`: the SMAppService vocabulary both of them share.
 //! - `helper_link`: the connection to the helper, with `backoff`, `clock`.
+//! - `vpn_configs`: the VPN connections on disk, the record of where the
+//!   allowed servers came from, the file dialog (with their test seams).
 //!
 //! `app` ties them together in the event loop. macOS code sits in files
 //! named for the platform (`macos.rs`, `macos/`); dependencies point one
@@ -28,6 +30,7 @@ pub mod login_item;
 pub mod platform;
 pub mod smappservice;
 pub mod ui;
+pub mod vpn_configs;
 
 pub use app::run;
 pub use ui::icons;

@@ -20,205 +20,14 @@
 
 mod common;
 
-use std::fs::File;
 use std::os::unix::fs::PermissionsExt;
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::sync::atomic::{AtomicU32, Ordering};
+use std::path::Path;
 use std::time::{Duration, Instant};
 
 use airlock_app::icons::{AMBER, GREEN, GREY, RED};
-use airlock_client::Client;
-use airlock_shared::status::{KillSwitch, Protection, Status};
+use airlock_shared::status::{KillSwitch, Protection};
+use common::real_helper::{tool_missing, Netns, RealHelper};
 use common::*;
-
-/// Only root may change settings: deterministic whatever groups this
-/// machine has (the app runs as root here).
-const ADMIN_GROUP: &str = "airlock-test-no-such-group";
-
-/// `target/debug/`: the test exe is `target/debug/deps/ui_real_helper-*`.
-fn bin_dir() -> PathBuf {
-    let exe = std::env::current_exe().expect("the test's own path");
-    exe.parent()
-        .and_then(Path::parent)
-        .map(Path::to_path_buf)
-        .expect("the test runs from target/<profile>/deps")
-}
-
-/// A sibling binary of the workspace, or a clear failure.
-fn workspace_binary(name: &str) -> PathBuf {
-    let path = bin_dir().join(name);
-    assert!(
-        path.is_file(),
-        "{} is missing: build it first (`cargo test --workspace` or `cargo build -p {}`)",
-        path.display(),
-        if name == "airlockd" {
-            "airlock-helper"
-        } else {
-            "airlock-cli"
-        }
-    );
-    path
-}
-
-fn tool_missing() -> Option<String> {
-    ["ip", "nft"].into_iter().find_map(|tool| {
-        Command::new(tool)
-            .arg("-V")
-            .output()
-            .is_err()
-            .then(|| format!("{tool} is not installed (apt-get install iproute2 nftables)"))
-    })
-}
-
-/// A network namespace of our own: the lab's guard, which on drop kills
-/// what still runs inside (by PID) and deletes it with any tunnel and nft
-/// table in it. Here its failures are test failures.
-struct Netns(airlock_lab::netns::Netns);
-
-impl Netns {
-    fn new() -> Netns {
-        static N: AtomicU32 = AtomicU32::new(0);
-        let name = format!(
-            "airlock-test-ui{}-{}",
-            std::process::id(),
-            N.fetch_add(1, Ordering::Relaxed)
-        );
-        let ns = airlock_lab::netns::Netns::create(&name)
-            .unwrap_or_else(|e| panic!("namespace {name}: {e}"));
-        Netns(ns)
-    }
-
-    fn name(&self) -> &str {
-        self.0.name()
-    }
-
-    fn exec(&self, args: &[&str]) {
-        if let Err(e) = self.0.exec(args) {
-            panic!("{args:?} in {}: {e}", self.name());
-        }
-    }
-
-    fn table_present(&self) -> bool {
-        self.0
-            .exec(&["nft", "list", "table", "inet", "airlock"])
-            .is_ok()
-    }
-}
-
-/// The real helper inside the namespace; restartable, killed (with what
-/// it started, e.g. `nft monitor`) by PID.
-struct RealHelper<'a> {
-    exe: PathBuf,
-    netns: &'a airlock_lab::netns::Netns,
-    socket: PathBuf,
-    state: PathBuf,
-    log: PathBuf,
-    child: Option<Child>,
-}
-
-impl<'a> RealHelper<'a> {
-    fn new(netns: &'a Netns, dir: &Path) -> RealHelper<'a> {
-        RealHelper {
-            exe: workspace_binary("airlockd"),
-            netns: &netns.0,
-            socket: dir.join("s.sock"),
-            state: dir.join("state"),
-            log: dir.join("airlockd.log"),
-            child: None,
-        }
-    }
-
-    /// Starts `airlockd run` in the namespace and waits until it answers.
-    fn start(&mut self) {
-        assert!(self.child.is_none(), "the helper is already running");
-        let log = File::options()
-            .create(true)
-            .append(true)
-            .open(&self.log)
-            .unwrap();
-        let (exe, socket, state) = (
-            self.exe.to_string_lossy(),
-            self.socket.to_string_lossy(),
-            self.state.to_string_lossy(),
-        );
-        let mut cmd = self.netns.command(&[
-            &exe,
-            "run",
-            "--socket",
-            &socket,
-            "--state-dir",
-            &state,
-            "--backend",
-            "nft",
-            "--admin-group",
-            ADMIN_GROUP,
-        ]);
-        cmd.stdin(Stdio::null()).stdout(Stdio::null()).stderr(log);
-        self.child = Some(cmd.spawn().expect("spawn airlockd"));
-        let start = Instant::now();
-        while let Err(e) = Client::connect(&self.socket) {
-            if let Some(st) = self.child.as_mut().and_then(|c| c.try_wait().unwrap()) {
-                panic!("airlockd exited ({st}):\n{}", self.log_text());
-            }
-            assert!(
-                start.elapsed() < Duration::from_secs(10),
-                "airlockd does not answer: {e}\n{}",
-                self.log_text()
-            );
-            std::thread::sleep(Duration::from_millis(10));
-        }
-    }
-
-    /// SIGKILL: no chance to tidy up, like a crash.
-    fn kill(&mut self) {
-        let Some(mut child) = self.child.take() else {
-            return;
-        };
-        let pid = i32::try_from(child.id()).unwrap();
-        let kids = airlock_lab::netns::descendants(pid);
-        let _ = child.kill();
-        let _ = child.wait();
-        for k in kids {
-            // SAFETY: kill(2) by PID on a process the helper started; it
-            // was reparented, not reaped, so the PID is still its own.
-            unsafe { libc::kill(k, libc::SIGKILL) };
-        }
-    }
-
-    fn log_text(&self) -> String {
-        std::fs::read_to_string(&self.log).unwrap_or_default()
-    }
-
-    /// What `airlockctl status --json` says (the CLI, not our own client:
-    /// an independent reader of the helper's state).
-    fn ctl_status(&self) -> Status {
-        let ctl = workspace_binary("airlockctl");
-        let out = Command::new(ctl)
-            .arg("--socket")
-            .arg(&self.socket)
-            .args(["status", "--json"])
-            .output()
-            .expect("airlockctl");
-        assert!(
-            out.status.success(),
-            "airlockctl status: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
-            panic!(
-                "airlockctl status --json: {e}:\n{}",
-                String::from_utf8_lossy(&out.stdout)
-            )
-        })
-    }
-}
-
-impl Drop for RealHelper<'_> {
-    fn drop(&mut self) {
-        self.kill();
-    }
-}
 
 #[test]
 fn tray_app_against_the_real_helper() {
@@ -254,11 +63,21 @@ fn tray_app_against_the_real_helper() {
     assert_eq!(helper.ctl_status().kill_switch, KillSwitch::Off);
     wait_for_status_line(&desktop, "Kill switch is off — traffic is not protected");
 
-    // Click "Kill Switch" (the first enabled item): the helper loads its
-    // table, says blocking (no tunnel yet), and the icon turns red.
+    // Click "Kill Switch" (the first enabled item). No VPN server is
+    // allowed and no tunnel is up, so the app asks first and changes
+    // nothing; "Turn On Anyway" then has the helper load its table, say
+    // blocking (no tunnel yet), and the icon turns red.
     open_menu(&desktop, icon);
     desktop.screenshot(&shots.join("02-menu-off.png"));
     desktop.xdotool(&["key", "Down", "Return"]);
+    dbusmenu::wait_until(&desktop, Duration::from_secs(5), "the question", |menu| {
+        menu.contains("Your VPN won't be able to connect")
+    });
+    assert!(
+        !ns.table_present(),
+        "the question must not turn anything on"
+    );
+    click(&desktop, "Turn On Anyway (Block Everything)");
     wait_for(
         Duration::from_secs(5),
         "the nft table in the namespace",

@@ -34,6 +34,9 @@ const OFF_ITEMS: &str = "---
 [ ] Kill Switch
 [ ] Allow LAN
 [ ] Allow AirDrop
+[ ] Allow AirPrint
+[ ] DNS While Disconnected
+VPN Servers
 ---
 Pause for 5 Minutes (disabled)
 Show Rules…
@@ -47,6 +50,9 @@ const ON_ITEMS: &str = "---
 [x] Kill Switch
 [ ] Allow LAN
 [ ] Allow AirDrop
+[ ] Allow AirPrint
+[ ] DNS While Disconnected
+VPN Servers
 ---
 Pause for 5 Minutes
 Show Rules…
@@ -60,6 +66,9 @@ const PAUSED_ITEMS: &str = "---
 [x] Kill Switch
 [ ] Allow LAN
 [ ] Allow AirDrop
+[ ] Allow AirPrint
+[ ] DNS While Disconnected
+VPN Servers
 ---
 Resume Now
 Show Rules…
@@ -70,11 +79,14 @@ Quit Airlock
 ";
 
 /// The helper is gone: nothing to change, but a way to install it.
-const HELPER_DOWN: &str = "Helper not running (disabled)
+const HELPER_DOWN: &str = "Helper not running — Install Helper… sets it up (disabled)
 ---
 [ ] Kill Switch (disabled)
 [ ] Allow LAN (disabled)
 [ ] Allow AirDrop (disabled)
+[ ] Allow AirPrint (disabled)
+[ ] DNS While Disconnected (disabled)
+VPN Servers
 ---
 Pause for 5 Minutes (disabled)
 Show Rules… (disabled)

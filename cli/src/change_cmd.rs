@@ -2,8 +2,9 @@
 //! `pause`, `resume`. Each is one request; the helper answers only once
 //! the kernel holds the new rules, so the line printed after it is true.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
+use airlock_shared::import::{self, FoundConfig};
 use airlock_shared::ipc::protocol::{OptionName, RequestBody};
 use clap::{Args, ValueEnum};
 
@@ -180,5 +181,85 @@ pub fn run(change: Change, socket: &Path) -> anyhow::Result<()> {
         println!("{p}");
     }
     println!("{}", headline(&status, &crate::clock::system()));
+    // On, yet nothing lets the VPN through: say so, and how to fix it.
+    // Not refused: a user may want everything blocked.
+    if matches!(change, Change::Enable) && status.vpn_cannot_connect() {
+        eprint!("{}", dead_end_warning(&found_here()));
+    }
     Ok(())
+}
+
+/// The VPN connections on this machine (Viscosity, Tunnelblick, WireGuard),
+/// looked up under the user's home and `/` (`AIRLOCK_VPN_CONFIG_ROOT`
+/// stands for `/` in tests, as for the app).
+fn found_here() -> Vec<FoundConfig> {
+    let dir = |var: &str| {
+        std::env::var_os(var)
+            .map(PathBuf::from)
+            .filter(|p| p.is_absolute())
+    };
+    let sudo_home = std::env::var("SUDO_USER")
+        .ok()
+        .and_then(|name| nix::unistd::User::from_name(&name).ok().flatten())
+        .map(|user| user.dir);
+    let home = users_home(sudo_home, dir("HOME"));
+    let root = dir("AIRLOCK_VPN_CONFIG_ROOT").unwrap_or_else(|| PathBuf::from("/"));
+    import::discover(&home, &root)
+}
+
+/// Under `sudo` (as changes are run) `$HOME` may be root's (Debian's
+/// sudo resets it): the connections are in the invoking user's home.
+fn users_home(sudo_users_home: Option<PathBuf>, home: Option<PathBuf>) -> PathBuf {
+    sudo_users_home
+        .filter(|p| p.is_absolute())
+        .or(home)
+        .unwrap_or_else(|| PathBuf::from("/nonexistent"))
+}
+
+/// The app's question, as a warning with the commands that answer it.
+pub fn dead_end_warning(found: &[FoundConfig]) -> String {
+    let mut out = String::from(
+        "Warning: your VPN won't be able to connect: no VPN server is allowed and no \
+         tunnel is up, so everything is blocked, the VPN too.\n",
+    );
+    if found.is_empty() {
+        out.push_str("Allow your VPN's servers: sudo airlockctl endpoints import FILE\n");
+        return out;
+    }
+    out.push_str("Allow a VPN connection found on this machine:\n");
+    for f in found {
+        out.push_str(&format!(
+            "  {} ({}): sudo airlockctl endpoints import {}\n",
+            f.name,
+            f.client.name(),
+            shell_quote(&f.path.to_string_lossy())
+        ));
+    }
+    out
+}
+
+/// `'…'` with any `'` spelled `'\''`, so a path with spaces pastes.
+fn shell_quote(s: &str) -> String {
+    format!("'{}'", s.replace('\'', "'\\''"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_invoking_users_home_wins_under_sudo() {
+        let p = PathBuf::from;
+        assert_eq!(
+            users_home(Some(p("/home/alice")), Some(p("/root"))),
+            p("/home/alice")
+        );
+        assert_eq!(users_home(None, Some(p("/home/bob"))), p("/home/bob"));
+        assert_eq!(users_home(Some(p("relative")), None), p("/nonexistent"));
+    }
+
+    #[test]
+    fn paths_are_quoted_for_pasting() {
+        assert_eq!(shell_quote("/a b/it's"), "'/a b/it'\\''s'");
+    }
 }

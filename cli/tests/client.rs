@@ -86,7 +86,11 @@ impl RunAgainst for FakeHelper {
 
 fn run_env(args: &[&str], env: &[(&str, &str)]) -> Output {
     let mut cmd = Command::new(BIN);
-    cmd.args(args).env_remove("AIRLOCK_SOCKET").env("TZ", "UTC");
+    // SUDO_USER too: `enable` would look in that user's home.
+    cmd.args(args)
+        .env_remove("AIRLOCK_SOCKET")
+        .env_remove("SUDO_USER")
+        .env("TZ", "UTC");
     for (k, v) in env {
         cmd.env(k, v);
     }
@@ -203,6 +207,75 @@ fn each_change_command_sends_exactly_its_request() {
         assert_eq!(hellos.len(), 1, "{args:?}");
         assert!(hellos[0].starts_with("airlockctl "), "{hellos:?}");
     }
+}
+
+/// `enable` with nothing for the VPN to get through: it turns on (the user
+/// may want everything blocked) and warns, naming the connections found
+/// under `$HOME` with the command that allows each.
+#[test]
+fn enable_with_no_server_allowed_warns_and_goes_on() {
+    let blocking = || {
+        let s = StatusBuilder::protected()
+            .tunnel_up(false)
+            .endpoint(None)
+            .endpoints(0)
+            .build();
+        assert_eq!(s.protection, Protection::Blocking);
+        s
+    };
+    let fake = fake_with(move |_: &RequestBody| Outcome::Ok(ResponseBody::Done(blocking())));
+    let home = tempfile::tempdir().unwrap();
+    let vis = home
+        .path()
+        .join("Library/Application Support/Viscosity/OpenVPN/1");
+    std::fs::create_dir_all(&vis).unwrap();
+    std::fs::write(
+        vis.join("config.conf"),
+        "#viscosity name Office VPN\nremote 198.51.100.7 1194\n",
+    )
+    .unwrap();
+    let socket = fake.socket.to_str().unwrap();
+    let home_dir = home.path().to_str().unwrap();
+    // No shared Tunnelblick or WireGuard folder of this machine counts.
+    let root = tempfile::tempdir().unwrap();
+    let root_dir = root.path().to_str().unwrap();
+    let out = run_env(
+        &["--socket", socket, "enable"],
+        &[("HOME", home_dir), ("AIRLOCK_VPN_CONFIG_ROOT", root_dir)],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert_eq!(fake.requests(), [RequestBody::Enable]);
+    assert!(
+        text(&out.stdout).starts_with("Blocking"),
+        "{}",
+        text(&out.stdout)
+    );
+    let err = text(&out.stderr);
+    assert!(
+        err.starts_with("Warning: your VPN won't be able to connect: no VPN server is allowed"),
+        "{err}"
+    );
+    let want = format!(
+        "  Office VPN (Viscosity): sudo airlockctl endpoints import '{}'\n",
+        vis.join("config.conf").display()
+    );
+    assert!(err.contains(&want), "{err}");
+
+    // Nothing found: the general command.
+    let empty = tempfile::tempdir().unwrap();
+    let out = run_env(
+        &["--socket", socket, "enable"],
+        &[
+            ("HOME", empty.path().to_str().unwrap()),
+            ("AIRLOCK_VPN_CONFIG_ROOT", root_dir),
+        ],
+    );
+    assert_eq!(out.status.code(), Some(0));
+    assert!(
+        text(&out.stderr).ends_with("sudo airlockctl endpoints import FILE\n"),
+        "{}",
+        text(&out.stderr)
+    );
 }
 
 #[test]

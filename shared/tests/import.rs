@@ -556,6 +556,20 @@ fn mac_tree() -> MacTree {
         ),
         "remote 203.0.113.9 1194\n",
     );
+
+    let wg =
+        "[Interface]\nPrivateKey = x\n\n[Peer]\nPublicKey = y\nEndpoint = 203.0.113.20:51820\n";
+    put(&root.join("etc/wireguard/wg0.conf"), wg);
+    put(&root.join("etc/wireguard/.conf"), wg); // no name: wg-quick skips it
+    put(&root.join("etc/wireguard/notes.txt"), "not a config");
+    put(
+        &root.join("opt/homebrew/etc/wireguard/home.conf"),
+        &wg.replace("203.0.113.20", "203.0.113.21"),
+    );
+    put(
+        &root.join("usr/local/etc/wireguard/office.conf"),
+        &wg.replace("203.0.113.20", "203.0.113.22"),
+    );
     MacTree {
         _dir: dir,
         root,
@@ -564,7 +578,7 @@ fn mac_tree() -> MacTree {
 }
 
 #[test]
-fn discovers_viscosity_and_tunnelblick_configs() {
+fn discovers_viscosity_tunnelblick_and_wireguard_configs() {
     let t = mac_tree();
     let found = import::discover(&t.home, &t.root);
     let support = t.home.join("Library/Application Support");
@@ -613,6 +627,24 @@ fn discovers_viscosity_and_tunnelblick_configs() {
                 shared.join("Team.tblk/Contents/Resources/config.ovpn"),
                 true
             ),
+            cfg(
+                Client::WireGuard,
+                "wg0",
+                t.root.join("etc/wireguard/wg0.conf"),
+                true
+            ),
+            cfg(
+                Client::WireGuard,
+                "home",
+                t.root.join("opt/homebrew/etc/wireguard/home.conf"),
+                true
+            ),
+            cfg(
+                Client::WireGuard,
+                "office",
+                t.root.join("usr/local/etc/wireguard/office.conf"),
+                true
+            ),
         ]
     );
 
@@ -622,7 +654,7 @@ fn discovers_viscosity_and_tunnelblick_configs() {
             .iter()
             .flat_map(|f| import::import_file(&f.path, &dns()).unwrap()),
     );
-    assert_eq!(all.len(), 2 + 1 + 1 + 4 + 1 + 1, "{all:#?}");
+    assert_eq!(all.len(), 2 + 1 + 1 + 4 + 1 + 1 + 3, "{all:#?}");
 }
 
 #[test]

@@ -50,6 +50,7 @@ fn all_requests() -> Vec<RequestBody> {
         R::Resolve {
             host: "vpn.lab.test".into(),
         },
+        R::LearnEndpoints,
     ]
 }
 
@@ -72,6 +73,7 @@ fn request_variant(b: &RequestBody) -> usize {
         R::GetBlocked => 13,
         R::GetCounters => 14,
         R::Resolve { .. } => 15,
+        R::LearnEndpoints => 16,
     }
 }
 
@@ -196,7 +198,7 @@ fn all_server_messages() -> Vec<ServerMessage> {
 fn samples_cover_every_variant() {
     let mut seen: Vec<usize> = all_requests().iter().map(request_variant).collect();
     seen.sort();
-    assert_eq!(seen, (0..16).collect::<Vec<_>>());
+    assert_eq!(seen, (0..17).collect::<Vec<_>>());
     let mut seen: Vec<usize> = all_bodies().iter().map(body_variant).collect();
     seen.sort();
     seen.dedup();

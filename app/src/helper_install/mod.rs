@@ -71,6 +71,11 @@ impl BlessFailure {
     }
 }
 
+/// What happens after the install started: the password (or Touch ID)
+/// prompt, then the helper starts and the app connects by itself.
+pub const NEXT_STEP: &str =
+    "Installing the helper: confirm with your password; Airlock connects as soon as it runs";
+
 /// What to tell the user when the app cannot start the install itself.
 pub const INSTALL_BY_HAND: &str = "Install the helper from a terminal: sudo airlockd install";
 

@@ -128,6 +128,7 @@ pub fn identifier(kind: NotificationKind) -> &'static str {
         NotificationKind::Fault => "org.airlock.app.fault",
         NotificationKind::FaultCleared => "org.airlock.app.fault-cleared",
         NotificationKind::Refused => "org.airlock.app.refused",
+        NotificationKind::NoServerAllowed => "org.airlock.app.no-server-allowed",
     }
 }
 
@@ -235,6 +236,7 @@ mod tests {
             K::Fault,
             K::FaultCleared,
             K::Refused,
+            K::NoServerAllowed,
         ];
         let ids: std::collections::BTreeSet<&str> = kinds.iter().map(|k| identifier(*k)).collect();
         assert_eq!(ids.len(), kinds.len());

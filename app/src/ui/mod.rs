@@ -6,6 +6,7 @@
 pub mod icons;
 pub mod model;
 pub mod notify_rules;
+pub mod servers;
 pub mod show_rules;
 pub mod tray;
 pub mod view;

@@ -3,9 +3,15 @@
 //! rendered from this alone (see [`crate::ui::view`]), never from a click, so
 //! a check mark cannot claim a change the helper did not make.
 
+use std::path::PathBuf;
+
 use airlock_client::{ClientError, ConnectFailure};
+use airlock_shared::endpoint::Endpoint;
+use airlock_shared::import::ImportError;
 use airlock_shared::ipc::protocol::{ErrorCode, OptionName, RequestBody};
-use airlock_shared::status::Status;
+use airlock_shared::status::{KillSwitch, Status};
+
+use crate::ui::servers::{FoundConnection, Ledger, Source};
 
 /// The connection to the helper as the subscription thread last saw it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -52,55 +58,144 @@ impl Unreachable {
 }
 
 /// A change or query the user asked the helper for from the menu.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Action {
     SetKillSwitch(bool),
     SetOption(OptionName, bool),
-    Pause { seconds: u64 },
+    Pause {
+        seconds: u64,
+    },
     Resume,
     ShowRules,
+    /// Let a VPN's servers through, then (from the "no VPN server"
+    /// question) turn the kill switch on.
+    Allow {
+        what: Allowing,
+        then_enable: bool,
+    },
+    /// Take an entry of the allowed list away.
+    Remove {
+        label: String,
+        endpoints: Vec<Endpoint>,
+    },
+    /// A read: the allowed list, after the helper's count changed.
+    ListEndpoints,
+    /// Have the helper learn the server of the tunnel up now.
+    AllowConnectedNow,
 }
 
-impl Action {
-    pub fn request(self) -> RequestBody {
+/// What "allow" is about.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Allowing {
+    /// A config file (found on disk, or picked): read and resolved by the
+    /// worker, off the UI thread, then added.
+    Config {
+        label: String,
+        path: PathBuf,
+        source: Source,
+    },
+    /// Servers already known (the connected VPN's).
+    Endpoints {
+        label: String,
+        endpoints: Vec<Endpoint>,
+        source: Source,
+    },
+}
+
+impl Allowing {
+    pub fn label(&self) -> &str {
         match self {
-            Action::SetKillSwitch(true) => RequestBody::Enable,
-            Action::SetKillSwitch(false) => RequestBody::Disable,
-            Action::SetOption(option, value) => RequestBody::SetOption { option, value },
-            Action::Pause { seconds } => RequestBody::Pause { seconds },
-            Action::Resume => RequestBody::Resume,
-            // The first page; the worker reads the rest (`Client::rules`).
-            Action::ShowRules => RequestBody::GetRules { offset: 0 },
+            Allowing::Config { label, .. } | Allowing::Endpoints { label, .. } => label,
         }
     }
 
+    pub fn source(&self) -> &Source {
+        match self {
+            Allowing::Config { source, .. } | Allowing::Endpoints { source, .. } => source,
+        }
+    }
+}
+
+impl Action {
+    /// The one request this action is, when it is one: Show Rules is its
+    /// first page (the worker reads the rest), allowing a config needs the
+    /// file read first, and an allow that turns the kill switch on is two.
+    pub fn request(&self) -> Option<RequestBody> {
+        Some(match self {
+            Action::SetKillSwitch(true) => RequestBody::Enable,
+            Action::SetKillSwitch(false) => RequestBody::Disable,
+            Action::SetOption(option, value) => RequestBody::SetOption {
+                option: *option,
+                value: *value,
+            },
+            Action::Pause { seconds } => RequestBody::Pause { seconds: *seconds },
+            Action::Resume => RequestBody::Resume,
+            Action::ShowRules => RequestBody::GetRules { offset: 0 },
+            Action::Allow {
+                what: Allowing::Endpoints { endpoints, .. },
+                then_enable: false,
+            } => RequestBody::AddEndpoints {
+                endpoints: endpoints.clone(),
+            },
+            Action::Allow { .. } => return None,
+            Action::Remove { endpoints, .. } => RequestBody::RemoveEndpoints {
+                endpoints: endpoints.clone(),
+            },
+            Action::ListEndpoints => RequestBody::ListEndpoints,
+            Action::AllowConnectedNow => RequestBody::LearnEndpoints,
+        })
+    }
+
+    /// A read the user did not ask for: neither freezes the menu nor
+    /// shows "…ing" or a refusal.
+    pub fn is_background(&self) -> bool {
+        matches!(self, Action::ListEndpoints)
+    }
+
     /// "Couldn't {this}: …" and "{Doing this}…" read naturally.
-    pub fn infinitive(self) -> String {
+    pub fn infinitive(&self) -> String {
         match self {
             Action::SetKillSwitch(true) => "turn on the kill switch".into(),
             Action::SetKillSwitch(false) => "turn off the kill switch".into(),
             Action::SetOption(o, v) => {
                 format!(
                     "{} {}",
-                    if v { "allow" } else { "stop allowing" },
-                    option_words(o)
+                    if *v { "allow" } else { "stop allowing" },
+                    option_words(*o)
                 )
             }
-            Action::Pause { seconds } => format!("pause the kill switch for {}", duration(seconds)),
+            Action::Pause { seconds } => {
+                format!("pause the kill switch for {}", duration(*seconds))
+            }
             Action::Resume => "resume the kill switch".into(),
             Action::ShowRules => "show the rules".into(),
+            Action::Allow {
+                what,
+                then_enable: false,
+            } => format!("allow {}", what.label()),
+            Action::Allow {
+                what,
+                then_enable: true,
+            } => format!("allow {} and turn on the kill switch", what.label()),
+            Action::Remove { label, .. } => format!("remove {label}"),
+            Action::ListEndpoints => "list the allowed VPN servers".into(),
+            Action::AllowConnectedNow => "allow the server of the VPN connected now".into(),
         }
     }
 
-    pub fn progressive(self) -> String {
+    pub fn progressive(&self) -> String {
         match self {
             Action::SetKillSwitch(true) => "Turning on the kill switch…".into(),
             Action::SetKillSwitch(false) => "Turning off the kill switch…".into(),
-            Action::SetOption(o, true) => format!("Allowing {}…", option_words(o)),
-            Action::SetOption(o, false) => format!("Blocking {}…", option_words(o)),
+            Action::SetOption(o, true) => format!("Allowing {}…", option_words(*o)),
+            Action::SetOption(o, false) => format!("Blocking {}…", option_words(*o)),
             Action::Pause { .. } => "Pausing…".into(),
             Action::Resume => "Resuming…".into(),
             Action::ShowRules => "Fetching the rules…".into(),
+            Action::Allow { what, .. } => format!("Allowing {}…", what.label()),
+            Action::Remove { label, .. } => format!("Removing {label}…"),
+            Action::ListEndpoints => "Listing the allowed VPN servers…".into(),
+            Action::AllowConnectedNow => "Allowing the server of the VPN connected now…".into(),
         }
     }
 }
@@ -110,7 +205,7 @@ fn option_words(o: OptionName) -> &'static str {
         OptionName::AllowLan => "the local network",
         OptionName::AllowAirdrop => "AirDrop",
         OptionName::AllowAirprint => "AirPrint",
-        OptionName::AllowDns => "DNS outside the VPN",
+        OptionName::AllowDns => "DNS while disconnected",
         // No menu item sends it (`airlockctl set pf-restore-hook`).
         OptionName::PfRestoreHook => "the pf hook repair",
     }
@@ -124,9 +219,34 @@ fn duration(seconds: u64) -> String {
     }
 }
 
+/// Why an action did not happen: the helper's answer, or the config file
+/// that could not be read before the helper was asked.
+#[derive(Debug, thiserror::Error)]
+pub enum Failure {
+    #[error(transparent)]
+    Helper(#[from] ClientError),
+    #[error(transparent)]
+    Import(#[from] ImportError),
+    #[error("{0} names no VPN server")]
+    NoServers(String),
+}
+
+/// A refused or failed action, worded for the menu: what did not happen
+/// and why.
+pub fn failure_text(action: &Action, failure: &Failure) -> String {
+    match failure {
+        Failure::Helper(e) => refusal_text(action, e),
+        Failure::Import(e) => format!("Couldn't {}: {e}", action.infinitive()),
+        Failure::NoServers(what) => format!(
+            "Couldn't {}: {what} names no VPN server",
+            action.infinitive()
+        ),
+    }
+}
+
 /// A refused or failed request, worded for the menu: what did not happen
 /// and why.
-pub fn refusal_text(action: Action, error: &ClientError) -> String {
+pub fn refusal_text(action: &Action, error: &ClientError) -> String {
     let why = match error {
         ClientError::Remote(e) => match e.code {
             ErrorCode::NotAuthorized => format!("not authorized — {}", e.message),
@@ -155,6 +275,25 @@ pub enum LoginItem {
     Unavailable(String),
 }
 
+/// What the "VPN Servers" submenu is made of.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Servers {
+    /// The helper's list; `None` until it answered.
+    pub allowed: Option<Vec<Endpoint>>,
+    /// VPN connections found on this machine, allowed or not.
+    pub found: Vec<FoundConnection>,
+    /// Where each allowed server came from (see [`crate::ui::servers`]).
+    pub ledger: Ledger,
+}
+
+impl Servers {
+    /// Found connections not (fully) allowed yet, readable or not.
+    pub fn not_allowed(&self) -> impl Iterator<Item = &FoundConnection> {
+        let allowed = self.allowed.as_deref().unwrap_or_default();
+        self.found.iter().filter(move |f| !f.is_allowed(allowed))
+    }
+}
+
 /// Everything the view is rendered from.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Model {
@@ -164,6 +303,15 @@ pub struct Model {
     /// The last refusal, until the next request or reconnect.
     pub refusal: Option<String>,
     pub login_item: LoginItem,
+    pub servers: Servers,
+    /// The kill switch was asked on while no VPN server is allowed and
+    /// no tunnel is up: the menu asks what to do first.
+    pub asking: bool,
+    /// What happens next after "Install Helper…" started the install,
+    /// until the helper answers.
+    pub installing: Option<String>,
+    /// The file dialog is open: one at a time.
+    pub picking: bool,
 }
 
 impl Model {
@@ -173,8 +321,25 @@ impl Model {
             pending: None,
             refusal: None,
             login_item,
+            servers: Servers::default(),
+            asking: false,
+            installing: None,
+            picking: false,
         }
     }
+
+    /// Turning the kill switch on now would block the VPN itself: nothing
+    /// allowed for it to reach its server, and no tunnel up to learn one
+    /// from. (The CLI's `enable` warns on the same rule.)
+    pub fn enabling_dead_ends(&self) -> bool {
+        self.link.status().is_some_and(would_dead_end)
+    }
+}
+
+/// `true` when the kill switch is off and turning it on would leave the
+/// VPN unable to connect ([`Status::vpn_cannot_connect`]).
+pub fn would_dead_end(s: &Status) -> bool {
+    s.kill_switch == KillSwitch::Off && s.vpn_cannot_connect()
 }
 
 #[cfg(test)]
@@ -203,10 +368,10 @@ mod tests {
             (Action::ShowRules, RequestBody::GetRules { offset: 0 }),
         ];
         for (action, want) in cases {
-            assert_eq!(action.request(), want);
+            assert_eq!(action.request(), Some(want));
             // Only reads may skip authorization; every toggle is a change.
             assert_eq!(
-                action.request().is_mutating(),
+                action.request().unwrap().is_mutating(),
                 action != Action::ShowRules,
                 "{action:?}"
             );
@@ -252,11 +417,11 @@ mod tests {
             "changes need an administrator",
         ));
         assert_eq!(
-            refusal_text(Action::SetKillSwitch(true), &e),
+            refusal_text(&Action::SetKillSwitch(true), &e),
             "Couldn't turn on the kill switch: not authorized — changes need an administrator"
         );
         let e = ClientError::Remote(IpcError::new(ErrorCode::Firewall, "nft: syntax error"));
-        let t = refusal_text(Action::SetOption(OptionName::AllowLan, false), &e);
+        let t = refusal_text(&Action::SetOption(OptionName::AllowLan, false), &e);
         assert_eq!(
             t,
             "Couldn't stop allowing the local network: the firewall refused — nft: syntax error"
@@ -266,12 +431,12 @@ mod tests {
             source: io::Error::from(io::ErrorKind::NotFound),
         };
         assert_eq!(
-            refusal_text(Action::Pause { seconds: 300 }, &e),
+            refusal_text(&Action::Pause { seconds: 300 }, &e),
             "Couldn't pause the kill switch for 5 minutes: the helper is not running"
         );
         let e = ClientError::Timeout {
             after: std::time::Duration::from_secs(15),
         };
-        assert!(refusal_text(Action::Resume, &e).starts_with("Couldn't resume the kill switch: "));
+        assert!(refusal_text(&Action::Resume, &e).starts_with("Couldn't resume the kill switch: "));
     }
 }

@@ -19,6 +19,9 @@ pub enum NotificationKind {
     FaultCleared,
     /// A change the user asked for was refused.
     Refused,
+    /// The kill switch was asked on with no VPN server allowed: the
+    /// menu asks what to do.
+    NoServerAllowed,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -103,6 +106,17 @@ pub fn refused(text: &str) -> Notification {
         kind: NotificationKind::Refused,
         title: "Airlock did not make the change".into(),
         body: text.to_string(),
+        urgent: false,
+    }
+}
+
+/// The "no VPN server" question, for the user whose menu closed on the
+/// click; the choices are in the menu.
+pub fn no_server_allowed(question: &str) -> Notification {
+    Notification {
+        kind: NotificationKind::NoServerAllowed,
+        title: "Airlock did not turn on the kill switch yet".into(),
+        body: format!("{question} Open the Airlock menu to choose."),
         urgent: false,
     }
 }

@@ -1,11 +1,11 @@
 //! Copies a [`ViewModel`] onto the tray icon and its muda menu. No
 //! decisions here: everything shown comes from `view::render`.
 
-use muda::{CheckMenuItem, IsMenuItem, Menu, MenuId, MenuItem, PredefinedMenuItem};
+use muda::{CheckMenuItem, IsMenuItem, Menu, MenuId, MenuItem, PredefinedMenuItem, Submenu};
 use tray_icon::{Icon, TrayIcon, TrayIconBuilder};
 
 use crate::ui::icons::{self, IconKind};
-use crate::ui::view::{self, Button, Item, Toggle, ViewModel};
+use crate::ui::view::{self, Button, Item, Row, Toggle, ViewModel};
 
 /// Pixels of the icon handed to the tray: the SNI host on Linux scales it
 /// to the panel; macOS draws it at 18 pt, 36 px on Retina.
@@ -22,11 +22,13 @@ pub struct Tray {
     kill_switch: CheckMenuItem,
     allow_lan: CheckMenuItem,
     allow_airdrop: CheckMenuItem,
+    allow_airprint: CheckMenuItem,
+    allow_dns: CheckMenuItem,
+    servers: Submenu,
     pause: MenuItem,
     show_rules: MenuItem,
     start_at_login: CheckMenuItem,
     install_helper: MenuItem,
-    quit: MenuItem,
     shown: Option<Shown>,
 }
 
@@ -37,6 +39,8 @@ struct Shown {
     icon: IconKind,
     detail: bool,
     install_helper: bool,
+    choices: Vec<Row>,
+    servers: Vec<Row>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -58,16 +62,21 @@ impl Tray {
     pub fn new(first: &ViewModel) -> Result<Tray, TrayError> {
         let status = MenuItem::with_id("status", &first.status_line, false, None);
         let detail = MenuItem::with_id("detail", "", false, None);
-        let check = |id: &str, label: &str| CheckMenuItem::with_id(id, label, false, false, None);
-        let kill_switch = check("kill_switch", view::KILL_SWITCH_LABEL);
-        let allow_lan = check("allow_lan", view::ALLOW_LAN_LABEL);
-        let allow_airdrop = check("allow_airdrop", view::ALLOW_AIRDROP_LABEL);
-        let pause = MenuItem::with_id("pause", view::PAUSE_LABEL, false, None);
-        let show_rules = MenuItem::with_id("show_rules", view::SHOW_RULES_LABEL, false, None);
-        let start_at_login = check("start_at_login", view::START_AT_LOGIN_LABEL);
-        let install_helper =
-            MenuItem::with_id("install_helper", view::INSTALL_HELPER_LABEL, true, None);
-        let quit = MenuItem::with_id("quit", view::QUIT_LABEL, true, None);
+        let check =
+            |item: Item, label: &str| CheckMenuItem::with_id(item.id(), label, false, false, None);
+        let button =
+            |item: Item, label: &str, enabled| MenuItem::with_id(item.id(), label, enabled, None);
+        let kill_switch = check(Item::KillSwitch, view::KILL_SWITCH_LABEL);
+        let allow_lan = check(Item::AllowLan, view::ALLOW_LAN_LABEL);
+        let allow_airdrop = check(Item::AllowAirdrop, view::ALLOW_AIRDROP_LABEL);
+        let allow_airprint = check(Item::AllowAirprint, view::ALLOW_AIRPRINT_LABEL);
+        let allow_dns = check(Item::AllowDns, view::ALLOW_DNS_LABEL);
+        let servers = Submenu::with_id("servers", view::SERVERS_LABEL, true);
+        let pause = button(Item::Pause, view::PAUSE_LABEL, false);
+        let show_rules = button(Item::ShowRules, view::SHOW_RULES_LABEL, false);
+        let start_at_login = check(Item::StartAtLogin, view::START_AT_LOGIN_LABEL);
+        let install_helper = button(Item::InstallHelper, view::INSTALL_HELPER_LABEL, true);
+        let quit = button(Item::Quit, view::QUIT_LABEL, true);
         let menu = Menu::new();
         let separator = PredefinedMenuItem::separator;
         menu.append_items(&[
@@ -76,6 +85,9 @@ impl Tray {
             &kill_switch,
             &allow_lan,
             &allow_airdrop,
+            &allow_airprint,
+            &allow_dns,
+            &servers,
             &separator(),
             &pause,
             &show_rules,
@@ -98,15 +110,19 @@ impl Tray {
             kill_switch,
             allow_lan,
             allow_airdrop,
+            allow_airprint,
+            allow_dns,
+            servers,
             pause,
             show_rules,
             start_at_login,
             install_helper,
-            quit,
             shown: Some(Shown {
                 icon: first.icon,
                 detail: false,
                 install_helper: false,
+                choices: Vec::new(),
+                servers: Vec::new(),
             }),
         };
         tray.apply(first)?;
@@ -115,17 +131,7 @@ impl Tray {
 
     /// Which of our items a menu event is about.
     pub fn item(&self, id: &MenuId) -> Option<Item> {
-        let table: [(&MenuId, Item); 8] = [
-            (self.kill_switch.id(), Item::KillSwitch),
-            (self.allow_lan.id(), Item::AllowLan),
-            (self.allow_airdrop.id(), Item::AllowAirdrop),
-            (self.pause.id(), Item::Pause),
-            (self.show_rules.id(), Item::ShowRules),
-            (self.start_at_login.id(), Item::StartAtLogin),
-            (self.install_helper.id(), Item::InstallHelper),
-            (self.quit.id(), Item::Quit),
-        ];
-        table.iter().find(|(i, _)| *i == id).map(|(_, item)| *item)
+        Item::from_id(id.as_ref())
     }
 
     /// Sets every label, check mark and enabled state, always: after a
@@ -152,6 +158,26 @@ impl Tray {
         set_toggle(&self.kill_switch, v.kill_switch);
         set_toggle(&self.allow_lan, v.allow_lan);
         set_toggle(&self.allow_airdrop, v.allow_airdrop);
+        set_toggle(&self.allow_airprint, v.allow_airprint);
+        set_toggle(&self.allow_dns, v.allow_dns);
+        // The question's choices sit under the status and detail lines.
+        let old_choices = shown.as_ref().map(|s| s.choices.as_slice()).unwrap_or(&[]);
+        if old_choices != v.choices.as_slice() {
+            let at = 1 + usize::from(v.detail.is_some());
+            for _ in old_choices {
+                self.menu.remove_at(at);
+            }
+            for (n, item) in build(&v.choices)?.iter().enumerate() {
+                self.menu.insert(item.as_ref(), at + n)?;
+            }
+        }
+        // Rebuilt only when a row changed: it is a menu layout update.
+        if shown.as_ref().map(|s| s.servers.as_slice()) != Some(v.servers.as_slice()) {
+            while self.servers.remove_at(0).is_some() {}
+            for item in build(&v.servers)? {
+                self.servers.append(item.as_ref())?;
+            }
+        }
         set_button(&self.pause, &v.pause);
         set_button(&self.show_rules, &v.show_rules);
         set_toggle(&self.start_at_login, v.start_at_login);
@@ -170,6 +196,8 @@ impl Tray {
             icon: v.icon,
             detail: v.detail.is_some(),
             install_helper: v.install_helper.is_some(),
+            choices: v.choices.clone(),
+            servers: v.servers.clone(),
         });
         Ok(())
     }
@@ -182,6 +210,30 @@ impl Tray {
             .position(|i| i.id() == id)
             .ok_or(TrayError::Menu(muda::Error::NotAChildOfThisMenu))
     }
+}
+
+/// The toolkit's items for `rows`; buttons carry their [`Item::id`].
+fn build(rows: &[Row]) -> Result<Vec<Box<dyn IsMenuItem>>, TrayError> {
+    rows.iter()
+        .map(|r| -> Result<Box<dyn IsMenuItem>, TrayError> {
+            Ok(match r {
+                Row::Label(text) => Box::new(MenuItem::new(text, false, None)),
+                Row::Separator => Box::new(PredefinedMenuItem::separator()),
+                Row::Button {
+                    item,
+                    label,
+                    enabled,
+                } => Box::new(MenuItem::with_id(item.id(), label, *enabled, None)),
+                Row::Submenu { label, rows } => {
+                    let sub = Submenu::new(label, true);
+                    for item in build(rows)? {
+                        sub.append(item.as_ref())?;
+                    }
+                    Box::new(sub)
+                }
+            })
+        })
+        .collect()
 }
 
 fn set_toggle(item: &CheckMenuItem, t: Toggle) {

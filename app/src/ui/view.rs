@@ -3,12 +3,17 @@
 //! item's label, check mark, enabled and visible state). `tray.rs` only
 //! copies the result onto the toolkit's objects.
 
+use std::path::PathBuf;
+
+use airlock_shared::endpoint::Endpoint;
+use airlock_shared::ipc::protocol::OptionName;
 use airlock_shared::status::{KillSwitch, Protection, Status};
 use airlock_shared::time::hour_minute;
 
 use crate::smappservice::APPROVE_LOGIN_ITEM;
 use crate::ui::icons::IconKind;
-use crate::ui::model::{Action, Link, LoginItem, Model, Unreachable};
+use crate::ui::model::{Action, Allowing, Link, LoginItem, Model, Unreachable};
+use crate::ui::servers::{self, Source};
 
 /// How long "Pause" pauses.
 pub const PAUSE_SECONDS: u64 = 5 * 60;
@@ -25,9 +30,16 @@ pub struct ViewModel {
     pub status_line: String,
     /// A second, disabled line: a refusal or the request in flight.
     pub detail: Option<String>,
+    /// The "no VPN server" question's choices, shown under the detail
+    /// line (which asks it); empty otherwise.
+    pub choices: Vec<Row>,
     pub kill_switch: Toggle,
     pub allow_lan: Toggle,
     pub allow_airdrop: Toggle,
+    pub allow_airprint: Toggle,
+    pub allow_dns: Toggle,
+    /// The "VPN Servers" submenu's rows.
+    pub servers: Vec<Row>,
     /// "Pause for 5 Minutes" or "Resume Now".
     pub pause: Button,
     pub show_rules: Button,
@@ -51,6 +63,21 @@ pub struct Button {
 pub const KILL_SWITCH_LABEL: &str = "Kill Switch";
 pub const ALLOW_LAN_LABEL: &str = "Allow LAN";
 pub const ALLOW_AIRDROP_LABEL: &str = "Allow AirDrop";
+pub const ALLOW_AIRPRINT_LABEL: &str = "Allow AirPrint";
+pub const ALLOW_DNS_LABEL: &str = "DNS While Disconnected";
+pub const SERVERS_LABEL: &str = "VPN Servers";
+pub const IMPORT_LABEL: &str = "Import VPN Configuration…";
+pub const IMPORT_AND_ENABLE_LABEL: &str = "Import VPN Configuration and Turn On…";
+pub const ENABLE_ANYWAY_LABEL: &str = "Turn On Anyway (Block Everything)";
+pub const NOT_NOW_LABEL: &str = "Not Now";
+pub const REMOVE_LABEL: &str = "Remove";
+pub const ALLOW_CONNECTED_LABEL: &str = "Allow the Server of the VPN Connected Now";
+/// What this machine is called in questions.
+pub const THIS_MACHINE: &str = if cfg!(target_os = "macos") {
+    "this Mac"
+} else {
+    "this computer"
+};
 pub const PAUSE_LABEL: &str = "Pause for 5 Minutes";
 pub const RESUME_LABEL: &str = "Resume Now";
 pub const SHOW_RULES_LABEL: &str = "Show Rules…";
@@ -64,7 +91,7 @@ pub fn render(model: &Model, utc_offset: i64) -> ViewModel {
     let status = model.link.status();
     // Changes are possible only with a live helper and nothing in flight:
     // one request at a time keeps every answer tied to its click.
-    let can_change = status.is_some() && model.pending.is_none();
+    let can_change = status.is_some() && model.pending.as_ref().is_none_or(Action::is_background);
     let (icon, line) = match &model.link {
         Link::Connecting => (
             IconKind::Unreachable,
@@ -73,9 +100,13 @@ pub fn render(model: &Model, utc_offset: i64) -> ViewModel {
         Link::Unreachable(u) => (IconKind::Unreachable, unreachable_line(u)),
         Link::Connected(s) => (icon_for(s.protection), status_line(s, utc_offset)),
     };
-    let detail = match (model.pending, &model.refusal) {
+    let asking = asking(model);
+    let pending = model.pending.as_ref().filter(|a| !a.is_background());
+    let detail = match (pending, &model.refusal) {
         (Some(action), _) => Some(action.progressive()),
         (None, Some(refusal)) => Some(refusal.clone()),
+        (None, None) if asking => Some(question(model)),
+        (None, None) if model.installing.is_some() && status.is_none() => model.installing.clone(),
         // Otherwise the user would never learn why the check mark stays
         // off after they turned it on.
         (None, None) if model.login_item == LoginItem::RequiresApproval => {
@@ -112,9 +143,17 @@ pub fn render(model: &Model, utc_offset: i64) -> ViewModel {
         tooltip,
         status_line: shorten(&line),
         detail: detail.map(|d| shorten(&d)),
+        choices: if asking && can_change {
+            choices(model)
+        } else {
+            Vec::new()
+        },
         kill_switch: toggle(kill_switch_on),
         allow_lan: toggle(status.is_some_and(|s| s.options.allow_lan)),
         allow_airdrop: toggle(status.is_some_and(|s| s.options.allow_airdrop)),
+        allow_airprint: toggle(status.is_some_and(|s| s.options.allow_airprint)),
+        allow_dns: toggle(status.is_some_and(|s| s.options.allow_dns)),
+        servers: servers_rows(model, can_change, utc_offset),
         pause,
         show_rules: Button {
             label: SHOW_RULES_LABEL.into(),
@@ -173,9 +212,149 @@ fn fault_reason(s: &Status) -> String {
         .unwrap_or_else(|| "the firewall rules are not in place".into())
 }
 
+/// A row of a dynamic part of the menu (the servers submenu, the
+/// question's choices).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Row {
+    /// Disabled text.
+    Label(String),
+    Separator,
+    Button {
+        item: Item,
+        label: String,
+        enabled: bool,
+    },
+    /// A nested submenu.
+    Submenu {
+        label: String,
+        rows: Vec<Row>,
+    },
+}
+
+/// The question is up while it still applies: it goes away by itself
+/// once a server is allowed or a tunnel comes up.
+fn asking(model: &Model) -> bool {
+    model.asking && model.enabling_dead_ends()
+}
+
+/// Found connections that one click can allow (their servers readable).
+fn allowable(model: &Model) -> impl Iterator<Item = &servers::FoundConnection> {
+    model.servers.not_allowed().filter(|f| f.servers.is_ok())
+}
+
+fn question(model: &Model) -> String {
+    if allowable(model).next().is_some() {
+        format!(
+            "Your VPN won't be able to connect. Allow a VPN connection found on {THIS_MACHINE}?"
+        )
+    } else {
+        "Your VPN won't be able to connect: no VPN server is allowed. Import its configuration?"
+            .into()
+    }
+}
+
+fn choices(model: &Model) -> Vec<Row> {
+    let button = |item: Item, label: String| Row::Button {
+        item,
+        label,
+        enabled: true,
+    };
+    let mut rows: Vec<Row> = allowable(model)
+        .map(|f| {
+            button(
+                Item::AllowFoundAndEnable(f.path.clone()),
+                format!("Allow {} and Turn On", f.label()),
+            )
+        })
+        .collect();
+    rows.push(button(
+        Item::ImportAndEnable,
+        IMPORT_AND_ENABLE_LABEL.into(),
+    ));
+    rows.push(button(Item::EnableAnyway, ENABLE_ANYWAY_LABEL.into()));
+    rows.push(button(Item::NotNow, NOT_NOW_LABEL.into()));
+    rows
+}
+
+/// The "VPN Servers" submenu: what is allowed (one entry per source,
+/// each with where it came from, since when, and "Remove"), what was
+/// found on this machine and is not allowed (one click each), and the
+/// file import.
+fn servers_rows(model: &Model, can_change: bool, utc_offset: i64) -> Vec<Row> {
+    let mut rows = Vec::new();
+    match &model.servers.allowed {
+        None => rows.push(Row::Label(
+            if model.link.status().is_some() {
+                "Reading the allowed VPN servers…"
+            } else {
+                "Allowed VPN servers: unknown until the helper answers"
+            }
+            .into(),
+        )),
+        Some(list) if list.is_empty() => rows.push(Row::Label(
+            "No VPN server allowed yet: the VPN cannot connect while the kill switch blocks".into(),
+        )),
+        Some(list) => {
+            rows.push(Row::Label("Allowed while the kill switch blocks:".into()));
+            for e in servers::entries(list, &model.servers.ledger, utc_offset) {
+                let mut sub: Vec<Row> = e
+                    .endpoints
+                    .iter()
+                    .map(|x| Row::Label(servers::server_words(x)))
+                    .collect();
+                sub.push(Row::Label(e.origin.clone()));
+                sub.push(Row::Separator);
+                sub.push(Row::Button {
+                    item: Item::Remove(e.endpoints.iter().map(Endpoint::to_string).collect()),
+                    label: REMOVE_LABEL.into(),
+                    enabled: can_change,
+                });
+                rows.push(Row::Submenu {
+                    label: e.label,
+                    rows: sub,
+                });
+            }
+        }
+    }
+    let found: Vec<&servers::FoundConnection> = model.servers.not_allowed().collect();
+    if !found.is_empty() {
+        rows.push(Row::Separator);
+        rows.push(Row::Label(format!("Found on {THIS_MACHINE}:")));
+        for f in found {
+            rows.push(match &f.servers {
+                Ok(_) => Row::Button {
+                    item: Item::AllowFound(f.path.clone()),
+                    label: format!("Allow {}", f.label()),
+                    enabled: can_change,
+                },
+                Err(why) => Row::Label(shorten(&format!("{} — {why}", f.label()))),
+            });
+        }
+    }
+    rows.push(Row::Separator);
+    // A tunnel whose server the helper does not know (it names only an
+    // allowed one): the helper can learn it on request.
+    let unknown_tunnel = model.link.status().is_some_and(|s| {
+        s.tunnel.state == airlock_shared::status::TunnelState::Up && s.tunnel.endpoint.is_none()
+    });
+    if unknown_tunnel {
+        rows.push(Row::Button {
+            item: Item::AllowConnectedNow,
+            label: ALLOW_CONNECTED_LABEL.into(),
+            enabled: can_change,
+        });
+    }
+    rows.push(Row::Button {
+        item: Item::Import,
+        label: IMPORT_LABEL.into(),
+        enabled: can_change && !model.picking,
+    });
+    rows
+}
+
 fn unreachable_line(u: &Unreachable) -> String {
     match u {
-        Unreachable::NotRunning => "Helper not running".into(),
+        Unreachable::NotRunning => "Helper not running — Install Helper… sets it up".into(),
         Unreachable::PermissionDenied => "Helper refused the connection — permission denied".into(),
         Unreachable::VersionMismatch(_) => {
             "Helper version does not match — reinstall Airlock".into()
@@ -213,24 +392,96 @@ fn shorten(s: &str) -> String {
     out
 }
 
-/// Which menu item was clicked, independent of the toolkit's ids.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+/// Which menu item was clicked, independent of the toolkit: each has a
+/// text id ([`Item::id`]) the tray gives the toolkit's item and reads
+/// back ([`Item::from_id`]).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum Item {
     KillSwitch,
     AllowLan,
     AllowAirdrop,
+    AllowAirprint,
+    AllowDns,
     Pause,
     ShowRules,
     StartAtLogin,
     InstallHelper,
     Quit,
+    /// Allow a connection found on disk (by its config's path).
+    AllowFound(PathBuf),
+    /// The question's choice: allow it, then turn the kill switch on.
+    AllowFoundAndEnable(PathBuf),
+    /// "Remove" of an allowed entry: its endpoints, as shown.
+    Remove(Vec<String>),
+    Import,
+    ImportAndEnable,
+    EnableAnyway,
+    NotNow,
+    AllowConnectedNow,
+}
+
+const FIXED_IDS: [(&str, Item); 15] = [
+    ("kill_switch", Item::KillSwitch),
+    ("allow_lan", Item::AllowLan),
+    ("allow_airdrop", Item::AllowAirdrop),
+    ("allow_airprint", Item::AllowAirprint),
+    ("allow_dns", Item::AllowDns),
+    ("pause", Item::Pause),
+    ("show_rules", Item::ShowRules),
+    ("start_at_login", Item::StartAtLogin),
+    ("install_helper", Item::InstallHelper),
+    ("quit", Item::Quit),
+    ("import", Item::Import),
+    ("import_and_enable", Item::ImportAndEnable),
+    ("enable_anyway", Item::EnableAnyway),
+    ("not_now", Item::NotNow),
+    ("allow_connected_now", Item::AllowConnectedNow),
+];
+
+impl Item {
+    pub fn id(&self) -> String {
+        match self {
+            Item::AllowFound(p) => format!("allow:{}", p.display()),
+            Item::AllowFoundAndEnable(p) => format!("allow_and_enable:{}", p.display()),
+            Item::Remove(keys) => format!("remove:{}", keys.join(" ")),
+            fixed => FIXED_IDS
+                .iter()
+                .find(|(_, i)| i == fixed)
+                .map(|(id, _)| id.to_string())
+                .unwrap_or_default(),
+        }
+    }
+
+    pub fn from_id(id: &str) -> Option<Item> {
+        if let Some(p) = id.strip_prefix("allow:") {
+            return Some(Item::AllowFound(p.into()));
+        }
+        if let Some(p) = id.strip_prefix("allow_and_enable:") {
+            return Some(Item::AllowFoundAndEnable(p.into()));
+        }
+        if let Some(keys) = id.strip_prefix("remove:") {
+            return Some(Item::Remove(keys.split(' ').map(String::from).collect()));
+        }
+        FIXED_IDS
+            .iter()
+            .find(|(i, _)| *i == id)
+            .map(|(_, item)| item.clone())
+    }
 }
 
 /// What a click means, decided from the last real status, never from the
 /// toolkit's check mark (GTK flips it on click before we hear of it).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Command {
     Helper(Action),
+    /// Ask the "no VPN server" question before turning the kill switch on.
+    Ask,
+    /// Close the question.
+    Dismiss,
+    /// Open the file dialog; allow what is picked (and turn on).
+    PickFile {
+        then_enable: bool,
+    },
     SetLoginItem(bool),
     InstallHelper,
     Quit,
@@ -240,23 +491,73 @@ pub fn command_for(item: Item, model: &Model) -> Option<Command> {
     let view = render(model, 0);
     let status = model.link.status();
     let enabled = |t: Toggle| t.enabled.then_some(!t.checked);
+    let option =
+        |t: Toggle, o: OptionName| enabled(t).map(|v| Command::Helper(Action::SetOption(o, v)));
+    let shown = |rows: &[Row], item: &Item| shown_enabled(rows, item);
     match item {
         Item::Quit => Some(Command::Quit),
-        Item::KillSwitch => {
-            enabled(view.kill_switch).map(|on| Command::Helper(Action::SetKillSwitch(on)))
+        Item::KillSwitch => enabled(view.kill_switch).map(|on| {
+            if on && model.enabling_dead_ends() {
+                Command::Ask
+            } else {
+                Command::Helper(Action::SetKillSwitch(on))
+            }
+        }),
+        Item::AllowLan => option(view.allow_lan, OptionName::AllowLan),
+        Item::AllowAirdrop => option(view.allow_airdrop, OptionName::AllowAirdrop),
+        Item::AllowAirprint => option(view.allow_airprint, OptionName::AllowAirprint),
+        Item::AllowDns => option(view.allow_dns, OptionName::AllowDns),
+        Item::AllowFound(ref path) | Item::AllowFoundAndEnable(ref path) => {
+            let then_enable = matches!(item, Item::AllowFoundAndEnable(_));
+            let rows = if then_enable {
+                &view.choices
+            } else {
+                &view.servers
+            };
+            if !shown(rows, &item) {
+                return None;
+            }
+            let f = model.servers.found.iter().find(|f| &f.path == path)?;
+            Some(Command::Helper(Action::Allow {
+                what: Allowing::Config {
+                    label: f.label(),
+                    path: f.path.clone(),
+                    source: f.source(),
+                },
+                then_enable,
+            }))
         }
-        Item::AllowLan => enabled(view.allow_lan).map(|v| {
-            Command::Helper(Action::SetOption(
-                airlock_shared::ipc::protocol::OptionName::AllowLan,
-                v,
-            ))
-        }),
-        Item::AllowAirdrop => enabled(view.allow_airdrop).map(|v| {
-            Command::Helper(Action::SetOption(
-                airlock_shared::ipc::protocol::OptionName::AllowAirdrop,
-                v,
-            ))
-        }),
+        Item::Remove(ref keys) => {
+            if !shown(&view.servers, &item) {
+                return None;
+            }
+            let list = model.servers.allowed.as_deref()?;
+            let entry = servers::entries(list, &model.servers.ledger, 0)
+                .into_iter()
+                .find(|e| {
+                    e.endpoints
+                        .iter()
+                        .map(Endpoint::to_string)
+                        .eq(keys.iter().cloned())
+                })?;
+            Some(Command::Helper(Action::Remove {
+                label: entry.label,
+                endpoints: entry.endpoints,
+            }))
+        }
+        Item::Import => {
+            shown(&view.servers, &item).then_some(Command::PickFile { then_enable: false })
+        }
+        Item::ImportAndEnable => {
+            shown(&view.choices, &item).then_some(Command::PickFile { then_enable: true })
+        }
+        Item::EnableAnyway => {
+            shown(&view.choices, &item).then_some(Command::Helper(Action::SetKillSwitch(true)))
+        }
+        Item::NotNow => shown(&view.choices, &item).then_some(Command::Dismiss),
+        Item::AllowConnectedNow => {
+            shown(&view.servers, &item).then_some(Command::Helper(Action::AllowConnectedNow))
+        }
         Item::Pause if !view.pause.enabled => None,
         Item::Pause => match status.map(|s| s.kill_switch) {
             Some(KillSwitch::Paused) => Some(Command::Helper(Action::Resume)),
@@ -274,6 +575,31 @@ pub fn command_for(item: Item, model: &Model) -> Option<Command> {
     }
 }
 
+/// Whether `item` is an enabled button somewhere in `rows`: a click on
+/// anything else (gone since the menu was drawn, disabled) does nothing.
+fn shown_enabled(rows: &[Row], item: &Item) -> bool {
+    rows.iter().any(|r| match r {
+        Row::Button {
+            item: i, enabled, ..
+        } => *enabled && i == item,
+        Row::Submenu { rows, .. } => shown_enabled(rows, item),
+        Row::Label(_) | Row::Separator => false,
+    })
+}
+
+/// What the app's own record calls a file picked for import.
+pub fn imported(path: &std::path::Path) -> Allowing {
+    let file = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| path.display().to_string());
+    Allowing::Config {
+        label: file.clone(),
+        path: path.to_path_buf(),
+        source: Source::Imported { file },
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -281,12 +607,9 @@ mod tests {
     use airlock_test_support::status::for_protection as status;
 
     fn model(link: Link) -> Model {
-        Model {
-            link,
-            pending: None,
-            refusal: None,
-            login_item: LoginItem::Disabled,
-        }
+        let mut m = Model::new(LoginItem::Disabled);
+        m.link = link;
+        m
     }
 
     fn connected(p: Protection) -> Model {
@@ -395,7 +718,7 @@ mod tests {
             (Link::Connecting, "Connecting to the helper…", false),
             (
                 Link::Unreachable(Unreachable::NotRunning),
-                "Helper not running",
+                "Helper not running — Install Helper… sets it up",
                 true,
             ),
             (
@@ -648,7 +971,7 @@ mod tests {
             let mut s = status(p);
             s.options.allow_airdrop = true;
             let m = model(Link::Connected(s));
-            assert_eq!(command_for(item, &m), want, "{p:?} {item:?}");
+            assert_eq!(command_for(item.clone(), &m), want, "{p:?} {item:?}");
         }
     }
 
@@ -665,7 +988,7 @@ mod tests {
                 Item::Pause,
                 Item::ShowRules,
             ] {
-                assert_eq!(command_for(item, m), None, "{item:?} {:?}", m.link);
+                assert_eq!(command_for(item.clone(), m), None, "{item:?} {:?}", m.link);
             }
             assert_eq!(command_for(Item::Quit, m), Some(Command::Quit));
         }
@@ -679,5 +1002,308 @@ mod tests {
             command_for(Item::StartAtLogin, &login),
             Some(Command::SetLoginItem(false))
         );
+    }
+
+    mod servers_menu {
+        use super::*;
+        use crate::ui::servers::{FoundConnection, Provenance};
+        use airlock_shared::endpoint::Transport;
+        use airlock_shared::import::{Client, RemoteSpec};
+        use airlock_shared::status::TunnelState;
+
+        fn found(client: Client, name: &str, path: &str, host: &str) -> FoundConnection {
+            FoundConnection {
+                client,
+                name: name.into(),
+                path: path.into(),
+                servers: Ok(vec![RemoteSpec {
+                    host: host.into(),
+                    port: 1194,
+                    transport: Transport::Udp,
+                    family: None,
+                    line: 1,
+                }]),
+            }
+        }
+
+        /// Kill switch off, no tunnel, nothing allowed; two connections on
+        /// disk and one unreadable.
+        fn fresh() -> Model {
+            let mut s = status(Protection::Off);
+            s.tunnel.state = TunnelState::Down;
+            s.tunnel.interface = None;
+            s.tunnel.endpoint = None;
+            s.endpoints = 0;
+            let mut m = model(Link::Connected(s));
+            m.servers.allowed = Some(vec![]);
+            m.servers.found = vec![
+                found(
+                    Client::Viscosity,
+                    "Office VPN",
+                    "/v/1/config.conf",
+                    "198.51.100.7",
+                ),
+                found(
+                    Client::Tunnelblick,
+                    "Acme",
+                    "/t/Acme.tblk/config.ovpn",
+                    "203.0.113.7",
+                ),
+                FoundConnection {
+                    servers: Err("permission denied".into()),
+                    ..found(Client::WireGuard, "wg0", "/etc/wireguard/wg0.conf", "x")
+                },
+            ];
+            m
+        }
+
+        fn labels(rows: &[Row]) -> Vec<String> {
+            rows.iter()
+                .map(|r| match r {
+                    Row::Label(t) => format!("({t})"),
+                    Row::Separator => "---".into(),
+                    Row::Button { label, enabled, .. } => {
+                        format!("{label}{}", if *enabled { "" } else { " [off]" })
+                    }
+                    Row::Submenu { label, rows } => format!("{label} > {:?}", labels(rows)),
+                })
+                .collect()
+        }
+
+        #[test]
+        fn lists_what_was_found_by_app_name_and_offers_the_import() {
+            let v = render(&fresh(), 0);
+            assert_eq!(
+                labels(&v.servers),
+                [
+                    "(No VPN server allowed yet: the VPN cannot connect while the kill switch blocks)",
+                    "---",
+                    "(Found on this computer:)",
+                    "Allow Office VPN (Viscosity)",
+                    "Allow Acme (Tunnelblick)",
+                    "(wg0 (WireGuard) — permission denied)",
+                    "---",
+                    "Import VPN Configuration…",
+                ]
+            );
+            let m = fresh();
+            assert_eq!(
+                command_for(Item::AllowFound("/v/1/config.conf".into()), &m),
+                Some(Command::Helper(Action::Allow {
+                    what: Allowing::Config {
+                        label: "Office VPN (Viscosity)".into(),
+                        path: "/v/1/config.conf".into(),
+                        source: Source::Found {
+                            client: "Viscosity".into(),
+                            name: "Office VPN".into()
+                        },
+                    },
+                    then_enable: false,
+                }))
+            );
+            // Not shown (unreadable, unknown): nothing happens.
+            for path in ["/etc/wireguard/wg0.conf", "/nowhere"] {
+                assert_eq!(command_for(Item::AllowFound(path.into()), &m), None);
+            }
+            assert_eq!(
+                command_for(Item::Import, &m),
+                Some(Command::PickFile { then_enable: false })
+            );
+            // One dialog at a time.
+            let mut m = m;
+            m.picking = true;
+            assert_eq!(command_for(Item::Import, &m), None);
+        }
+
+        #[test]
+        fn allowed_entries_say_where_from_and_since_when_and_remove() {
+            let mut m = fresh();
+            let e: Endpoint = "198.51.100.7:1194/udp".parse().unwrap();
+            m.servers.allowed = Some(vec![e.clone()]);
+            m.servers.ledger.insert(
+                e.to_string(),
+                Provenance {
+                    source: m.servers.found[0].source(),
+                    since: 1_796_295_720,
+                },
+            );
+            let v = render(&m, 0);
+            let rows = labels(&v.servers);
+            assert_eq!(rows[0], "(Allowed while the kill switch blocks:)");
+            assert_eq!(
+                rows[1],
+                "Office VPN (Viscosity) > [\"(198.51.100.7:1194/udp)\", \"(Viscosity, since 2026-12-03 11:02)\", \"---\", \"Remove\"]"
+            );
+            // Allowed now: no longer among the found ones.
+            assert!(!rows.iter().any(|r| r == "Allow Office VPN (Viscosity)"));
+            assert!(rows.iter().any(|r| r == "Allow Acme (Tunnelblick)"));
+            assert_eq!(
+                command_for(Item::Remove(vec![e.to_string()]), &m),
+                Some(Command::Helper(Action::Remove {
+                    label: "Office VPN (Viscosity)".into(),
+                    endpoints: vec![e.clone()],
+                }))
+            );
+            assert_eq!(
+                command_for(Item::Remove(vec!["203.0.113.1:1/udp".into()]), &m),
+                None
+            );
+            // Busy: shown, not clickable.
+            m.pending = Some(Action::Resume);
+            assert_eq!(command_for(Item::Remove(vec![e.to_string()]), &m), None);
+        }
+
+        #[test]
+        fn turning_on_with_nothing_allowed_and_no_tunnel_asks_first() {
+            let mut m = fresh();
+            assert!(m.enabling_dead_ends());
+            assert_eq!(command_for(Item::KillSwitch, &m), Some(Command::Ask));
+            m.asking = true;
+            let v = render(&m, 0);
+            assert_eq!(
+                v.detail.as_deref(),
+                Some("Your VPN won't be able to connect. Allow a VPN connection found on this computer?")
+            );
+            assert_eq!(
+                labels(&v.choices),
+                [
+                    "Allow Office VPN (Viscosity) and Turn On",
+                    "Allow Acme (Tunnelblick) and Turn On",
+                    IMPORT_AND_ENABLE_LABEL,
+                    ENABLE_ANYWAY_LABEL,
+                    NOT_NOW_LABEL,
+                ]
+            );
+            assert!(matches!(
+                command_for(
+                    Item::AllowFoundAndEnable("/t/Acme.tblk/config.ovpn".into()),
+                    &m
+                ),
+                Some(Command::Helper(Action::Allow {
+                    then_enable: true,
+                    ..
+                }))
+            ));
+            assert_eq!(
+                command_for(Item::EnableAnyway, &m),
+                Some(Command::Helper(Action::SetKillSwitch(true)))
+            );
+            assert_eq!(command_for(Item::NotNow, &m), Some(Command::Dismiss));
+            assert_eq!(
+                command_for(Item::ImportAndEnable, &m),
+                Some(Command::PickFile { then_enable: true })
+            );
+            // Nothing found: the question says to import instead.
+            m.servers.found.clear();
+            assert!(render(&m, 0)
+                .detail
+                .unwrap()
+                .ends_with("Import its configuration?"));
+            // A tunnel up (the helper can learn its server) or a server
+            // allowed: no question, the switch just turns on, and an old
+            // question disappears.
+            for change in [0, 1] {
+                let mut m = fresh();
+                m.asking = true;
+                if let Link::Connected(s) = &mut m.link {
+                    if change == 0 {
+                        s.tunnel.state = TunnelState::Up;
+                    } else {
+                        s.endpoints = 1;
+                    }
+                }
+                assert_eq!(
+                    command_for(Item::KillSwitch, &m),
+                    Some(Command::Helper(Action::SetKillSwitch(true)))
+                );
+                let v = render(&m, 0);
+                assert!(v.choices.is_empty() && v.detail.is_none(), "{v:?}");
+            }
+            // Outside the question its choices do nothing.
+            let m = fresh();
+            assert_eq!(command_for(Item::EnableAnyway, &m), None);
+            assert_eq!(command_for(Item::NotNow, &m), None);
+        }
+
+        #[test]
+        fn a_tunnel_whose_server_is_unknown_can_be_allowed_in_one_click() {
+            let mut m = fresh();
+            let has = |m: &Model| {
+                labels(&render(m, 0).servers)
+                    .iter()
+                    .any(|l| l == ALLOW_CONNECTED_LABEL)
+            };
+            assert!(!has(&m), "no tunnel");
+            if let Link::Connected(s) = &mut m.link {
+                s.tunnel.state = TunnelState::Up;
+            }
+            assert!(has(&m));
+            assert_eq!(
+                command_for(Item::AllowConnectedNow, &m),
+                Some(Command::Helper(Action::AllowConnectedNow))
+            );
+            assert_eq!(
+                Action::AllowConnectedNow.request(),
+                Some(airlock_shared::ipc::protocol::RequestBody::LearnEndpoints)
+            );
+            // Its server is known (and so allowed): nothing to offer.
+            if let Link::Connected(s) = &mut m.link {
+                s.tunnel.endpoint = Some("198.51.100.7:1194/udp".into());
+            }
+            assert!(!has(&m));
+            assert_eq!(command_for(Item::AllowConnectedNow, &m), None);
+        }
+
+        #[test]
+        fn airprint_and_dns_are_toggles_of_their_own() {
+            let mut s = status(Protection::Protected);
+            s.options.allow_airprint = true;
+            let m = model(Link::Connected(s));
+            let v = render(&m, 0);
+            assert!(v.allow_airprint.checked && !v.allow_dns.checked);
+            assert_eq!(
+                command_for(Item::AllowAirprint, &m),
+                Some(Command::Helper(Action::SetOption(
+                    OptionName::AllowAirprint,
+                    false
+                )))
+            );
+            assert_eq!(
+                command_for(Item::AllowDns, &m),
+                Some(Command::Helper(Action::SetOption(
+                    OptionName::AllowDns,
+                    true
+                )))
+            );
+        }
+
+        #[test]
+        fn every_item_id_reads_back() {
+            let items = FIXED_IDS.iter().map(|(_, i)| i.clone()).chain([
+                Item::AllowFound("/home/a b/Library/x:y/config.conf".into()),
+                Item::AllowFoundAndEnable("/etc/wireguard/wg0.conf".into()),
+                Item::Remove(vec![
+                    "198.51.100.7:1194/udp".into(),
+                    "[2001:db8::1]:51820/udp".into(),
+                ]),
+            ]);
+            for item in items {
+                assert_eq!(
+                    Item::from_id(&item.id()),
+                    Some(item.clone()),
+                    "{}",
+                    item.id()
+                );
+            }
+            assert_eq!(Item::from_id("status"), None);
+        }
+
+        #[test]
+        fn after_install_the_status_says_what_happens_next() {
+            let mut m = model(Link::Unreachable(Unreachable::NotRunning));
+            m.installing = Some(crate::helper_install::NEXT_STEP.into());
+            let v = render(&m, 0);
+            assert_eq!(v.detail.as_deref(), Some(crate::helper_install::NEXT_STEP));
+        }
     }
 }

@@ -118,6 +118,95 @@ impl Item {
     }
 }
 
+impl Item {
+    /// The whole layout tree (submenus included), as busctl gives it.
+    fn layout(&self, desktop: &Desktop) -> Result<Value, String> {
+        let v = desktop.busctl(&[
+            "call",
+            &self.bus,
+            &self.menu,
+            "com.canonical.dbusmenu",
+            "GetLayout",
+            "iias",
+            "0",
+            "-1",
+            "0",
+        ])?;
+        Ok(v["data"][1].clone())
+    }
+
+    /// The node reached by following visible labels from the top:
+    /// `["VPN Servers", "Office VPN (Viscosity)", "Remove"]`.
+    fn node(&self, desktop: &Desktop, path: &[&str]) -> Result<Value, String> {
+        let mut node = self.layout(desktop)?;
+        for label in path {
+            let children = node[2].as_array().cloned().unwrap_or_default();
+            node = children
+                .iter()
+                .map(|c| c["data"].clone())
+                .find(|c| matches!(entry(c), Some(Entry::Item { label: l, .. }) if l == *label))
+                .ok_or_else(|| format!("no {label:?} on the way to {path:?}"))?;
+        }
+        Ok(node)
+    }
+
+    /// The entries of the submenu at `path`, as [`text`].
+    pub fn submenu(&self, desktop: &Desktop, path: &[&str]) -> Result<String, String> {
+        let node = self.node(desktop, path)?;
+        let children = node[2].as_array().cloned().unwrap_or_default();
+        let entries: Vec<Entry> = children.iter().filter_map(|c| entry(&c["data"])).collect();
+        Ok(text(&entries))
+    }
+
+    /// Clicks the entry at `path` (see [`Item::submenu`]), as a host does.
+    pub fn click_path(&self, desktop: &Desktop, path: &[&str]) -> Result<(), String> {
+        let node = self.node(desktop, path)?;
+        let id = node[0].as_i64().ok_or("no id")?;
+        desktop
+            .busctl(&[
+                "call",
+                &self.bus,
+                &self.menu,
+                "com.canonical.dbusmenu",
+                "Event",
+                "isvu",
+                &id.to_string(),
+                "clicked",
+                "i",
+                "0",
+                "0",
+            ])
+            .map(drop)
+    }
+}
+
+/// Waits until the submenu at `path` reads as `ok` wants; fails with the
+/// submenu as last read.
+pub fn wait_for_submenu(
+    desktop: &Desktop,
+    path: &[&str],
+    limit: Duration,
+    wanted: &str,
+    ok: impl Fn(&str) -> bool,
+) -> String {
+    let start = Instant::now();
+    loop {
+        let got = Item::find(desktop).and_then(|i| i.submenu(desktop, path));
+        if let Ok(text) = &got {
+            if ok(text) {
+                return text.clone();
+            }
+        }
+        assert!(
+            start.elapsed() < limit,
+            "the submenu {path:?} after {limit:?}:\n{}\n{wanted}\napp stderr:\n{}",
+            got.unwrap_or_else(|e| format!("(unreadable: {e})")),
+            desktop.app_stderr()
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
 /// The menu as it is now, as [`text`] (finding the item first).
 pub fn read(desktop: &Desktop) -> Result<String, String> {
     Ok(text(&Item::find(desktop)?.menu(desktop)?))

@@ -11,6 +11,7 @@ pub mod dbusmenu;
 mod desktop;
 mod image;
 pub mod procs;
+pub mod real_helper;
 mod screen;
 
 use std::io::Write;

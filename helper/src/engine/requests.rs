@@ -76,6 +76,27 @@ impl Engine {
                 }
                 Ok(())
             }),
+            RequestBody::LearnEndpoints => {
+                // The same rule as on a network change (learn.rs), run
+                // now: the connection may have appeared after the route.
+                let flows = self.flows();
+                let learned = crate::learn::endpoints(&self.snapshot, flows);
+                if learned.is_empty() {
+                    return Err(IpcError::new(
+                        ErrorCode::BadRequest,
+                        "no VPN server to learn: no tunnel is up, or no connection from \
+                         this machine's network address goes to a server routed outside it",
+                    ));
+                }
+                self.done(now, move |s| {
+                    for e in learned {
+                        if !s.endpoints.iter().any(|x| x.same_target(&e)) {
+                            s.endpoints.push(e);
+                        }
+                    }
+                    Ok(())
+                })
+            }
             RequestBody::RemoveEndpoints { endpoints } => self.done(now, move |s| {
                 let unknown: Vec<String> = endpoints
                     .iter()

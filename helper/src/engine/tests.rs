@@ -825,3 +825,20 @@ fn a_pause_and_a_pin_wake_the_engine_at_whichever_comes_first() {
     assert!(e.pins().pins().is_empty());
     assert_eq!(e.next_deadline(), Some(T0 + 301));
 }
+
+/// "Allow the Server of the VPN Connected Now" with nothing to learn (no
+/// tunnel, or no connection to its server): refused with the reason, and
+/// nothing is changed or loaded.
+#[test]
+fn learning_on_request_with_nothing_to_learn_says_why() {
+    let rig = Rig::new();
+    let mut e = rig.engine();
+    ok(&mut e, RequestBody::Enable);
+    e.on_network(net(true), vec![], T0 + 1);
+    let loads = rig.k().loads;
+    let err = e.handle(RequestBody::LearnEndpoints, T0 + 2).unwrap_err();
+    assert_eq!(err.code, ErrorCode::BadRequest);
+    assert!(err.message.starts_with("no VPN server to learn"), "{err}");
+    assert!(e.settings().endpoints.is_empty());
+    assert_eq!(rig.k().loads, loads);
+}

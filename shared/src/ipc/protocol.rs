@@ -39,7 +39,8 @@ use crate::status::Status;
 /// the blocked log's requests were added; `Resolve` / `Addresses` and the
 /// `unresolved` error (the helper resolves a VPN config's server names,
 /// so importing works while the kill switch blocks DNS); `GetCounters`
-/// for the self-test.
+/// for the self-test; `LearnEndpoints` for the menu's "Allow the Server of
+/// the VPN Connected Now".
 pub const PROTOCOL_VERSION: u32 = 3;
 
 /// Request id the helper uses when it cannot tell which request an error
@@ -102,6 +103,13 @@ pub enum RequestBody {
     Resolve {
         host: String,
     },
+    /// Learn the servers of the tunnels up now (the VPN client's host
+    /// route through a physical interface, with a connection to it from
+    /// that interface's address) and add them, as on a network change:
+    /// "Allow the Server of the VPN Connected Now" in the app, for when
+    /// the connection was not visible yet when the route appeared.
+    /// Appended last: the variants before it keep their meaning.
+    LearnEndpoints,
 }
 
 impl RequestBody {
@@ -133,6 +141,7 @@ impl RequestBody {
             // While blocking it sends a query out through the kill switch:
             // a way out that only those who may turn it off may use.
             | RequestBody::Resolve { .. } => true,
+            | RequestBody::LearnEndpoints => true,
         }
     }
 }

@@ -127,6 +127,22 @@ pub struct Status {
     pub resolver: Option<Box<ResolverStatus>>,
 }
 
+impl Status {
+    /// Nothing lets the VPN reach its server while the kill switch
+    /// blocks: no endpoint allowed, no server name the resolver may pin,
+    /// and no tunnel up (whose server the helper would learn). Turning
+    /// the kill switch on then blocks the VPN too; the app asks first and
+    /// `airlockctl enable` warns.
+    pub fn vpn_cannot_connect(&self) -> bool {
+        self.endpoints == 0
+            && self.tunnel.state == TunnelState::Down
+            && self
+                .resolver
+                .as_ref()
+                .is_none_or(|r| r.vpn_server_names == 0 && r.pinned.is_empty())
+    }
+}
+
 /// The filtering resolver, as status shows it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
