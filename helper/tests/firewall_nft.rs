@@ -106,7 +106,79 @@ fn load_replace_tamper_remove() {
         return;
     }
     let ns = Netns::new();
-    let mut nft = driver(&ns);
+    let nft = driver(&ns);
+    assert!(!nft.in_process(), "another namespace is the command's job");
+    load_replace_tamper_remove_with(&ns, nft);
+}
+
+/// The same, with the helper's own path: libnftables in-process, from a
+/// thread inside the namespace (as airlockd runs inside it).
+#[test]
+fn load_replace_tamper_remove_in_process() {
+    if !ready() {
+        return;
+    }
+    let ns = Netns::new();
+    ns.within(|| {
+        let nft = NftDriver::new(NftConfig::default());
+        assert!(nft.in_process(), "libnftables did not open");
+        load_replace_tamper_remove_with(&ns, nft);
+    });
+}
+
+/// A driver made in one namespace and used from a thread in another acts
+/// where it is used (the command), never in the namespace it was made in:
+/// the library's socket belongs to its birthplace, here the host's.
+#[test]
+fn the_library_never_acts_outside_its_own_namespace() {
+    if !ready() {
+        return;
+    }
+    let host_has_table = || {
+        std::process::Command::new("nft")
+            .args(["list", "table", "inet", "airlock"])
+            .output()
+            .is_ok_and(|o| o.status.success())
+    };
+    if host_has_table() {
+        eprintln!("SKIPPED: this host already holds an `inet airlock` table");
+        return;
+    }
+    let ns = Netns::new();
+    let mut nft = NftDriver::new(NftConfig::default());
+    ns.within(|| nft.load(STRICT).unwrap());
+    let leaked_to_host = host_has_table();
+    if leaked_to_host {
+        // Never leave the machine running the tests blocked.
+        let _ = std::process::Command::new("nft")
+            .args(["delete", "table", "inet", "airlock"])
+            .status();
+    }
+    assert!(!leaked_to_host, "the rules went into the host's kernel");
+    assert!(ns.table_present(), "the rules are not in the namespace");
+}
+
+/// A library that cannot be opened: the command does the work instead.
+#[test]
+fn without_the_library_the_command_is_used() {
+    if !ready() {
+        return;
+    }
+    let ns = Netns::new();
+    ns.within(|| {
+        let mut nft = NftDriver::new(NftConfig {
+            library: Some("/nonexistent/libnftables.so.1".into()),
+            ..NftConfig::default()
+        });
+        assert!(!nft.in_process());
+        nft.load(STRICT).unwrap();
+        assert!(ns.table_present());
+        nft.remove().unwrap();
+        assert!(!ns.table_present());
+    });
+}
+
+fn load_replace_tamper_remove_with(ns: &Netns, mut nft: NftDriver) {
     assert_eq!(nft.check(false).unwrap(), vec![]);
     assert_eq!(nft.check(true).unwrap(), vec![Problem::TableMissing]);
 
@@ -171,6 +243,32 @@ fn a_rejected_script_leaves_the_old_rules_in_place() {
     let missing_table = "table inet other {\n\tchain c {\n\t\ttype filter hook input priority 0; policy accept;\n\t}\n}\n";
     let err = nft.load(missing_table).unwrap_err().to_string();
     assert!(err.contains("does not exist"), "{err}");
+}
+
+/// In-process, a broken script is refused with nft's own message, and the
+/// rules in force stay.
+#[test]
+fn in_process_a_rejected_script_leaves_the_old_rules_and_says_why() {
+    if !ready() {
+        return;
+    }
+    let ns = Netns::new();
+    ns.within(|| {
+        let mut nft = NftDriver::new(NftConfig::default());
+        assert!(nft.in_process());
+        nft.load(STRICT).unwrap();
+        let broken = STRICT.replace("policy drop;", "policy dorp;");
+        let err = nft.load(&broken).unwrap_err().to_string();
+        // libnftables 1.0.6 points at the script's first line for a
+        // buffer, so the message names the error, not the line.
+        assert!(
+            err.contains("libnftables") && err.contains("syntax error"),
+            "{err}"
+        );
+        assert_eq!(nft.check(true).unwrap(), vec![]);
+        assert!(nft.blocked_packets().unwrap().is_some());
+        nft.remove().unwrap();
+    });
 }
 
 #[test]
@@ -247,7 +345,8 @@ fn cut_scenario(reach: Reach) {
     let (laptop, server) = laptop_and_server();
     let mut nft = match reach {
         Reach::NetnsOption => driver(&laptop),
-        Reach::Inside => NftDriver::new(NftConfig::default()),
+        // Made inside: in-process, its socket is the laptop's.
+        Reach::Inside => laptop.within(|| NftDriver::new(NftConfig::default())),
     };
     let act = |nft: &mut NftDriver, f: &(dyn Fn(&mut NftDriver) + Sync)| match reach {
         Reach::NetnsOption => f(nft),
@@ -325,6 +424,7 @@ fn cut_scenario(reach: Reach) {
 fn a_missing_nft_says_what_and_how_to_get_it() {
     let mut nft = NftDriver::new(NftConfig {
         nft: "/nonexistent/nft".into(),
+        library: None,
         ..NftConfig::default()
     });
     let err = nft.load(STRICT).unwrap_err().to_string();

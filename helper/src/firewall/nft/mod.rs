@@ -8,8 +8,12 @@
 //! compares against, which is how `nft flush chain` or `nft delete table`
 //! by someone else gets noticed.
 //!
-//! Every command can run inside a network namespace (`ip netns exec NS`),
-//! which is how the tests drive a real kernel without touching the host.
+//! In the helper's own namespace the commands run in-process through
+//! libnftables (`library_linux.rs`), falling back to the `nft` command
+//! when the library cannot be opened. Every command can also run inside
+//! another network namespace (`ip netns exec NS nft ...`), which is how
+//! the tests drive a real kernel without touching the host; that always
+//! uses the command.
 
 use std::path::PathBuf;
 
@@ -26,6 +30,9 @@ pub mod conntrack;
 #[cfg(target_os = "linux")]
 #[path = "events_linux.rs"]
 mod events;
+#[cfg(target_os = "linux")]
+#[path = "library_linux.rs"]
+mod library;
 pub mod shape;
 
 /// Opens a socket that becomes readable on every change to the kernel's
@@ -67,7 +74,13 @@ pub struct NftConfig {
     /// or a file that cannot be read (no CONFIG_NF_CONNTRACK_PROCFS, or
     /// conntrack not loaded yet), falls back to the tool.
     pub proc_conntrack: Option<PathBuf>,
+    /// libnftables, to run nft commands in-process when acting in our own
+    /// namespace; `None`, or a library that cannot be opened, runs `nft`.
+    pub library: Option<String>,
 }
+
+/// The soname every nftables install provides (`nft` links it).
+pub const LIBRARY: &str = "libnftables.so.1";
 
 impl Default for NftConfig {
     fn default() -> Self {
@@ -77,6 +90,7 @@ impl Default for NftConfig {
             ip: "ip".into(),
             netns: None,
             proc_conntrack: Some(PROC_CONNTRACK.into()),
+            library: Some(LIBRARY.into()),
         }
     }
 }
@@ -85,14 +99,48 @@ pub struct NftDriver {
     config: NftConfig,
     /// The table's shape right after our last successful load.
     loaded: Option<TableShape>,
+    /// libnftables, when in use (see [`NftConfig::library`]), and the
+    /// network namespace its netlink socket was opened in.
+    #[cfg(target_os = "linux")]
+    library: Option<(std::sync::Mutex<library::Libnftables>, u64)>,
+}
+
+/// The calling thread's network namespace (the inode of its ns link).
+#[cfg(target_os = "linux")]
+fn this_netns() -> Option<u64> {
+    use std::os::unix::fs::MetadataExt;
+    std::fs::metadata("/proc/thread-self/ns/net")
+        .ok()
+        .map(|m| m.ino())
 }
 
 impl NftDriver {
     pub fn new(config: NftConfig) -> NftDriver {
+        #[cfg(target_os = "linux")]
+        let library = match (&config.netns, &config.library, this_netns()) {
+            (None, Some(path), Some(netns)) => match library::Libnftables::open(path) {
+                Ok(lib) => Some((std::sync::Mutex::new(lib), netns)),
+                Err(e) => {
+                    tracing::warn!("cannot use {path} ({e}); running the nft command instead");
+                    None
+                }
+            },
+            _ => None,
+        };
         NftDriver {
             config,
             loaded: None,
+            #[cfg(target_os = "linux")]
+            library,
         }
+    }
+
+    /// Whether commands run in-process (libnftables) rather than `nft`.
+    pub fn in_process(&self) -> bool {
+        #[cfg(target_os = "linux")]
+        return self.library.is_some();
+        #[cfg(not(target_os = "linux"))]
+        return false;
     }
 
     fn argv(&self, program: &std::path::Path, args: &[&str]) -> (Vec<String>, &'static str) {
@@ -122,6 +170,15 @@ impl NftDriver {
         args: &[&str],
         stdin: Option<&str>,
     ) -> Result<(Vec<String>, Output), DriverError> {
+        // The library's socket belongs to the namespace it was opened in;
+        // a command from a thread in another one (tests) runs the tool,
+        // which acts where the caller is, as every command always did.
+        #[cfg(target_os = "linux")]
+        if let Some((lib, netns)) = &self.library {
+            if this_netns() == Some(*netns) {
+                return Ok(in_process(lib, args, stdin));
+            }
+        }
         let (argv, hint) = self.argv(&self.config.nft, args);
         let out = command::run(&argv, stdin, hint)?;
         Ok((argv, out))
@@ -187,6 +244,35 @@ impl NftDriver {
             _ => Err(command::failed(&argv, &out)),
         }
     }
+}
+
+/// `nft ARGS` (with `-f -` meaning the script on `stdin`, `-j` JSON
+/// output) run through libnftables; the same output and messages.
+#[cfg(target_os = "linux")]
+fn in_process(
+    lib: &std::sync::Mutex<library::Libnftables>,
+    args: &[&str],
+    stdin: Option<&str>,
+) -> (Vec<String>, Output) {
+    let json = args.first() == Some(&"-j");
+    let words: Vec<&str> = args.iter().copied().filter(|a| *a != "-j").collect();
+    let command = match (words.as_slice(), stdin) {
+        (["-f", "-"], Some(script)) => script.to_string(),
+        _ => words.join(" "),
+    };
+    // A poisoned lock means a panic mid-command on another thread, which
+    // cannot happen (one engine thread); the context is still usable.
+    let mut lib = lib.lock().unwrap_or_else(|p| p.into_inner());
+    let ran = lib.run(&command, json);
+    let mut argv = vec!["nft (libnftables)".to_string()];
+    argv.extend(args.iter().map(|a| a.to_string()));
+    let out = Output {
+        stdout: ran.output,
+        stderr: ran.error,
+        success: ran.ok,
+        status: if ran.ok { "ok" } else { "failed" }.into(),
+    };
+    (argv, out)
 }
 
 impl Backend for NftDriver {
