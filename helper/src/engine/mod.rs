@@ -10,6 +10,7 @@
 //! the kernel holds the new rules; when loading fails, the previous rules
 //! stay in force and the error goes back to the client.
 
+mod learned;
 mod pins;
 pub use pins::ResolverView;
 mod requests;
@@ -258,17 +259,14 @@ impl Engine {
     }
 
     /// A new view of the network. Adds endpoints learned from the routing
-    /// table and re-renders only if the policy changed.
+    /// table (or sees known learned ones again, which starts their expiry
+    /// over) and re-renders only if the policy changed.
     pub fn on_network(&mut self, snapshot: NetworkSnapshot, learned: Vec<Endpoint>, now: u64) {
         self.snapshot = snapshot;
-        let new: Vec<Endpoint> = learned
-            .into_iter()
-            .filter(|l| !self.settings.endpoints.iter().any(|e| e.same_target(l)))
-            .collect();
-        if !new.is_empty() {
-            let added = new.clone();
+        let mut probe = self.settings.endpoints.clone();
+        if airlock_shared::endpoint::book::learn(&mut probe, &learned, now).changed() {
             if let Err(e) = self.change(now, move |s| {
-                s.endpoints.extend(added);
+                airlock_shared::endpoint::book::learn(&mut s.endpoints, &learned, now);
                 Ok(())
             }) {
                 self.action_fault = Some(Fault::LearnFailed {
