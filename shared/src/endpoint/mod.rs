@@ -1,10 +1,12 @@
 //! A VPN endpoint: the one address, port and protocol the kill switch lets
 //! through on physical interfaces so the VPN can (re)connect, and the
 //! record of where it came from and when (see [`Origin`]; expiry of the
-//! learned ones in [`expiry`], merging new ones into a list in [`book`]).
+//! learned ones in [`expiry`], merging new ones into a list in [`book`],
+//! how they are shown in [`listing`]).
 
 pub mod book;
 pub mod expiry;
+pub mod listing;
 
 use std::cmp::Ordering;
 use std::fmt;
