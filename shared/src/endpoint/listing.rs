@@ -53,10 +53,19 @@ pub struct Listed {
 }
 
 impl Listed {
-    /// The endpoint itself, as the helper's requests take it.
+    /// The endpoint itself, with the record it is saved with (a pinned
+    /// one has none: it is never saved).
     pub fn endpoint(&self) -> Endpoint {
+        let origin = match self.origin {
+            Why::Added | Why::Pinned => Origin::Added,
+            Why::Imported => Origin::Imported,
+            Why::Learned => Origin::Learned,
+        };
         Endpoint {
             host: self.host.clone(),
+            origin,
+            added_at: self.added_at,
+            last_seen: self.last_seen,
             ..Endpoint::new(self.address, self.port, self.protocol)
         }
     }
@@ -176,6 +185,11 @@ mod tests {
             ]
         );
         assert_eq!(list[3].endpoint(), pinned);
+        let back = list[2].endpoint();
+        assert_eq!(
+            (back.origin, back.added_at, back.last_seen),
+            (Origin::Learned, Some(T0), Some(T0 + 60))
+        );
         let json = serde_json::to_value(&list[2]).unwrap();
         assert_eq!(json["origin"], "learned");
         assert_eq!(json["expires_at"], T0 + 160);
