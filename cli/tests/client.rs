@@ -619,9 +619,10 @@ fn endpoints_list_shows_learned_and_pinned_ones_with_their_dates() {
             Outcome::Ok(ResponseBody::Endpoints(vec![learned]))
         }
         RequestBody::GetSettings => {
-            let mut s = airlock_shared::settings::Settings::default();
-            s.learned_endpoint_ttl = "1d".parse().unwrap();
-            Outcome::Ok(ResponseBody::Settings(s))
+            Outcome::Ok(ResponseBody::Settings(airlock_shared::settings::Settings {
+                learned_endpoint_ttl: "1d".parse().unwrap(),
+                ..Default::default()
+            }))
         }
         RequestBody::GetStatus => {
             let mut s = protected();

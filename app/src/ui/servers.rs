@@ -143,6 +143,10 @@ pub struct AllowedEntry {
     pub removable: bool,
 }
 
+/// How [`entries`] groups: (pinned, the app's source, the endpoint when it
+/// is an entry of its own; empty for a found or imported connection's).
+type GroupKey = (bool, Option<Source>, String);
+
 /// The allowed servers grouped by where they came from: a found or
 /// imported connection the app allowed is one entry, every other server
 /// its own, worded by the helper's origin (added by hand, imported,
@@ -160,8 +164,7 @@ pub fn entries(
         Some(t) => format!("{how}, since {}", when(t)),
         None => how.to_string(),
     };
-    // Grouped by the app's source; `None` for one of its own.
-    let mut groups: BTreeMap<(bool, Option<Source>, String), (u64, Vec<&Listed>)> = BTreeMap::new();
+    let mut groups: BTreeMap<GroupKey, (u64, Vec<&Listed>)> = BTreeMap::new();
     let rows = listing(allowed, None, pins);
     for l in &rows {
         let key = l.endpoint().to_string();

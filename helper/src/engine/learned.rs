@@ -22,7 +22,7 @@ impl Engine {
     /// instead. On failure everything stays (kernel, file, memory) and
     /// the fault says so; the caller retries.
     pub fn expire_learned(&mut self, now: u64) -> Result<(), EngineError> {
-        if !self.next_learned_expiry().is_some_and(|t| t <= now) {
+        if self.next_learned_expiry().is_none_or(|t| t > now) {
             return Ok(());
         }
         let ttl = self.settings.learned_endpoint_ttl;

@@ -183,7 +183,7 @@ pub fn review(
 ) -> Reviewed {
     let mut out = Reviewed::default();
     endpoints.retain_mut(|e| {
-        if !expires_at(e, ttl).is_some_and(|t| t <= now) {
+        if expires_at(e, ttl).is_none_or(|t| t > now) {
             return true;
         }
         if in_use(e) {
