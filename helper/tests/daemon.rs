@@ -964,9 +964,11 @@ fn a_learned_endpoint_leaves_the_kernel_and_the_file_after_its_ttl() {
     // The daemon wakes a quarter second ahead and counts whole seconds.
     assert!(gone >= Duration::from_secs(TTL - 1), "too early: {gone:?}");
     assert!(rules().contains("203.0.113.1"), "the added one stays");
-    let saved = persisted(&paths).endpoints;
-    assert_eq!(saved, vec![endpoint("203.0.113.1:443/tcp")]);
+    // The kernel changes first, then the file: a request is served only
+    // after the whole change, so ask before reading the file.
     let s = status(&mut c);
     assert!(s.firewall.healthy, "{s:?}");
     assert_eq!(s.endpoints, 1);
+    let saved = persisted(&paths).endpoints;
+    assert_eq!(saved, vec![endpoint("203.0.113.1:443/tcp")]);
 }
