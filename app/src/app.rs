@@ -210,17 +210,8 @@ impl App {
     }
 
     fn on_servers(&mut self, list: Vec<airlock_shared::endpoint::Endpoint>) {
-        let tunnel = self.model.link.status().map(|s| s.tunnel.clone());
-        if let Some(tunnel) = tunnel {
-            let changed = servers::reconcile(
-                &mut self.model.servers.ledger,
-                &list,
-                &tunnel,
-                clock::now_unix(),
-            );
-            if changed {
-                self.save_ledger();
-            }
+        if servers::reconcile(&mut self.model.servers.ledger, &list) {
+            self.save_ledger();
         }
         self.model.servers.allowed = Some(list);
         self.model.servers.found = vpn_configs::scan();
@@ -274,13 +265,25 @@ impl App {
                 added,
                 list,
             }) => {
-                if let Action::Allow { what, .. } = &action {
-                    servers::record(
+                match &action {
+                    Action::Allow { what, .. } => servers::record(
                         &mut self.model.servers.ledger,
                         &added,
                         what.source(),
                         clock::now_unix(),
-                    );
+                    ),
+                    // What the helper learned on request: new in its list.
+                    Action::AllowConnectedNow => {
+                        let before = self.model.servers.allowed.as_deref().unwrap_or_default();
+                        let new = servers::newly_allowed(before, &list);
+                        servers::record(
+                            &mut self.model.servers.ledger,
+                            &new,
+                            &servers::Source::Connected,
+                            clock::now_unix(),
+                        );
+                    }
+                    _ => {}
                 }
                 // The list first, so the status's count matches it and
                 // asks for no second read.

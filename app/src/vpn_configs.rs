@@ -11,6 +11,7 @@
 //! - `AIRLOCK_PICK_FILE` is the file the dialog "picks" instead of
 //!   opening (empty: the user cancelled).
 
+use std::collections::BTreeMap;
 use std::fs;
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
@@ -73,12 +74,18 @@ pub fn ledger_path() -> Option<PathBuf> {
 }
 
 /// The record, or an empty one: it only words the menu, so a missing or
-/// damaged file costs the history, never a server.
+/// damaged file costs the history, never a server. Entries one by one: a
+/// file of an earlier app also holds its guesses ("learned", "added"),
+/// which the helper's origins replace; those are dropped, the rest kept.
 pub fn load_ledger(path: &Path) -> Ledger {
-    fs::read(path)
+    let entries: BTreeMap<String, serde_json::Value> = fs::read(path)
         .ok()
         .and_then(|b| serde_json::from_slice(&b).ok())
-        .unwrap_or_default()
+        .unwrap_or_default();
+    entries
+        .into_iter()
+        .filter_map(|(k, v)| Some((k, serde_json::from_value(v).ok()?)))
+        .collect()
 }
 
 /// Writes the record whole (a temp file renamed over the old one).
@@ -136,6 +143,14 @@ mod tests {
         assert_eq!(load_ledger(&path), l);
         fs::write(&path, "{not json").unwrap();
         assert!(load_ledger(&path).is_empty());
+        // An earlier app's file: its guesses go, its own record stays.
+        fs::write(
+            &path,
+            r#"{"198.51.100.7:1194/udp": {"source": {"imported": {"file": "work.ovpn"}}, "since": 42},
+                "203.0.113.5:51820/udp": {"source": "learned", "since": 7}}"#,
+        )
+        .unwrap();
+        assert_eq!(load_ledger(&path), l);
     }
 
     #[test]

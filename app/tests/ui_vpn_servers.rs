@@ -331,7 +331,8 @@ fn click_when_shown(desktop: &Desktop, clicks: &mut u32, path: &[&str]) {
 /// the helper did not learn (the VPN's connection was not there yet when
 /// its route appeared), one click, and the helper learns it from the
 /// kernel's own route and connection table: in its list, worded as
-/// learned, and in the kernel's set once the kill switch is on.
+/// allowed from the connected VPN (kept as added: it never expires), and
+/// in the kernel's set once the kill switch is on.
 #[test]
 fn the_connected_vpns_server_in_one_click() {
     if tool_missing().is_some() || !ui_prerequisites("the connected-VPN UI test") {
@@ -407,12 +408,17 @@ fn the_connected_vpns_server_in_one_click() {
             .map(ToString::to_string)
             .eq(["198.51.100.99:1194/udp"])
     });
+    // The user asked for it: the helper keeps it as added, never expiring.
+    assert_eq!(
+        helper.endpoints()[0].origin,
+        airlock_shared::endpoint::Origin::Added
+    );
     let entry = wait_for_submenu(
         &desktop,
         &[SERVERS, "198.51.100.99:1194/udp"],
         WAIT,
         "learned",
-        |m| m.contains("Learned from the VPN, since 20"),
+        |m| m.contains("Allowed from the connected VPN, since 20"),
     );
     say(&format!("the learned entry:\n{entry}"));
     // Tunnel up, a server allowed: on with no question, and the kernel

@@ -4,8 +4,10 @@
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
+use airlock_shared::endpoint::listing::{listing, Listed};
 use airlock_shared::endpoint::Endpoint;
 use airlock_shared::ipc::protocol::{RequestBody, ResponseBody};
+use airlock_shared::time::Clock;
 use anyhow::Context;
 use clap::{Args, Subcommand};
 
@@ -39,9 +41,14 @@ pub struct EndpointsArgs {
 #[derive(Debug, Subcommand)]
 enum Action {
     /// Print the endpoints, one `ADDR:PORT/PROTO` a line (hostname in
-    /// parentheses when it came from one).
+    /// parentheses when it came from one), then how it came to be let
+    /// through and since when: added, imported, learned (with when it was
+    /// last seen and when it expires unless seen again) or pinned by a
+    /// DNS answer (until when).
     List {
-        /// Print a JSON array instead.
+        /// Print a JSON array instead: per endpoint its address, port,
+        /// protocol, host, origin (added, imported, learned, pinned),
+        /// added_at, last_seen, expires_at (Unix seconds, when known).
         #[arg(long)]
         json: bool,
     },
@@ -130,18 +137,40 @@ pub fn endpoint_line(e: &Endpoint) -> String {
     }
 }
 
+/// `198.51.100.7:1194/udp (vpn.example.com)  learned 2026-12-01 09:00:00
+/// +01:00, last seen ...`: the endpoint first, so the first word of each
+/// line is still the endpoint, then its record.
+pub fn listed_line(l: &Listed, clock: &Clock) -> String {
+    format!(
+        "{}  {}",
+        endpoint_line(&l.endpoint()),
+        l.record_words(|t| clock.datetime(t))
+    )
+}
+
 fn list(socket: &Path, json: bool) -> anyhow::Result<()> {
     let mut helper = Helper::connect(socket)?;
     let endpoints = match helper.request(RequestBody::ListEndpoints)? {
         ResponseBody::Endpoints(list) => list,
         other => return Err(unexpected("the endpoint list", &other)),
     };
+    // The TTL, to say when a learned one expires; the pinned ones, which
+    // live in the helper's memory only and come with the status.
+    let ttl = match helper.request(RequestBody::GetSettings)? {
+        ResponseBody::Settings(s) => s.learned_endpoint_ttl,
+        other => return Err(unexpected("the settings", &other)),
+    };
+    let pins = match helper.request(RequestBody::GetStatus)? {
+        ResponseBody::Status(s) => s.resolver.map(|r| r.pinned).unwrap_or_default(),
+        other => return Err(unexpected("the status", &other)),
+    };
+    let rows = listing(&endpoints, Some(ttl), &pins);
     let mut text = if json {
-        serde_json::to_string_pretty(&endpoints).context("encoding the endpoints")?
+        serde_json::to_string_pretty(&rows).context("encoding the endpoints")?
     } else {
-        endpoints
-            .iter()
-            .map(endpoint_line)
+        let clock = crate::clock::system();
+        rows.iter()
+            .map(|l| listed_line(l, &clock))
             .collect::<Vec<_>>()
             .join("\n")
     };
@@ -189,5 +218,30 @@ mod tests {
         assert_eq!(endpoint_line(&e), "198.51.100.7:1194/udp (vpn.example.com)");
         let v6: Endpoint = "[2001:db8::7]:443/tcp".parse().unwrap();
         assert_eq!(endpoint_line(&v6), "[2001:db8::7]:443/tcp");
+    }
+
+    #[test]
+    fn listed_lines_say_where_each_came_from_in_local_time() {
+        use airlock_shared::endpoint::expiry::LearnedTtl;
+        use airlock_shared::endpoint::Origin;
+        // 2026-12-03 11:02:00 UTC.
+        let t = 1_796_295_720;
+        let mut learned: Endpoint = "198.51.100.7:1194/udp".parse().unwrap();
+        learned = learned.with_origin(Origin::Learned);
+        learned.added_at = Some(t);
+        learned.last_seen = Some(t + 3600);
+        let typed: Endpoint = "[2001:db8::7]:443/tcp".parse().unwrap();
+        let rows = listing(&[typed, learned], Some(LearnedTtl::default()), &[]);
+        let clock = Clock::fixed(t, 3600);
+        let lines: Vec<String> = rows.iter().map(|l| listed_line(l, &clock)).collect();
+        assert_eq!(
+            lines,
+            [
+                "[2001:db8::7]:443/tcp  added, date unknown",
+                "198.51.100.7:1194/udp  learned 2026-12-03 12:02:00 +01:00, \
+                 last seen 2026-12-03 13:02:00 +01:00, \
+                 expires 2027-01-02 13:02:00 +01:00 unless seen again",
+            ]
+        );
     }
 }

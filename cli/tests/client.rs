@@ -11,6 +11,7 @@ use std::sync::mpsc::{self, Receiver};
 use std::thread;
 use std::time::{Duration, Instant};
 
+use airlock_shared::endpoint::listing::{Listed, Why};
 use airlock_shared::endpoint::Endpoint;
 use airlock_shared::ipc::protocol::{
     ErrorCode, IpcError, OptionName, Outcome, RequestBody, ResponseBody,
@@ -38,6 +39,7 @@ fn answer_normally(body: &RequestBody) -> Outcome {
     let ok = |b| Outcome::Ok(b);
     match body {
         RequestBody::GetStatus => ok(ResponseBody::Status(protected())),
+        RequestBody::GetSettings => ok(ResponseBody::Settings(Default::default())),
         RequestBody::GetRules { offset } => rules_page(SMALL_RULES, *offset),
         RequestBody::ListEndpoints => {
             let mut named = endpoint("198.51.100.7:1194/udp");
@@ -190,7 +192,6 @@ fn each_change_command_sends_exactly_its_request() {
         (vec!["status"], RequestBody::GetStatus),
         (vec!["status", "--json"], RequestBody::GetStatus),
         (vec!["rules"], RequestBody::GetRules { offset: 0 }),
-        (vec!["endpoints", "list"], RequestBody::ListEndpoints),
     ];
     for (args, want) in cases {
         let fake = fake();
@@ -403,10 +404,15 @@ fn import_reads_the_config_and_sends_its_endpoints() {
         "198.51.100.7:1194/udp".parse().unwrap(),
         "[2001:db8::7]:443/tcp".parse().unwrap(),
     ];
-    assert_eq!(
-        fake.requests(),
-        [RequestBody::AddEndpoints { endpoints: want }]
-    );
+    let sent = fake.requests();
+    assert_eq!(sent, [RequestBody::AddEndpoints { endpoints: want }]);
+    // Equality ignores the record: the helper is told they are imported.
+    let RequestBody::AddEndpoints { endpoints } = &sent[0] else {
+        unreachable!()
+    };
+    assert!(endpoints
+        .iter()
+        .all(|e| e.origin == airlock_shared::endpoint::Origin::Imported));
 }
 
 #[test]
@@ -588,12 +594,97 @@ fn rules_and_endpoint_list_print_what_the_helper_holds() {
     let out = fake.run(&["endpoints", "list"]);
     assert_eq!(
         text(&out.stdout),
-        "198.51.100.7:1194/udp (vpn.example.com)\n[2001:db8::7]:443/tcp\n"
+        "198.51.100.7:1194/udp (vpn.example.com)  added, date unknown\n\
+         [2001:db8::7]:443/tcp  added, date unknown\n"
     );
     let out = fake.run(&["endpoints", "list", "--json"]);
-    let list: Vec<Endpoint> = serde_json::from_slice(&out.stdout).expect("json list");
+    let list: Vec<Listed> = serde_json::from_slice(&out.stdout).expect("json list");
     assert_eq!(list.len(), 2);
     assert_eq!(list[0].host.as_deref(), Some("vpn.example.com"));
+    assert_eq!(list[0].origin, Why::Added);
+}
+
+/// `endpoints list` asks for the list, the TTL and the pins, and shows a
+/// learned endpoint with its dates and a pinned one beside the saved ones.
+#[test]
+fn endpoints_list_shows_learned_and_pinned_ones_with_their_dates() {
+    use airlock_shared::endpoint::Origin;
+    // 2026-12-03 11:02:00 UTC.
+    let t = 1_796_295_720;
+    let fake = fake_with(move |body: &RequestBody| match body {
+        RequestBody::ListEndpoints => {
+            let mut learned = endpoint("198.51.100.7:1194/udp").with_origin(Origin::Learned);
+            learned.added_at = Some(t);
+            learned.last_seen = Some(t);
+            Outcome::Ok(ResponseBody::Endpoints(vec![learned]))
+        }
+        RequestBody::GetSettings => {
+            Outcome::Ok(ResponseBody::Settings(airlock_shared::settings::Settings {
+                learned_endpoint_ttl: "1d".parse().unwrap(),
+                ..Default::default()
+            }))
+        }
+        RequestBody::GetStatus => {
+            let mut s = protected();
+            let mut pinned = endpoint("203.0.113.9:1194/udp");
+            pinned.host = Some("vpn.lab.test".into());
+            s.resolver = Some(Box::new(airlock_shared::status::ResolverStatus {
+                active: true,
+                network_check_names: 0,
+                vpn_server_names: 1,
+                pinned: vec![airlock_shared::dns::AnsweredPin {
+                    endpoint: pinned,
+                    expires_at: t + 300,
+                }],
+                upstreams: vec![],
+            }));
+            Outcome::Ok(ResponseBody::Status(s))
+        }
+        other => answer_normally(other),
+    });
+    let out = run_env(
+        &[
+            "--socket",
+            fake.socket.to_str().unwrap(),
+            "endpoints",
+            "list",
+        ],
+        &[("TZ", "UTC")],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert_eq!(
+        fake.requests(),
+        [
+            RequestBody::ListEndpoints,
+            RequestBody::GetSettings,
+            RequestBody::GetStatus
+        ]
+    );
+    assert_eq!(
+        text(&out.stdout),
+        "198.51.100.7:1194/udp  learned 2026-12-03 11:02:00 +00:00, \
+         expires 2026-12-04 11:02:00 +00:00 unless seen again\n\
+         203.0.113.9:1194/udp (vpn.lab.test)  pinned by a DNS answer until 2026-12-03 11:07:00 +00:00\n"
+    );
+    let out = run_env(
+        &[
+            "--socket",
+            fake.socket.to_str().unwrap(),
+            "endpoints",
+            "list",
+            "--json",
+        ],
+        &[],
+    );
+    let list: Vec<Listed> = serde_json::from_slice(&out.stdout).expect("json list");
+    let origins: Vec<(Why, Option<u64>)> = list.iter().map(|l| (l.origin, l.expires_at)).collect();
+    assert_eq!(
+        origins,
+        [
+            (Why::Learned, Some(t + 86_400)),
+            (Why::Pinned, Some(t + 300))
+        ]
+    );
 }
 
 /// A ruleset of thousands of endpoints is larger than a frame: `rules`

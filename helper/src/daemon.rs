@@ -233,7 +233,7 @@ fn engine_loop(
                 if let Err(e) = engine.on_deadline(now()) {
                     // nft's own element timeout re-locks the kernel anyway;
                     // retry without spinning on a deadline in the past.
-                    tracing::error!("could not end the pause, retrying: {e}");
+                    tracing::error!("a change due now (pause end, expiry) failed, retrying: {e}");
                     std::thread::sleep(Duration::from_secs(1));
                 }
             }

@@ -895,3 +895,64 @@ fn sh_ns(ns: &Netns, args: &[&str]) {
     argv.extend(&args[1..]);
     support::sh(&argv);
 }
+
+/// The real helper drops a learned endpoint from the kernel by itself once
+/// `learned_endpoint_ttl` has passed since it was last seen (a 3 s TTL
+/// makes it cheap), and keeps the one the user added.
+#[test]
+fn a_learned_endpoint_leaves_the_kernel_and_the_file_after_its_ttl() {
+    let Some((ns, _dir, paths)) = setup() else {
+        return;
+    };
+    const TTL: u64 = 3;
+    std::fs::create_dir_all(&paths.state).unwrap();
+    let seen = airlock_shared::time::unix_secs(std::time::SystemTime::now());
+    let written = Instant::now();
+    std::fs::write(
+        paths.settings_file(),
+        format!(
+            "kill_switch = true\nlearned_endpoint_ttl = \"{TTL}s\"\n\n\
+             [[endpoints]]\naddress = \"198.51.100.7\"\nport = 1194\nprotocol = \"udp\"\n\
+             origin = \"learned\"\nadded_at = {seen}\nlast_seen = {seen}\n\n\
+             [[endpoints]]\naddress = \"203.0.113.1\"\nport = 443\nprotocol = \"tcp\"\n"
+        ),
+    )
+    .unwrap();
+    let helper = Helper::start(&ns, &paths);
+    let rules = || ns.exec(&["nft", "list", "table", "inet", "airlock"]);
+    let at_start = rules();
+    assert!(
+        at_start.contains("198.51.100.7") && at_start.contains("203.0.113.1"),
+        "{at_start}"
+    );
+    let mut c = helper.client();
+    let listed = match c.request(RequestBody::ListEndpoints).unwrap() {
+        ResponseBody::Endpoints(l) => l,
+        other => panic!("expected endpoints, got {other:?}"),
+    };
+    assert_eq!(listed[0].origin, airlock_shared::endpoint::Origin::Learned);
+    assert_eq!(listed[0].last_seen, Some(seen));
+
+    let gone = loop {
+        if !rules().contains("198.51.100.7") {
+            break written.elapsed();
+        }
+        assert!(
+            written.elapsed() < Duration::from_secs(TTL + 10),
+            "still allowed long after its TTL:\n{}",
+            helper.log_text()
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    println!("learned endpoint (TTL {TTL}s) left the kernel {gone:?} after it was last seen");
+    // The daemon wakes a quarter second ahead and counts whole seconds.
+    assert!(gone >= Duration::from_secs(TTL - 1), "too early: {gone:?}");
+    assert!(rules().contains("203.0.113.1"), "the added one stays");
+    // The kernel changes first, then the file: a request is served only
+    // after the whole change, so ask before reading the file.
+    let s = status(&mut c);
+    assert!(s.firewall.healthy, "{s:?}");
+    assert_eq!(s.endpoints, 1);
+    let saved = persisted(&paths).endpoints;
+    assert_eq!(saved, vec![endpoint("203.0.113.1:443/tcp")]);
+}

@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 
 use crate::dns::{default_network_check_names, Name, ResolverNames};
+use crate::endpoint::expiry::LearnedTtl;
 use crate::endpoint::Endpoint;
 use crate::network::classify::valid_pattern;
 use crate::platform::Platform;
@@ -32,8 +33,14 @@ pub struct Settings {
     /// switch locks again by itself. For captive-portal logins.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub pause_until: Option<u64>,
-    /// VPN servers that may be reached on physical interfaces.
+    /// VPN servers that may be reached on physical interfaces, each with
+    /// where it came from and when (`endpoint::Origin`).
     pub endpoints: Vec<Endpoint>,
+    /// How long a learned endpoint stays after the VPN last used it
+    /// (`"30d"`, `"12h"`, `"never"`; see `endpoint::expiry`). Added and
+    /// imported endpoints never expire.
+    #[serde(skip_serializing_if = "LearnedTtl::is_default")]
+    pub learned_endpoint_ttl: LearnedTtl,
     /// Extra interface-name patterns to treat as tunnels (`name` or
     /// `prefix*`), for VPN clients with unusual interface names.
     pub tunnel_patterns: Vec<String>,
@@ -67,6 +74,7 @@ impl Default for Settings {
             allow_dns: false,
             pause_until: None,
             endpoints: Vec::new(),
+            learned_endpoint_ttl: LearnedTtl::default(),
             tunnel_patterns: Vec::new(),
             network_check_names: None,
             vpn_server_names: Vec::new(),
@@ -300,6 +308,48 @@ host = "vpn.example.com"
         assert!(!off.pf_restore_hook);
         assert!(off.to_toml().contains("pf_restore_hook = false"));
         assert_eq!(parse(&off.to_toml()).unwrap(), off);
+    }
+
+    #[test]
+    fn learned_endpoint_ttl_defaults_to_30_days_and_is_written_only_when_changed() {
+        let d = parse("").unwrap();
+        assert_eq!(d.learned_endpoint_ttl.secs(), Some(30 * 86_400));
+        assert!(!d.to_toml().contains("learned_endpoint_ttl"));
+        for (text, secs) in [
+            ("learned_endpoint_ttl = \"2s\"\n", Some(2)),
+            ("learned_endpoint_ttl = \"never\"\n", None),
+            ("learned_endpoint_ttl = 0\n", None),
+            ("learned_endpoint_ttl = 3600\n", Some(3600)),
+        ] {
+            let s = parse(text).unwrap();
+            assert_eq!(s.learned_endpoint_ttl.secs(), secs, "{text}");
+            assert_eq!(parse(&s.to_toml()).unwrap(), s);
+        }
+        let msg = parse("learned_endpoint_ttl = \"a while\"\n")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            msg.contains(":1:") && msg.contains("learned_endpoint_ttl"),
+            "{msg}"
+        );
+    }
+
+    #[test]
+    fn an_old_file_without_origins_loads_as_added_and_the_record_is_saved() {
+        use crate::endpoint::Origin;
+        let old = "kill_switch = true\n\n[[endpoints]]\naddress = \"198.51.100.7\"\nport = 1194\nprotocol = \"udp\"\n";
+        let mut s = parse(old).unwrap();
+        assert_eq!(s.endpoints[0].origin, Origin::Added);
+        assert_eq!(s.endpoints[0].added_at, None);
+        s.endpoints[0].origin = Origin::Learned;
+        s.endpoints[0].added_at = Some(1_800_000_000);
+        s.endpoints[0].last_seen = Some(1_800_000_060);
+        let back = parse(&s.to_toml()).unwrap();
+        let e = &back.endpoints[0];
+        assert_eq!(
+            (e.origin, e.added_at, e.last_seen),
+            (Origin::Learned, Some(1_800_000_000), Some(1_800_000_060))
+        );
     }
 
     #[test]

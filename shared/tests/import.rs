@@ -9,7 +9,7 @@ use std::io;
 use std::net::IpAddr;
 use std::path::{Path, PathBuf};
 
-use airlock_shared::endpoint::{Endpoint, Transport};
+use airlock_shared::endpoint::{Endpoint, Origin, Transport};
 use airlock_shared::import::{
     self, Client, Format, FoundConfig, ImportError, RemoteSpec, Resolve, ResolveError, SyntaxError,
     SystemResolver,
@@ -71,17 +71,20 @@ fn dns() -> FakeDns {
 
 fn ep(addr: &str, port: u16, protocol: Transport, host: Option<&str>) -> Endpoint {
     Endpoint {
-        address: ip(addr),
-        port,
-        protocol,
         host: host.map(str::to_string),
+        ..Endpoint::new(ip(addr), port, protocol)
     }
 }
 
 use Transport::{Tcp, Udp};
 
 fn import(rel: &str, resolver: &FakeDns) -> Vec<Endpoint> {
-    import::import_file(&data(rel), resolver).unwrap_or_else(|e| panic!("{rel}: {e}"))
+    let got = import::import_file(&data(rel), resolver).unwrap_or_else(|e| panic!("{rel}: {e}"));
+    // Equality ignores the record: check it here, for every import.
+    for e in &got {
+        assert_eq!(e.origin, Origin::Imported, "{rel}: {e}");
+    }
+    got
 }
 
 #[test]

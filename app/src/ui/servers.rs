@@ -1,21 +1,23 @@
 //! The "VPN Servers" submenu's knowledge, pure: which connections found on
 //! this machine are already allowed, where each allowed server came from
-//! and since when (the [`Ledger`]), and how the allowed servers group into
-//! entries with one "Remove" each.
+//! and since when, and how the allowed servers group into entries with one
+//! "Remove" each.
 //!
-//! The helper keeps only the endpoints, not their history, so the app
-//! remembers what it added itself (a found connection, an imported file)
-//! and classifies what it did not: a server first seen while the tunnel
-//! runs through it was learned by the helper; any other was added outside
-//! the app (`airlockctl`, another user's app).
+//! The helper keeps each endpoint's origin (added, imported, learned) and
+//! dates, and those are what the menu says. The app's own record (the
+//! [`Ledger`]) keeps only what the helper cannot know: which found
+//! connection or imported file a server came from (so its servers form one
+//! entry, named as the user knows it), and that a server was allowed from
+//! the connected VPN rather than typed with `airlockctl`.
 
 use std::collections::BTreeMap;
 use std::net::IpAddr;
 use std::path::PathBuf;
 
+use airlock_shared::dns::AnsweredPin;
+use airlock_shared::endpoint::listing::{listing, Listed, Why};
 use airlock_shared::endpoint::Endpoint;
 use airlock_shared::import::{Client, RemoteSpec};
-use airlock_shared::status::{Tunnel, TunnelState};
 use serde::{Deserialize, Serialize};
 
 /// A VPN connection found on disk, with the servers it names (not yet
@@ -70,7 +72,8 @@ pub fn spec_allowed(spec: &RemoteSpec, allowed: &[Endpoint]) -> bool {
     })
 }
 
-/// Where an allowed server came from.
+/// Where the app itself allowed a server from: what the helper's origin
+/// does not say.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case", deny_unknown_fields)]
 pub enum Source {
@@ -78,20 +81,17 @@ pub enum Source {
     Found { client: String, name: String },
     /// A file picked with "Import VPN Configuration…".
     Imported { file: String },
-    /// The tunnel ran through it when the app first saw it: the helper
-    /// learned it from the VPN client's route (or the user allowed the
-    /// connected VPN's server).
-    Learned,
-    /// Already allowed when the app first saw it, with no tunnel through
-    /// it: `airlockctl`, or another user's app.
-    Added,
+    /// "Allow the Server of the VPN Connected Now": the helper learned it
+    /// on request and keeps it as added (it never expires).
+    Connected,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Provenance {
     pub source: Source,
-    /// Unix time it was allowed (or first seen allowed).
+    /// Unix time the app allowed it; shown only when the helper has no
+    /// date for it (an endpoint saved before the helper kept dates).
     pub since: u64,
 }
 
@@ -109,28 +109,24 @@ pub fn record(ledger: &mut Ledger, added: &[Endpoint], source: &Source, now: u64
     }
 }
 
-/// Brings the ledger in line with the helper's list: forgets what is no
-/// longer allowed, classifies what the app did not add. Returns whether it
-/// changed (and so needs saving).
-pub fn reconcile(ledger: &mut Ledger, allowed: &[Endpoint], tunnel: &Tunnel, now: u64) -> bool {
-    let before = ledger.clone();
+/// Forgets what the helper no longer allows. Returns whether it changed
+/// (and so needs saving). What the app did not add needs no record: the
+/// helper's origin says where it came from.
+pub fn reconcile(ledger: &mut Ledger, allowed: &[Endpoint]) -> bool {
+    let before = ledger.len();
     let keys: Vec<String> = allowed.iter().map(Endpoint::to_string).collect();
     ledger.retain(|k, _| keys.contains(k));
-    for key in keys {
-        ledger.entry(key.clone()).or_insert_with(|| {
-            let through_it =
-                tunnel.state == TunnelState::Up && tunnel.endpoint.as_deref() == Some(key.as_str());
-            Provenance {
-                source: if through_it {
-                    Source::Learned
-                } else {
-                    Source::Added
-                },
-                since: now,
-            }
-        });
-    }
-    *ledger != before
+    ledger.len() != before
+}
+
+/// The servers newly in `after`: what "Allow the Server of the VPN
+/// Connected Now" added, to record as [`Source::Connected`].
+pub fn newly_allowed(before: &[Endpoint], after: &[Endpoint]) -> Vec<Endpoint> {
+    after
+        .iter()
+        .filter(|e| !before.iter().any(|b| b.same_target(e)))
+        .cloned()
+        .collect()
 }
 
 /// One entry of the allowed list: the servers of one source, removed
@@ -142,51 +138,106 @@ pub struct AllowedEntry {
     pub origin: String,
     pub since: u64,
     pub endpoints: Vec<Endpoint>,
+    /// Pinned-by-answer ones are the helper's, in memory only, and go by
+    /// themselves: no "Remove".
+    pub removable: bool,
 }
 
+/// How [`entries`] groups: (pinned, the app's source, the endpoint when it
+/// is an entry of its own; empty for a found or imported connection's).
+type GroupKey = (bool, Option<Source>, String);
+
 /// The allowed servers grouped by where they came from: a found or
-/// imported connection is one entry, each learned or added server its
-/// own. Ordered by since, then label. `utc_offset` words the times.
-pub fn entries(allowed: &[Endpoint], ledger: &Ledger, utc_offset: i64) -> Vec<AllowedEntry> {
-    let mut groups: BTreeMap<(Source, Option<String>), (u64, Vec<Endpoint>)> = BTreeMap::new();
-    for e in allowed {
-        let key = e.to_string();
-        let (source, since) = match ledger.get(&key) {
-            Some(p) => (p.source.clone(), p.since),
-            None => (Source::Added, 0),
+/// imported connection the app allowed is one entry, every other server
+/// its own, worded by the helper's origin (added by hand, imported,
+/// learned with when it was last seen); the servers pinned from DNS
+/// answers last. Ordered by since, then label. `utc_offset` words the
+/// times.
+pub fn entries(
+    allowed: &[Endpoint],
+    pins: &[AnsweredPin],
+    ledger: &Ledger,
+    utc_offset: i64,
+) -> Vec<AllowedEntry> {
+    let when = |t: u64| date_time(t, utc_offset);
+    let since_words = |how: &str, t: Option<u64>| match t {
+        Some(t) => format!("{how}, since {}", when(t)),
+        None => how.to_string(),
+    };
+    let mut groups: BTreeMap<GroupKey, (u64, Vec<&Listed>)> = BTreeMap::new();
+    let rows = listing(allowed, None, pins);
+    for l in &rows {
+        let key = l.endpoint().to_string();
+        let app = ledger
+            .get(&key)
+            .filter(|_| l.origin != Why::Pinned)
+            .filter(|p| p.source != Source::Connected || l.origin == Why::Added);
+        let since = l
+            .added_at
+            .or(app.map(|p| p.since))
+            .or(l.expires_at)
+            .unwrap_or(0);
+        let group_key = match app.map(|p| &p.source) {
+            Some(s @ (Source::Found { .. } | Source::Imported { .. })) => {
+                (false, Some(s.clone()), String::new())
+            }
+            Some(Source::Connected) => (false, Some(Source::Connected), key),
+            None => (l.origin == Why::Pinned, None, key),
         };
-        // Learned and added servers have nothing in common but that.
-        let single = matches!(source, Source::Learned | Source::Added).then_some(key);
-        let group = groups
-            .entry((source, single))
-            .or_insert((since, Vec::new()));
+        let group = groups.entry(group_key).or_insert((since, Vec::new()));
         group.0 = group.0.min(since);
-        group.1.push(e.clone());
+        group.1.push(l);
     }
     let mut out: Vec<AllowedEntry> = groups
         .into_iter()
-        .map(|((source, _), (since, endpoints))| {
-            let (label, how) = match &source {
-                Source::Found { client, name } => (format!("{name} ({client})"), client.clone()),
-                Source::Imported { file } => (file.clone(), "Imported".to_string()),
-                Source::Learned => (server_words(&endpoints[0]), "Learned from the VPN".into()),
-                Source::Added => (server_words(&endpoints[0]), "Added outside the app".into()),
-            };
-            let origin = if since == 0 {
-                how
-            } else {
-                format!("{how}, since {}", date_time(since, utc_offset))
+        .map(|((pinned, source, _), (since, members))| {
+            let first = members[0];
+            let dated = (since != 0).then_some(since);
+            let (label, origin) = match &source {
+                Some(Source::Found { client, name }) => {
+                    (format!("{name} ({client})"), since_words(client, dated))
+                }
+                Some(Source::Imported { file }) => (file.clone(), since_words("Imported", dated)),
+                Some(Source::Connected) => (
+                    server_words(&first.endpoint()),
+                    since_words("Allowed from the connected VPN", dated),
+                ),
+                None => (server_words(&first.endpoint()), helper_words(first, &when)),
             };
             AllowedEntry {
                 label,
                 origin,
                 since,
-                endpoints,
+                endpoints: members.iter().map(|l| l.endpoint()).collect(),
+                removable: !pinned,
             }
         })
         .collect();
-    out.sort_by(|a, b| (a.since, &a.label).cmp(&(b.since, &b.label)));
+    out.sort_by(|a, b| (!a.removable, a.since, &a.label).cmp(&(!b.removable, b.since, &b.label)));
     out
+}
+
+/// The helper's origin in the menu's words.
+fn helper_words(l: &Listed, when: &dyn Fn(u64) -> String) -> String {
+    let since = |how: &str| match l.added_at {
+        Some(t) => format!("{how}, since {}", when(t)),
+        None => how.to_string(),
+    };
+    match l.origin {
+        Why::Added => since("Added by hand"),
+        Why::Imported => since("Imported"),
+        Why::Learned => {
+            let mut s = since("Learned from the VPN");
+            if let Some(t) = l.last_seen.filter(|&t| Some(t) != l.added_at) {
+                s.push_str(&format!(", last seen {}", when(t)));
+            }
+            s
+        }
+        Why::Pinned => match l.expires_at {
+            Some(t) => format!("Pinned by a DNS answer until {}", when(t)),
+            None => "Pinned by a DNS answer".into(),
+        },
+    }
 }
 
 /// `198.51.100.7:1194/udp (vpn.example.com)`.
@@ -229,7 +280,7 @@ fn civil_from_days(z: i64) -> (i64, i64, i64) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use airlock_shared::endpoint::Transport;
+    use airlock_shared::endpoint::{Origin, Transport};
 
     fn ep(s: &str) -> Endpoint {
         s.parse().unwrap()
@@ -242,18 +293,6 @@ mod tests {
             transport: Transport::Udp,
             family: None,
             line: 1,
-        }
-    }
-
-    fn tunnel(endpoint: Option<&str>) -> Tunnel {
-        Tunnel {
-            state: if endpoint.is_some() {
-                TunnelState::Up
-            } else {
-                TunnelState::Down
-            },
-            interface: endpoint.map(|_| "tun0".into()),
-            endpoint: endpoint.map(Into::into),
         }
     }
 
@@ -289,7 +328,7 @@ mod tests {
     }
 
     #[test]
-    fn the_ledger_keeps_its_history_and_classifies_the_rest() {
+    fn the_ledger_keeps_its_history_and_forgets_what_is_gone() {
         let office = Source::Found {
             client: "Viscosity".into(),
             name: "Office VPN".into(),
@@ -297,44 +336,50 @@ mod tests {
         let mut l = Ledger::new();
         record(&mut l, &[ep("198.51.100.7:1194/udp")], &office, 100);
         // Recorded twice: the first time stays.
-        record(&mut l, &[ep("198.51.100.7:1194/udp")], &Source::Added, 200);
-        let allowed = [
-            ep("198.51.100.7:1194/udp"),
-            ep("203.0.113.5:51820/udp"),
-            ep("203.0.113.6:443/tcp"),
-        ];
-        assert!(reconcile(
+        record(
             &mut l,
-            &allowed,
-            &tunnel(Some("203.0.113.5:51820/udp")),
-            300
-        ));
+            &[ep("198.51.100.7:1194/udp")],
+            &Source::Connected,
+            200,
+        );
         assert_eq!(l["198.51.100.7:1194/udp"].source, office);
         assert_eq!(l["198.51.100.7:1194/udp"].since, 100);
-        assert_eq!(l["203.0.113.5:51820/udp"].source, Source::Learned);
-        assert_eq!(l["203.0.113.6:443/tcp"].source, Source::Added);
-        assert!(
-            !reconcile(&mut l, &allowed, &tunnel(None), 400),
-            "no change"
-        );
+        let allowed = [ep("198.51.100.7:1194/udp"), ep("203.0.113.5:51820/udp")];
+        assert!(!reconcile(&mut l, &allowed), "nothing to classify");
+        assert_eq!(l.len(), 1);
         // Removed elsewhere: forgotten.
-        assert!(reconcile(&mut l, &allowed[1..], &tunnel(None), 500));
-        assert!(!l.contains_key("198.51.100.7:1194/udp"));
+        assert!(reconcile(&mut l, &allowed[1..]));
+        assert!(l.is_empty());
+        assert_eq!(
+            newly_allowed(&allowed[..1], &allowed),
+            vec![ep("203.0.113.5:51820/udp")]
+        );
+    }
+
+    fn dated(s: &str, origin: Origin, added: Option<u64>, seen: Option<u64>) -> Endpoint {
+        let mut e = ep(s).with_origin(origin);
+        e.added_at = added;
+        e.last_seen = seen;
+        e
     }
 
     #[test]
-    fn entries_group_by_source_with_their_time() {
+    fn entries_group_by_source_and_word_the_helpers_origin_and_dates() {
         let office = Source::Found {
             client: "Viscosity".into(),
             name: "Office VPN".into(),
         };
-        let mut l = Ledger::new();
-        let two = [ep("198.51.100.7:1194/udp"), ep("198.51.100.8:1194/udp")];
         // 2026-12-03 11:02:00 UTC.
         let t = 1_796_295_720;
+        let two = [
+            dated("198.51.100.7:1194/udp", Origin::Imported, Some(t), None),
+            dated("198.51.100.8:1194/udp", Origin::Imported, Some(t), None),
+        ];
+        let mut l = Ledger::new();
         record(&mut l, &two, &office, t);
-        let mut named = ep("203.0.113.9:1194/udp");
+        let mut named = dated("203.0.113.9:1194/udp", Origin::Imported, None, None);
         named.host = Some("vpn.example.com".into());
+        // Saved before the helper kept dates: the app's own time is shown.
         record(
             &mut l,
             std::slice::from_ref(&named),
@@ -343,39 +388,82 @@ mod tests {
             },
             t + 60,
         );
+        let connected = dated("203.0.113.7:1194/udp", Origin::Added, Some(t + 90), None);
+        record(
+            &mut l,
+            std::slice::from_ref(&connected),
+            &Source::Connected,
+            t + 90,
+        );
         let mut allowed = two.to_vec();
         allowed.push(named.clone());
-        allowed.push(ep("203.0.113.5:51820/udp"));
-        allowed.push(ep("203.0.113.6:51820/udp"));
-        reconcile(
-            &mut l,
-            &allowed,
-            &tunnel(Some("203.0.113.5:51820/udp")),
-            t + 120,
-        );
-        let e = entries(&allowed, &l, 3600);
-        let got: Vec<(&str, &str, usize)> = e
+        allowed.push(connected);
+        allowed.push(dated(
+            "203.0.113.5:51820/udp",
+            Origin::Learned,
+            Some(t + 120),
+            Some(t + 3600),
+        ));
+        allowed.push(dated(
+            "203.0.113.6:51820/udp",
+            Origin::Added,
+            Some(t + 120),
+            None,
+        ));
+        // Typed long ago, no date, no record: first, and undated.
+        allowed.push(ep("192.0.2.1:443/tcp"));
+        let mut pinned = ep("10.9.0.5:1194/udp");
+        pinned.host = Some("vpn.example.com".into());
+        let pins = [AnsweredPin {
+            endpoint: pinned,
+            expires_at: t + 300,
+        }];
+        let e = entries(&allowed, &pins, &l, 3600);
+        let got: Vec<(&str, &str, usize, bool)> = e
             .iter()
-            .map(|e| (e.label.as_str(), e.origin.as_str(), e.endpoints.len()))
+            .map(|e| {
+                (
+                    e.label.as_str(),
+                    e.origin.as_str(),
+                    e.endpoints.len(),
+                    e.removable,
+                )
+            })
             .collect();
         assert_eq!(
             got,
             [
+                ("192.0.2.1:443/tcp", "Added by hand", 1, true),
                 (
                     "Office VPN (Viscosity)",
                     "Viscosity, since 2026-12-03 12:02",
-                    2
+                    2,
+                    true
                 ),
-                ("work.ovpn", "Imported, since 2026-12-03 12:03", 1),
+                ("work.ovpn", "Imported, since 2026-12-03 12:03", 1, true),
+                (
+                    "203.0.113.7:1194/udp",
+                    "Allowed from the connected VPN, since 2026-12-03 12:03",
+                    1,
+                    true
+                ),
                 (
                     "203.0.113.5:51820/udp",
-                    "Learned from the VPN, since 2026-12-03 12:04",
-                    1
+                    "Learned from the VPN, since 2026-12-03 12:04, last seen 2026-12-03 13:02",
+                    1,
+                    true
                 ),
                 (
                     "203.0.113.6:51820/udp",
-                    "Added outside the app, since 2026-12-03 12:04",
-                    1
+                    "Added by hand, since 2026-12-03 12:04",
+                    1,
+                    true
+                ),
+                (
+                    "10.9.0.5:1194/udp (vpn.example.com)",
+                    "Pinned by a DNS answer until 2026-12-03 12:07",
+                    1,
+                    false
                 ),
             ]
         );

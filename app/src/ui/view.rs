@@ -280,6 +280,15 @@ fn choices(model: &Model) -> Vec<Row> {
 /// each with where it came from, since when, and "Remove"), what was
 /// found on this machine and is not allowed (one click each), and the
 /// file import.
+/// The helper's pinned-by-answer endpoints (memory only, in the status).
+fn pins(model: &Model) -> &[airlock_shared::dns::AnsweredPin] {
+    model
+        .link
+        .status()
+        .and_then(|s| s.resolver.as_deref())
+        .map_or(&[], |r| r.pinned.as_slice())
+}
+
 fn servers_rows(model: &Model, can_change: bool, utc_offset: i64) -> Vec<Row> {
     let mut rows = Vec::new();
     match &model.servers.allowed {
@@ -296,19 +305,21 @@ fn servers_rows(model: &Model, can_change: bool, utc_offset: i64) -> Vec<Row> {
         )),
         Some(list) => {
             rows.push(Row::Label("Allowed while the kill switch blocks:".into()));
-            for e in servers::entries(list, &model.servers.ledger, utc_offset) {
+            for e in servers::entries(list, pins(model), &model.servers.ledger, utc_offset) {
                 let mut sub: Vec<Row> = e
                     .endpoints
                     .iter()
                     .map(|x| Row::Label(servers::server_words(x)))
                     .collect();
                 sub.push(Row::Label(e.origin.clone()));
-                sub.push(Row::Separator);
-                sub.push(Row::Button {
-                    item: Item::Remove(e.endpoints.iter().map(Endpoint::to_string).collect()),
-                    label: REMOVE_LABEL.into(),
-                    enabled: can_change,
-                });
+                if e.removable {
+                    sub.push(Row::Separator);
+                    sub.push(Row::Button {
+                        item: Item::Remove(e.endpoints.iter().map(Endpoint::to_string).collect()),
+                        label: REMOVE_LABEL.into(),
+                        enabled: can_change,
+                    });
+                }
                 rows.push(Row::Submenu {
                     label: e.label,
                     rows: sub,
@@ -532,13 +543,14 @@ pub fn command_for(item: Item, model: &Model) -> Option<Command> {
                 return None;
             }
             let list = model.servers.allowed.as_deref()?;
-            let entry = servers::entries(list, &model.servers.ledger, 0)
+            let entry = servers::entries(list, pins(model), &model.servers.ledger, 0)
                 .into_iter()
                 .find(|e| {
-                    e.endpoints
-                        .iter()
-                        .map(Endpoint::to_string)
-                        .eq(keys.iter().cloned())
+                    e.removable
+                        && e.endpoints
+                            .iter()
+                            .map(Endpoint::to_string)
+                            .eq(keys.iter().cloned())
                 })?;
             Some(Command::Helper(Action::Remove {
                 label: entry.label,
@@ -1151,6 +1163,50 @@ mod tests {
             // Busy: shown, not clickable.
             m.pending = Some(Action::Resume);
             assert_eq!(command_for(Item::Remove(vec![e.to_string()]), &m), None);
+        }
+
+        /// A learned server says so with its dates (the helper's, not a
+        /// guess), and one pinned from a DNS answer is shown beside the
+        /// others with no "Remove": it is the helper's and goes by itself.
+        #[test]
+        fn learned_and_pinned_servers_are_worded_by_the_helper() {
+            use airlock_shared::endpoint::Origin;
+            let mut m = fresh();
+            let mut learned: Endpoint = "203.0.113.5:51820/udp".parse().unwrap();
+            learned = learned.with_origin(Origin::Learned);
+            learned.added_at = Some(1_796_295_720);
+            learned.last_seen = Some(1_796_295_720 + 600);
+            let mut named: Endpoint = "198.51.100.9:1194/udp".parse().unwrap();
+            named.host = Some("vpn.example.com".into());
+            m.servers.allowed = Some(vec![learned.clone(), named.clone()]);
+            let mut pinned = named.clone();
+            pinned.address = "198.51.100.10".parse().unwrap();
+            if let Link::Connected(s) = &mut m.link {
+                s.resolver = Some(Box::new(airlock_shared::status::ResolverStatus {
+                    active: true,
+                    network_check_names: 0,
+                    vpn_server_names: 1,
+                    pinned: vec![airlock_shared::dns::AnsweredPin {
+                        endpoint: pinned.clone(),
+                        expires_at: 1_796_295_720 + 300,
+                    }],
+                    upstreams: vec![],
+                }));
+            }
+            let rows = labels(&render(&m, 0).servers);
+            assert_eq!(
+                &rows[1..4],
+                [
+                    "198.51.100.9:1194/udp (vpn.example.com) > [\"(198.51.100.9:1194/udp (vpn.example.com))\", \"(Added by hand)\", \"---\", \"Remove\"]",
+                    "203.0.113.5:51820/udp > [\"(203.0.113.5:51820/udp)\", \"(Learned from the VPN, since 2026-12-03 11:02, last seen 2026-12-03 11:12)\", \"---\", \"Remove\"]",
+                    "198.51.100.10:1194/udp (vpn.example.com) > [\"(198.51.100.10:1194/udp (vpn.example.com))\", \"(Pinned by a DNS answer until 2026-12-03 11:07)\"]",
+                ]
+            );
+            assert_eq!(
+                command_for(Item::Remove(vec![pinned.to_string()]), &m),
+                None,
+                "a pin cannot be removed"
+            );
         }
 
         #[test]

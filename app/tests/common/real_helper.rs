@@ -216,7 +216,9 @@ impl RealHelper<'_> {
     /// The helper's endpoint list, as `airlockctl endpoints list --json`.
     pub fn endpoints(&self) -> Vec<Endpoint> {
         let text = self.ctl(&["endpoints", "list", "--json"]);
-        serde_json::from_str(&text).unwrap_or_else(|e| panic!("endpoints list: {e}: {text}"))
+        let rows: Vec<airlock_shared::endpoint::listing::Listed> =
+            serde_json::from_str(&text).unwrap_or_else(|e| panic!("endpoints list: {e}: {text}"));
+        rows.iter().map(|l| l.endpoint()).collect()
     }
 }
 

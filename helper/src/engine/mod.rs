@@ -10,6 +10,7 @@
 //! the kernel holds the new rules; when loading fails, the previous rules
 //! stay in force and the error goes back to the client.
 
+mod learned;
 mod pins;
 pub use pins::ResolverView;
 mod requests;
@@ -258,17 +259,14 @@ impl Engine {
     }
 
     /// A new view of the network. Adds endpoints learned from the routing
-    /// table and re-renders only if the policy changed.
+    /// table (or sees known learned ones again, which starts their expiry
+    /// over) and re-renders only if the policy changed.
     pub fn on_network(&mut self, snapshot: NetworkSnapshot, learned: Vec<Endpoint>, now: u64) {
         self.snapshot = snapshot;
-        let new: Vec<Endpoint> = learned
-            .into_iter()
-            .filter(|l| !self.settings.endpoints.iter().any(|e| e.same_target(l)))
-            .collect();
-        if !new.is_empty() {
-            let added = new.clone();
+        let mut probe = self.settings.endpoints.clone();
+        if airlock_shared::endpoint::book::learn(&mut probe, &learned, now).changed() {
             if let Err(e) = self.change(now, move |s| {
-                s.endpoints.extend(added);
+                airlock_shared::endpoint::book::learn(&mut s.endpoints, &learned, now);
                 Ok(())
             }) {
                 self.action_fault = Some(Fault::LearnFailed {
@@ -285,26 +283,34 @@ impl Engine {
     }
 
     /// When the engine must wake up by itself next: the end of a pause,
-    /// or the first pinned-by-answer endpoint to expire.
+    /// the first pinned-by-answer endpoint to expire, or the first learned
+    /// one (`learned.rs`).
     pub fn next_deadline(&self) -> Option<u64> {
         let pause = self
             .settings
             .pause_until
             .filter(|_| self.settings.kill_switch);
-        pause.into_iter().chain(self.next_pin_expiry()).min()
+        pause
+            .into_iter()
+            .chain(self.next_pin_expiry())
+            .chain(self.next_learned_expiry())
+            .min()
     }
 
-    /// Drops expired pins and ends an expired pause; called at
-    /// [`Engine::next_deadline`].
+    /// Drops expired pins and learned endpoints and ends an expired pause;
+    /// called at [`Engine::next_deadline`]. A failed expiry does not keep
+    /// the pause from ending; either error is returned for a retry.
     pub fn on_deadline(&mut self, now: u64) -> Result<(), EngineError> {
         self.expire_pins(now);
-        match self.settings.pause_until {
+        let learned = self.expire_learned(now);
+        let pause = match self.settings.pause_until {
             Some(until) if until <= now => self.change(now, |s| {
                 s.pause_until = None;
                 Ok(())
             }),
             _ => Ok(()),
-        }
+        };
+        pause.and(learned)
     }
 
     /// Verifies the kernel still holds our rules and puts them back if

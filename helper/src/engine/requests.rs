@@ -2,6 +2,7 @@
 //! the handshake are the server's business; by the time a request gets
 //! here it is allowed.
 
+use airlock_shared::endpoint::book;
 use airlock_shared::ipc::protocol::{ErrorCode, IpcError, OptionName, RequestBody, ResponseBody};
 use airlock_shared::ipc::rules_page;
 use airlock_shared::settings::Settings;
@@ -69,11 +70,7 @@ impl Engine {
                 if endpoints.is_empty() {
                     return Err("no endpoints given".into());
                 }
-                for e in endpoints {
-                    if !s.endpoints.iter().any(|x| x.same_target(&e)) {
-                        s.endpoints.push(e);
-                    }
-                }
+                book::add(&mut s.endpoints, endpoints, now);
                 Ok(())
             }),
             RequestBody::LearnEndpoints => {
@@ -88,12 +85,10 @@ impl Engine {
                          this machine's network address goes to a server routed outside it",
                     ));
                 }
+                // The user asked for this server: it is theirs now, added
+                // by hand, and never expires (a learned one becomes so).
                 self.done(now, move |s| {
-                    for e in learned {
-                        if !s.endpoints.iter().any(|x| x.same_target(&e)) {
-                            s.endpoints.push(e);
-                        }
-                    }
+                    book::add(&mut s.endpoints, learned, now);
                     Ok(())
                 })
             }

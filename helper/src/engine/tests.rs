@@ -842,3 +842,5 @@ fn learning_on_request_with_nothing_to_learn_says_why() {
     assert!(e.settings().endpoints.is_empty());
     assert_eq!(rig.k().loads, loads);
 }
+
+mod learned;

@@ -61,10 +61,8 @@ impl PinTable {
             let expires_at = now + u64::from(ttl).clamp(MIN_PIN_SECS, MAX_PIN_SECS);
             for t in &templates {
                 let endpoint = Endpoint {
-                    address,
-                    port: t.port,
-                    protocol: t.protocol,
                     host: t.host.clone(),
+                    ..Endpoint::new(address, t.port, t.protocol)
                 };
                 if configured.iter().any(|c| c.same_target(&endpoint)) {
                     continue;

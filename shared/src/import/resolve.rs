@@ -10,7 +10,7 @@ use std::collections::HashSet;
 use std::io;
 use std::net::{IpAddr, ToSocketAddrs};
 
-use crate::endpoint::Endpoint;
+use crate::endpoint::{Endpoint, Origin};
 use crate::policy::Family;
 
 use super::error::ResolveError;
@@ -80,10 +80,8 @@ impl RemoteSpec {
                 continue;
             }
             let endpoint = Endpoint {
-                address,
-                port: self.port,
-                protocol: self.transport,
                 host: host.clone(),
+                ..Endpoint::new(address, self.port, self.transport).with_origin(Origin::Imported)
             };
             endpoints.push(endpoint);
         }

@@ -50,7 +50,9 @@ pub fn build(
             remaining_secs: until - now,
         });
 
-    let mut endpoints = settings.endpoints.clone();
+    // What an endpoint is, not its record (origin, dates): those never
+    // change the rules.
+    let mut endpoints: Vec<_> = settings.endpoints.iter().map(|e| e.bare()).collect();
     endpoints.sort_by_key(|e| (e.address, e.protocol, e.port));
     endpoints.dedup_by(|a, b| a.same_target(b));
 

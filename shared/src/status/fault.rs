@@ -54,6 +54,9 @@ pub enum Fault {
     LearnFailed { error: String },
     /// Endpoints pinned from DNS answers expired but could not be dropped.
     PinExpiryFailed { error: String },
+    /// Learned VPN endpoints expired but could not be dropped: they stay
+    /// allowed until a retry succeeds.
+    LearnedExpiryFailed { error: String },
 }
 
 impl fmt::Display for Fault {
@@ -118,6 +121,9 @@ impl fmt::Display for Fault {
             }
             Fault::PinExpiryFailed { error } => {
                 write!(f, "could not drop expired pinned endpoints: {error}")
+            }
+            Fault::LearnedExpiryFailed { error } => {
+                write!(f, "could not drop expired learned endpoints: {error}")
             }
         }
     }
