@@ -25,6 +25,29 @@ pub const MDNS_V4: Ipv4Addr = Ipv4Addr::new(224, 0, 0, 251);
 pub const MDNS_V6: Ipv6Addr = Ipv6Addr::new(0xff02, 0, 0, 0, 0, 0, 0, 0xfb);
 pub const MDNS_PORT: u16 = 5353;
 pub const IPP_PORT: u16 = 631;
+const LINK_LOCAL_V6: &str = "fe80::/10";
+
+/// Router/neighbour solicitation and advertisement.
+fn nd(direction: Direction, why: &str, hop_limit: Option<u8>) -> Rule {
+    Rule::new(direction, why)
+        .family(Family::V6)
+        .protocol(Protocol::Icmpv6)
+        .icmp_types(NDP_TYPES.to_vec())
+        .hop_limit(hop_limit)
+}
+
+/// MLDv2 listener reports.
+fn mld(direction: Direction, why: &str, hop_limit: Option<u8>) -> Rule {
+    Rule::new(direction, why)
+        .family(Family::V6)
+        .protocol(Protocol::Icmpv6)
+        .icmp_types(vec![MLD_REPORT])
+        .hop_limit(hop_limit)
+}
+
+fn is_v6(n: &IpNet) -> bool {
+    matches!(n, IpNet::V6(_))
+}
 
 /// Builds the policy for `platform` at Unix time `now`.
 pub fn build(
@@ -95,13 +118,29 @@ pub fn build(
             "local VMs/containers: their forwarded traffic still obeys these rules",
         );
     }
-    rules.push(Rule::udp(
-        Direction::Out,
-        Family::V4,
-        68,
-        67,
-        "DHCPv4: lets Wi-Fi/Ethernet get an address",
-    ));
+    // Link-local plumbing, each hole as narrow as its protocol
+    // (docs/security.md, "The rules"). The hop-limit checks need a
+    // firewall that can read the field: nft can, pf cannot (pf.conf has no
+    // TTL match), so on macOS the policy asks only for the addresses.
+    let hops = |h: u8| (platform == Platform::Linux).then_some(h);
+    let lan = lan_nets(snapshot);
+    let subnets = snapshot.lan_subnets();
+    let v6_on_link: Vec<IpNet> = subnets.iter().filter(|n| is_v6(n)).copied().collect();
+
+    // DHCPv4 goes to the broadcast address while there is no lease, and to
+    // the server (in the interface's subnet, or relayed from it) to renew.
+    let mut dhcp4_to = vec![net("255.255.255.255/32")];
+    dhcp4_to.extend(subnets.iter().filter(|n| !is_v6(n)));
+    rules.push(
+        Rule::udp(
+            Direction::Out,
+            Family::V4,
+            68,
+            67,
+            "DHCPv4: lets Wi-Fi/Ethernet get an address",
+        )
+        .remote(Remote::Nets(dhcp4_to)),
+    );
     rules.push(Rule::udp(
         Direction::In,
         Family::V4,
@@ -109,40 +148,79 @@ pub fn build(
         67,
         "DHCPv4: the server's offer and ack",
     ));
-    rules.push(Rule::udp(
-        Direction::Out,
-        Family::V6,
-        546,
-        547,
-        "DHCPv6: lets the network hand out IPv6 addresses",
-    ));
-    rules.push(Rule::udp(
-        Direction::In,
-        Family::V6,
-        546,
-        547,
-        "DHCPv6: the server's replies",
-    ));
-    for d in [Direction::Out, Direction::In] {
-        let mut types = NDP_TYPES.to_vec();
-        types.push(MLD_REPORT);
-        rules.push(
-            Rule::new(
-                d,
-                "IPv6 router/neighbour discovery and MLD: IPv6 cannot work without them",
-            )
-            .family(Family::V6)
-            .protocol(Protocol::Icmpv6)
-            .icmp_types(types),
-        );
-    }
-    for d in [Direction::Out, Direction::In] {
-        rules.push(
-            Rule::new(d, "IGMP: multicast group membership on the local network")
-                .family(Family::V4)
-                .protocol(Protocol::Igmp),
-        );
-    }
+    // DHCPv6 clients always send from their link-local address, to the
+    // All_DHCP_Relay_Agents_and_Servers group or a server's link-local
+    // address, and are answered link-local to link-local (RFC 8415 §7.1, §13).
+    rules.push(
+        Rule::udp(
+            Direction::Out,
+            Family::V6,
+            546,
+            547,
+            "DHCPv6: lets the network hand out IPv6 addresses",
+        )
+        .remote(Remote::Nets(vec![net("ff02::1:2/128"), net(LINK_LOCAL_V6)]))
+        .local(vec![net(LINK_LOCAL_V6)]),
+    );
+    rules.push(
+        Rule::udp(
+            Direction::In,
+            Family::V6,
+            546,
+            547,
+            "DHCPv6: the server's replies",
+        )
+        .remote(Remote::Nets(vec![net(LINK_LOCAL_V6)]))
+        .local(vec![net(LINK_LOCAL_V6)]),
+    );
+    // ND stays on the link: to link-local or link-scope multicast
+    // addresses, or to a neighbour in an on-link prefix (unreachability
+    // detection probes the address in the neighbour cache), always with
+    // hop limit 255, which receivers check (RFC 4861 §6.1, §7.1).
+    let nd_why = "IPv6 router/neighbour discovery: IPv6 cannot work without it";
+    let mut nd_out = vec![net(LINK_LOCAL_V6), net("ff02::/16")];
+    nd_out.extend(v6_on_link.iter().copied());
+    let mut nd_from = vec![net(LINK_LOCAL_V6), net("::/128")];
+    nd_from.extend(v6_on_link.iter().copied());
+    rules.push(nd(Direction::Out, nd_why, hops(255)).remote(Remote::Nets(nd_out.clone())));
+    rules.push(
+        nd(Direction::In, nd_why, hops(255))
+            .remote(Remote::Nets(nd_from))
+            .local(nd_out),
+    );
+    // MLDv2 reports go to ff02::16 from a link-local address (or `::`
+    // before one exists, RFC 3590) with hop limit 1 (RFC 3810 §5, §7.4).
+    let mld_why = "MLD: IPv6 multicast group membership on the local link";
+    let mld_from = vec![net(LINK_LOCAL_V6), net("::/128")];
+    let mld_to = vec![net("ff02::16/128")];
+    rules.push(
+        mld(Direction::Out, mld_why, hops(1))
+            .remote(Remote::Nets(mld_to.clone()))
+            .local(mld_from.clone()),
+    );
+    rules.push(
+        mld(Direction::In, mld_why, hops(1))
+            .remote(Remote::Nets(mld_from))
+            .local(mld_to),
+    );
+    // IGMP: every message is sent to a multicast address with TTL 1
+    // (RFC 3376 §4, RFC 2236 §2).
+    let igmp_why = "IGMP: multicast group membership on the local network";
+    let multicast_v4 = vec![net("224.0.0.0/4")];
+    rules.push(
+        Rule::new(Direction::Out, igmp_why)
+            .family(Family::V4)
+            .protocol(Protocol::Igmp)
+            .remote(Remote::Nets(multicast_v4.clone()))
+            .hop_limit(hops(1)),
+    );
+    rules.push(
+        Rule::new(Direction::In, igmp_why)
+            .family(Family::V4)
+            .protocol(Protocol::Igmp)
+            .local(multicast_v4)
+            .hop_limit(hops(1)),
+    );
     let mdns = [
         (Family::V4, IpNet::from(IpAddr::V4(MDNS_V4))),
         (Family::V6, IpNet::from(IpAddr::V6(MDNS_V6))),
@@ -167,7 +245,6 @@ pub fn build(
         );
     }
 
-    let lan = lan_nets(snapshot);
     if settings.allow_lan {
         let mut out_nets = lan.clone();
         out_nets.extend(multicast_and_broadcast());
@@ -187,10 +264,20 @@ pub fn build(
         );
     }
     if settings.allow_airdrop && !p2p.patterns.is_empty() {
-        both(
-            &mut rules,
-            &p2p,
-            "allow AirDrop: Apple Wireless Direct Link between nearby devices",
+        // AWDL carries IPv6 between link-local addresses only (and mDNS
+        // to ff02::fb): nothing on these links needs another address.
+        let why = "allow AirDrop: Apple Wireless Direct Link between nearby devices";
+        rules.push(
+            Rule::new(Direction::Out, why)
+                .on(p2p.clone())
+                .family(Family::V6)
+                .remote(Remote::Nets(vec![net(LINK_LOCAL_V6), net("ff02::/16")])),
+        );
+        rules.push(
+            Rule::new(Direction::In, why)
+                .on(p2p)
+                .family(Family::V6)
+                .remote(Remote::Nets(vec![net(LINK_LOCAL_V6)])),
         );
     }
     if settings.allow_airprint {
@@ -285,7 +372,7 @@ fn iface_set(
 fn lan_nets(snapshot: &NetworkSnapshot) -> Vec<IpNet> {
     let mut nets = snapshot.lan_subnets();
     nets.push(net("169.254.0.0/16"));
-    nets.push(net("fe80::/10"));
+    nets.push(net(LINK_LOCAL_V6));
     nets
 }
 
@@ -315,6 +402,7 @@ impl Rule {
             remote_port: None,
             local_port: None,
             icmp_types: Vec::new(),
+            hop_limit: None,
             replies_only: false,
             why: why.to_string(),
         }
@@ -359,6 +447,10 @@ impl Rule {
     }
     fn icmp_types(mut self, t: Vec<u8>) -> Rule {
         self.icmp_types = t;
+        self
+    }
+    fn hop_limit(mut self, h: Option<u8>) -> Rule {
+        self.hop_limit = h;
         self
     }
     fn replies_only(mut self) -> Rule {
