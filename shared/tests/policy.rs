@@ -135,27 +135,37 @@ fn default_rows(platform: Platform) -> Vec<(&'static str, Packet, Verdict)> {
         ),
         (
             "router solicitation",
-            Packet::out(phys, Icmpv6, "fe80::1c:2", "ff02::2").icmp(133).hops(255),
+            Packet::out(phys, Icmpv6, "fe80::1c:2", "ff02::2")
+                .icmp(133)
+                .hops(255),
             Pass,
         ),
         (
             "router advertisement",
-            Packet::inbound(phys, Icmpv6, "fe80::1", "ff02::1").icmp(134).hops(255),
+            Packet::inbound(phys, Icmpv6, "fe80::1", "ff02::1")
+                .icmp(134)
+                .hops(255),
             Pass,
         ),
         (
             "neighbour solicitation",
-            Packet::out(phys, Icmpv6, "2001:db8:1::20", "ff02::1:ff00:1").icmp(135).hops(255),
+            Packet::out(phys, Icmpv6, "2001:db8:1::20", "ff02::1:ff00:1")
+                .icmp(135)
+                .hops(255),
             Pass,
         ),
         (
             "neighbour advertisement",
-            Packet::inbound(phys, Icmpv6, "fe80::1", "fe80::1c:2").icmp(136).hops(255),
+            Packet::inbound(phys, Icmpv6, "fe80::1", "fe80::1c:2")
+                .icmp(136)
+                .hops(255),
             Pass,
         ),
         (
             "MLDv2 report",
-            Packet::out(phys, Icmpv6, "fe80::1c:2", "ff02::16").icmp(143).hops(1),
+            Packet::out(phys, Icmpv6, "fe80::1c:2", "ff02::16")
+                .icmp(143)
+                .hops(1),
             Pass,
         ),
         (
