@@ -458,6 +458,20 @@ fn every_hole_misused_puts_nothing_on_the_wire_and_its_protocol_still_works() {
         .unwrap()
         .wait_for_nth_line(obtained, 1, Duration::from_secs(10))
         .unwrap();
+    // The hook re-adds the address; the renewal's destination is allowed
+    // once the helper has seen it (it re-renders on address changes).
+    // (The kernel lists the set in its own order.)
+    let names_subnet = |rules: &str| {
+        rules
+            .lines()
+            .any(|l| l.contains("udp sport 68") && l.contains("192.168.1.0/24"))
+    };
+    let seen = wait_for(
+        "the subnet in the DHCPv4 rule",
+        Duration::from_secs(5),
+        || al.ctl(&lab, &["rules"]).is_ok_and(|r| names_subnet(&r)),
+    );
+    eprintln!("the helper's DHCPv4 rule names the leased subnet {seen:?} after the lease");
     let t = Instant::now();
     lab.process(udhcpc)
         .unwrap()
@@ -479,6 +493,10 @@ fn every_hole_misused_puts_nothing_on_the_wire_and_its_protocol_still_works() {
     assert!(
         acks >= 2,
         "dnsmasq ACKed the lease and the renewal:\n{udhcpc_log}"
+    );
+    assert!(
+        udhcpc_log.contains("sending renew to server") && !udhcpc_log.contains("write:"),
+        "the renewal went out as unicast, not refused:\n{udhcpc_log}"
     );
 
     // DHCPv6: a solicit to the servers' group from the link-local address
@@ -602,6 +620,9 @@ fn every_hole_misused_puts_nothing_on_the_wire_and_its_protocol_still_works() {
     );
     eprintln!("{join6}\n{join4}\n{mdns4}\n{mdns6}\n{vpn}");
     let on = meter.stop().unwrap();
+    for p in wire(&on, &|p, _| p.sport == Some(68)) {
+        eprintln!("DHCPv4 on the wire while blocking: {p}");
+    }
 
     let client4 = IpAddr::V4(addr::CLIENT_V4);
     let works: Vec<(&str, String, usize)> = vec![
