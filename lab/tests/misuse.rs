@@ -730,3 +730,152 @@ fn every_hole_misused_puts_nothing_on_the_wire_and_its_protocol_still_works() {
         al.log(&lab)
     );
 }
+
+/// Each row's packets on the wire while `rows` run once.
+fn measure(lab: &Lab, bin: &PathBuf, rows: &[Misuse]) -> (Vec<usize>, Vec<String>) {
+    let meter = lab.meter_start().unwrap();
+    let said: Vec<String> = rows.iter().map(|m| run(lab, bin, m.who, &m.args)).collect();
+    let capture = meter.stop().unwrap();
+    let seen = rows
+        .iter()
+        .map(|m| wire(&capture, &*m.on_wire).len())
+        .collect();
+    (seen, said)
+}
+
+fn tcp_syn_to(dst: IpAddr, dport: u16) -> Pred {
+    Box::new(move |p, _| {
+        p.proto == Proto::Tcp && p.dst == dst && p.dport == Some(dport) && p.is_tcp_syn()
+    })
+}
+
+/// The options' holes (off by default): AirPrint and LAN, each turned on
+/// alone while blocking. Each row is (misuse: must stay off the wire,
+/// protocol: must reach it). "Allow DNS" has no row: while blocking on
+/// Linux every DNS query is redirected to Airlock's resolver first
+/// (`lab/tests/resolver.rs`), so no port-53 packet of a program reaches
+/// the option's rule. AirDrop's interfaces do not exist on Linux.
+#[test]
+fn the_options_holes_misused_put_nothing_on_the_wire() {
+    let Some(mut lab) = Lab::start().map(Some).unwrap_or_else(|e| match e {
+        LabError::NotRoot | LabError::MissingTool(_) => {
+            eprintln!("SKIPPED: {e}");
+            None
+        }
+        e => panic!("lab: {e}"),
+    }) else {
+        return;
+    };
+    let bins = Binaries::locate().unwrap_or_else(|e| panic!("{e}"));
+    let mut al = Airlock::new(&lab, bins);
+    al.start(&mut lab).unwrap();
+    let bin = misuser(&lab);
+    let web4 = IpAddr::V4(addr::WEB_V4);
+    let router = IpAddr::V4(addr::ROUTER_V4);
+    let ssdp = IpAddr::V4(Ipv4Addr::new(239, 255, 255, 250));
+    let options: Vec<(&str, Vec<Misuse>, Vec<Misuse>)> = vec![
+        (
+            "allow-airprint",
+            vec![Misuse {
+                hole: "AirPrint",
+                what: format!("TCP -> {web4}:631"),
+                who: As::Nobody,
+                args: s(&["tcp", "--to", "203.0.113.80:631"]),
+                on_wire: tcp_syn_to(web4, 631),
+            }],
+            vec![Misuse {
+                hole: "AirPrint",
+                what: format!("TCP -> {router}:631 (a printer on the LAN)"),
+                who: As::Nobody,
+                args: s(&["tcp", "--to", "192.168.1.1:631"]),
+                on_wire: tcp_syn_to(router, 631),
+            }],
+        ),
+        (
+            "allow-lan",
+            vec![Misuse {
+                hole: "LAN",
+                what: format!("UDP -> {web4}:9"),
+                who: As::Nobody,
+                args: s(&["udp", "--bind", "0.0.0.0:40009", "--to", "203.0.113.80:9"]),
+                on_wire: udp_to(web4, 40009, 9),
+            }],
+            vec![
+                Misuse {
+                    hole: "LAN",
+                    what: format!("UDP -> {router}:9"),
+                    who: As::Nobody,
+                    args: s(&["udp", "--bind", "0.0.0.0:40010", "--to", "192.168.1.1:9"]),
+                    on_wire: udp_to(router, 40010, 9),
+                },
+                Misuse {
+                    hole: "LAN",
+                    what: format!("SSDP -> {ssdp}:1900"),
+                    who: As::Nobody,
+                    args: s(&[
+                        "udp",
+                        "--bind",
+                        "0.0.0.0:40011",
+                        "--to",
+                        "239.255.255.250:1900",
+                        "--dev",
+                        CLIENT_WAN,
+                    ]),
+                    on_wire: udp_to(ssdp, 40011, 1900),
+                },
+            ],
+        ),
+    ];
+    eprintln!("\n| option | misuse / protocol | kill switch off: on wire | option on, blocking: on wire | sender saw |");
+    eprintln!("|---|---|---|---|---|");
+    let mut failures = Vec::new();
+    for (option, misuse, protocol) in &options {
+        al.ctl(&lab, &["disable"]).unwrap();
+        let (off, _) = measure(&lab, &bin, misuse);
+        al.ctl(&lab, &["set", option, "on"]).unwrap();
+        al.ctl(&lab, &["enable"]).unwrap();
+        al.wait_status(&lab, "blocking", Duration::from_secs(5), |st| {
+            st.protection == Protection::Blocking
+        })
+        .unwrap();
+        let (on, said) = measure(&lab, &bin, misuse);
+        let (works, said_works) = measure(&lab, &bin, protocol);
+        for (i, m) in misuse.iter().enumerate() {
+            eprintln!(
+                "| {option} | misuse: {} | {} | {} | {} |",
+                m.what, off[i], on[i], said[i]
+            );
+            if off[i] == 0 {
+                failures.push(format!(
+                    "{option} {}: not seen with the kill switch off",
+                    m.what
+                ));
+            }
+            if on[i] != 0 {
+                failures.push(format!(
+                    "{option} {}: {} on the wire while blocking",
+                    m.what, on[i]
+                ));
+            }
+        }
+        for (i, m) in protocol.iter().enumerate() {
+            eprintln!(
+                "| {option} | protocol: {} | - | {} | {} |",
+                m.what, works[i], said_works[i]
+            );
+            if works[i] == 0 {
+                failures.push(format!(
+                    "{option} {}: the protocol did not reach the wire",
+                    m.what
+                ));
+            }
+        }
+        al.ctl(&lab, &["set", option, "off"]).unwrap();
+    }
+    assert!(
+        failures.is_empty(),
+        "{}\nairlockd:\n{}",
+        failures.join("\n"),
+        al.log(&lab)
+    );
+}

@@ -5,6 +5,7 @@
 //!
 //! ```text
 //! airlock-misuse udp  --bind ADDR:PORT --to ADDR:PORT [--dev IF] [--as UID]
+//! airlock-misuse tcp  --to ADDR:PORT
 //! airlock-misuse join --group ADDR --dev IF [--hold-ms N]
 //! airlock-misuse icmpv6 --type T --hops H --to ADDR [--target ADDR] [--dev IF]
 //! airlock-misuse igmp --ttl T --to ADDR [--group ADDR] [--dev IF]
@@ -18,7 +19,8 @@
 //! themselves let through, whoever could make such packets.
 //!
 //! Prints one line, `sent ...` or `refused ...` (the send failed: the
-//! firewall's reject is `EPERM`), and exits 0 either way; exits 2 when it
+//! firewall's reject is `EPERM`; for `tcp`, `connected` or `no
+//! connection`), and exits 0 either way; exits 2 when it
 //! could not even try (a bad argument, a bind that failed), so a test
 //! can never mistake "nothing tried" for "nothing got out".
 

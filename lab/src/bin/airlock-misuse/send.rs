@@ -15,6 +15,7 @@ pub fn run() -> Result<String> {
     let opts = options(&rest)?;
     match mode.as_str() {
         "udp" => udp(&opts),
+        "tcp" => tcp(&opts),
         "join" => join(&opts),
         "icmpv6" => icmpv6(&opts),
         "igmp" => igmp(&opts),
@@ -95,6 +96,20 @@ fn udp(o: &HashMap<String, String>) -> Result<String> {
         s.send_to(payload, &to.into()),
         &format!("from {bind} to {to}"),
     ))
+}
+
+/// A TCP connection attempt (the SYN is what the meter looks for); it
+/// waits at most 300 ms for an answer.
+fn tcp(o: &HashMap<String, String>) -> Result<String> {
+    let to: SocketAddr = get(o, "to")?.parse().context("--to")?;
+    let s = Socket::new(Domain::for_address(to), Type::STREAM, Some(Protocol::TCP))?;
+    let r = s.connect_timeout(&to.into(), Duration::from_millis(300));
+    let what = format!("TCP connect to {to}");
+    let uid = nix::unistd::geteuid();
+    Ok(match r {
+        Ok(()) => format!("connected: {what} as uid {uid}"),
+        Err(e) => format!("no connection: {what} as uid {uid}: {e}"),
+    })
 }
 
 /// Drops root for good: no groups, then the group, then the user.
