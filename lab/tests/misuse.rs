@@ -24,7 +24,7 @@
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::os::unix::fs::PermissionsExt;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use airlock_lab::meter::Captured;
@@ -302,7 +302,7 @@ fn misuser(lab: &Lab) -> PathBuf {
 
 /// Runs the misuser in the client namespace; its one line. A misuser
 /// that could not even try (exit 2) fails the test.
-fn run(lab: &Lab, bin: &PathBuf, who: As, args: &[String]) -> String {
+fn run(lab: &Lab, bin: &Path, who: As, args: &[String]) -> String {
     let bin = bin.display().to_string();
     let mut argv: Vec<&str> = Vec::new();
     if who == As::Nobody {
@@ -732,7 +732,7 @@ fn every_hole_misused_puts_nothing_on_the_wire_and_its_protocol_still_works() {
 }
 
 /// Each row's packets on the wire while `rows` run once.
-fn measure(lab: &Lab, bin: &PathBuf, rows: &[Misuse]) -> (Vec<usize>, Vec<String>) {
+fn measure(lab: &Lab, bin: &Path, rows: &[Misuse]) -> (Vec<usize>, Vec<String>) {
     let meter = lab.meter_start().unwrap();
     let said: Vec<String> = rows.iter().map(|m| run(lab, bin, m.who, &m.args)).collect();
     let capture = meter.stop().unwrap();
