@@ -4,7 +4,7 @@
 //! keep it short, ordered from most to least common traffic, and give every
 //! rule a reason a user would understand.
 
-use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+use std::net::{Ipv4Addr, Ipv6Addr};
 
 use ipnet::IpNet;
 
@@ -17,6 +17,8 @@ use crate::network::NetworkSnapshot;
 use crate::platform::Platform;
 use crate::settings::Settings;
 
+mod plumbing;
+
 /// ICMPv6 router solicitation/advertisement, neighbour solicitation/advertisement.
 pub const NDP_TYPES: [u8; 4] = [133, 134, 135, 136];
 /// ICMPv6 MLDv2 listener report.
@@ -26,28 +28,6 @@ pub const MDNS_V6: Ipv6Addr = Ipv6Addr::new(0xff02, 0, 0, 0, 0, 0, 0, 0xfb);
 pub const MDNS_PORT: u16 = 5353;
 pub const IPP_PORT: u16 = 631;
 const LINK_LOCAL_V6: &str = "fe80::/10";
-
-/// Router/neighbour solicitation and advertisement.
-fn nd(direction: Direction, why: &str, hop_limit: Option<u8>) -> Rule {
-    Rule::new(direction, why)
-        .family(Family::V6)
-        .protocol(Protocol::Icmpv6)
-        .icmp_types(NDP_TYPES.to_vec())
-        .hop_limit(hop_limit)
-}
-
-/// MLDv2 listener reports.
-fn mld(direction: Direction, why: &str, hop_limit: Option<u8>) -> Rule {
-    Rule::new(direction, why)
-        .family(Family::V6)
-        .protocol(Protocol::Icmpv6)
-        .icmp_types(vec![MLD_REPORT])
-        .hop_limit(hop_limit)
-}
-
-fn is_v6(n: &IpNet) -> bool {
-    matches!(n, IpNet::V6(_))
-}
 
 /// Builds the policy for `platform` at Unix time `now`.
 pub fn build(
@@ -118,133 +98,8 @@ pub fn build(
             "local VMs/containers: their forwarded traffic still obeys these rules",
         );
     }
-    // Link-local plumbing, each hole as narrow as its protocol
-    // (docs/security.md, "The rules"). The hop-limit checks need a
-    // firewall that can read the field: nft can, pf cannot (pf.conf has no
-    // TTL match), so on macOS the policy asks only for the addresses.
-    let hops = |h: u8| (platform == Platform::Linux).then_some(h);
+    plumbing::link_local(&mut rules, snapshot, platform);
     let lan = lan_nets(snapshot);
-    let subnets = snapshot.lan_subnets();
-    let v6_on_link: Vec<IpNet> = subnets.iter().filter(|n| is_v6(n)).copied().collect();
-
-    // DHCPv4 goes to the broadcast address while there is no lease, and to
-    // the server (in the interface's subnet, or relayed from it) to renew.
-    let mut dhcp4_to = vec![net("255.255.255.255/32")];
-    dhcp4_to.extend(subnets.iter().filter(|n| !is_v6(n)));
-    rules.push(
-        Rule::udp(
-            Direction::Out,
-            Family::V4,
-            68,
-            67,
-            "DHCPv4: lets Wi-Fi/Ethernet get an address",
-        )
-        .remote(Remote::Nets(dhcp4_to)),
-    );
-    rules.push(Rule::udp(
-        Direction::In,
-        Family::V4,
-        68,
-        67,
-        "DHCPv4: the server's offer and ack",
-    ));
-    // DHCPv6 clients always send from their link-local address, to the
-    // All_DHCP_Relay_Agents_and_Servers group or a server's link-local
-    // address, and are answered link-local to link-local (RFC 8415 §7.1, §13).
-    rules.push(
-        Rule::udp(
-            Direction::Out,
-            Family::V6,
-            546,
-            547,
-            "DHCPv6: lets the network hand out IPv6 addresses",
-        )
-        .remote(Remote::Nets(vec![net("ff02::1:2/128"), net(LINK_LOCAL_V6)]))
-        .local(vec![net(LINK_LOCAL_V6)]),
-    );
-    rules.push(
-        Rule::udp(
-            Direction::In,
-            Family::V6,
-            546,
-            547,
-            "DHCPv6: the server's replies",
-        )
-        .remote(Remote::Nets(vec![net(LINK_LOCAL_V6)]))
-        .local(vec![net(LINK_LOCAL_V6)]),
-    );
-    // ND stays on the link: to link-local or link-scope multicast
-    // addresses, or to a neighbour in an on-link prefix (unreachability
-    // detection probes the address in the neighbour cache), always with
-    // hop limit 255, which receivers check (RFC 4861 §6.1, §7.1).
-    let nd_why = "IPv6 router/neighbour discovery: IPv6 cannot work without it";
-    let mut nd_out = vec![net(LINK_LOCAL_V6), net("ff02::/16")];
-    nd_out.extend(v6_on_link.iter().copied());
-    let mut nd_from = vec![net(LINK_LOCAL_V6), net("::/128")];
-    nd_from.extend(v6_on_link.iter().copied());
-    rules.push(nd(Direction::Out, nd_why, hops(255)).remote(Remote::Nets(nd_out.clone())));
-    rules.push(
-        nd(Direction::In, nd_why, hops(255))
-            .remote(Remote::Nets(nd_from))
-            .local(nd_out),
-    );
-    // MLDv2 reports go to ff02::16 from a link-local address (or `::`
-    // before one exists, RFC 3590) with hop limit 1 (RFC 3810 §5, §7.4).
-    let mld_why = "MLD: IPv6 multicast group membership on the local link";
-    let mld_from = vec![net(LINK_LOCAL_V6), net("::/128")];
-    let mld_to = vec![net("ff02::16/128")];
-    rules.push(
-        mld(Direction::Out, mld_why, hops(1))
-            .remote(Remote::Nets(mld_to.clone()))
-            .local(mld_from.clone()),
-    );
-    rules.push(
-        mld(Direction::In, mld_why, hops(1))
-            .remote(Remote::Nets(mld_from))
-            .local(mld_to),
-    );
-    // IGMP: every message is sent to a multicast address with TTL 1
-    // (RFC 3376 §4, RFC 2236 §2).
-    let igmp_why = "IGMP: multicast group membership on the local network";
-    let multicast_v4 = vec![net("224.0.0.0/4")];
-    rules.push(
-        Rule::new(Direction::Out, igmp_why)
-            .family(Family::V4)
-            .protocol(Protocol::Igmp)
-            .remote(Remote::Nets(multicast_v4.clone()))
-            .hop_limit(hops(1)),
-    );
-    rules.push(
-        Rule::new(Direction::In, igmp_why)
-            .family(Family::V4)
-            .protocol(Protocol::Igmp)
-            .local(multicast_v4)
-            .hop_limit(hops(1)),
-    );
-    let mdns = [
-        (Family::V4, IpNet::from(IpAddr::V4(MDNS_V4))),
-        (Family::V6, IpNet::from(IpAddr::V6(MDNS_V6))),
-    ];
-    for (family, group) in mdns {
-        rules.push(
-            Rule::new(
-                Direction::Out,
-                "mDNS/Bonjour: finding printers and devices nearby",
-            )
-            .family(family)
-            .protocol(Protocol::Udp)
-            .remote(Remote::Nets(vec![group]))
-            .remote_port(MDNS_PORT),
-        );
-        rules.push(
-            Rule::new(Direction::In, "mDNS/Bonjour: answers from devices nearby")
-                .family(family)
-                .protocol(Protocol::Udp)
-                .local(vec![group])
-                .local_port(MDNS_PORT),
-        );
-    }
-
     if settings.allow_lan {
         let mut out_nets = lan.clone();
         out_nets.extend(multicast_and_broadcast());
