@@ -135,27 +135,37 @@ fn default_rows(platform: Platform) -> Vec<(&'static str, Packet, Verdict)> {
         ),
         (
             "router solicitation",
-            Packet::out(phys, Icmpv6, "fe80::1c:2", "ff02::2").icmp(133),
+            Packet::out(phys, Icmpv6, "fe80::1c:2", "ff02::2")
+                .icmp(133)
+                .hops(255),
             Pass,
         ),
         (
             "router advertisement",
-            Packet::inbound(phys, Icmpv6, "fe80::1", "ff02::1").icmp(134),
+            Packet::inbound(phys, Icmpv6, "fe80::1", "ff02::1")
+                .icmp(134)
+                .hops(255),
             Pass,
         ),
         (
             "neighbour solicitation",
-            Packet::out(phys, Icmpv6, "2001:db8:1::20", "ff02::1:ff00:1").icmp(135),
+            Packet::out(phys, Icmpv6, "2001:db8:1::20", "ff02::1:ff00:1")
+                .icmp(135)
+                .hops(255),
             Pass,
         ),
         (
             "neighbour advertisement",
-            Packet::inbound(phys, Icmpv6, "fe80::1", "fe80::1c:2").icmp(136),
+            Packet::inbound(phys, Icmpv6, "fe80::1", "fe80::1c:2")
+                .icmp(136)
+                .hops(255),
             Pass,
         ),
         (
             "MLDv2 report",
-            Packet::out(phys, Icmpv6, "fe80::1c:2", "ff02::16").icmp(143),
+            Packet::out(phys, Icmpv6, "fe80::1c:2", "ff02::16")
+                .icmp(143)
+                .hops(1),
             Pass,
         ),
         (
@@ -165,7 +175,7 @@ fn default_rows(platform: Platform) -> Vec<(&'static str, Packet, Verdict)> {
         ),
         (
             "IGMP report",
-            Packet::out(phys, Igmp, "192.168.1.20", "224.0.0.22"),
+            Packet::out(phys, Igmp, "192.168.1.20", "224.0.0.22").hops(1),
             Pass,
         ),
         (
@@ -380,6 +390,199 @@ fn airdrop_airprint_and_dns_options() {
     assert_eq!(
         (p.decides(&dns), p.decides(&dns_tcp), p.decides(&dns_public)),
         (Pass, Pass, Reject)
+    );
+}
+
+/// Each plumbing hole misused: the protocol's own ports or types, to a
+/// destination the protocol never uses (issue 14 §1). The protocol's own
+/// packets pass (see `default_rows`); these must not.
+#[test]
+fn every_hole_is_as_narrow_as_its_protocol() {
+    for platform in [Platform::Linux, Platform::Macos] {
+        let (_, phys, _) = names(platform);
+        let v6_hop_limit_is_checked = if platform == Platform::Linux {
+            Reject
+        } else {
+            Pass // pf cannot match a hop limit (docs/security.md)
+        };
+        let v6_hop_limit_is_checked_in = if platform == Platform::Linux {
+            Drop
+        } else {
+            Pass
+        };
+        let rows = vec![
+            (
+                "DHCPv4 from port 68 to an internet host",
+                Packet::out(phys, Udp, "192.168.1.20", "203.0.113.80").ports(68, 67),
+                Reject,
+            ),
+            (
+                "DHCPv4 renewal to the server in the subnet",
+                Packet::out(phys, Udp, "192.168.1.20", "192.168.1.1").ports(68, 67),
+                Pass,
+            ),
+            (
+                "DHCPv4 offer from a server not known yet",
+                Packet::inbound(phys, Udp, "10.99.0.1", "255.255.255.255").ports(67, 68),
+                Pass,
+            ),
+            (
+                "DHCPv6 from port 546 to an internet host",
+                Packet::out(phys, Udp, "fe80::1c:2", "2001:db8:99::80").ports(546, 547),
+                Reject,
+            ),
+            (
+                "DHCPv6 from a global address",
+                Packet::out(phys, Udp, "2001:db8:1::20", "ff02::1:2").ports(546, 547),
+                Reject,
+            ),
+            (
+                "DHCPv6 to a link-local server",
+                Packet::out(phys, Udp, "fe80::1c:2", "fe80::1").ports(546, 547),
+                Pass,
+            ),
+            (
+                "DHCPv6 'reply' from an internet host",
+                Packet::inbound(phys, Udp, "2001:db8:99::80", "2001:db8:1::20").ports(547, 546),
+                Drop,
+            ),
+            (
+                "neighbour solicitation to an internet host",
+                Packet::out(phys, Icmpv6, "2001:db8:1::20", "2001:db8:99::80")
+                    .icmp(135)
+                    .hops(255),
+                Reject,
+            ),
+            (
+                "neighbour unreachability probe to an on-link global address",
+                Packet::out(phys, Icmpv6, "2001:db8:1::20", "2001:db8:1::1")
+                    .icmp(135)
+                    .hops(255),
+                Pass,
+            ),
+            (
+                "neighbour advertisement answering from an on-link global address",
+                Packet::inbound(phys, Icmpv6, "2001:db8:1::1", "2001:db8:1::20")
+                    .icmp(136)
+                    .hops(255),
+                Pass,
+            ),
+            (
+                "neighbour advertisement from an internet host",
+                Packet::inbound(phys, Icmpv6, "2001:db8:99::80", "2001:db8:1::20")
+                    .icmp(136)
+                    .hops(255),
+                Drop,
+            ),
+            (
+                "neighbour solicitation with a routable hop limit",
+                Packet::out(phys, Icmpv6, "2001:db8:1::20", "ff02::1:ff00:1")
+                    .icmp(135)
+                    .hops(64),
+                v6_hop_limit_is_checked,
+            ),
+            (
+                "router advertisement that crossed a router",
+                Packet::inbound(phys, Icmpv6, "fe80::1", "ff02::1")
+                    .icmp(134)
+                    .hops(254),
+                v6_hop_limit_is_checked_in,
+            ),
+            (
+                "MLD report to an internet host",
+                Packet::out(phys, Icmpv6, "fe80::1c:2", "2001:db8:99::80")
+                    .icmp(143)
+                    .hops(1),
+                Reject,
+            ),
+            (
+                "MLD report from a global address",
+                Packet::out(phys, Icmpv6, "2001:db8:1::20", "ff02::16")
+                    .icmp(143)
+                    .hops(1),
+                Reject,
+            ),
+            (
+                "MLD report with a routable hop limit",
+                Packet::out(phys, Icmpv6, "fe80::1c:2", "ff02::16")
+                    .icmp(143)
+                    .hops(64),
+                v6_hop_limit_is_checked,
+            ),
+            (
+                "IGMP to an internet host",
+                Packet::out(phys, Igmp, "192.168.1.20", "203.0.113.80").hops(1),
+                Reject,
+            ),
+            (
+                "IGMP with a routable TTL",
+                Packet::out(phys, Igmp, "192.168.1.20", "224.0.0.22").hops(64),
+                v6_hop_limit_is_checked,
+            ),
+            (
+                "IGMP query from the router",
+                Packet::inbound(phys, Igmp, "192.168.1.1", "224.0.0.1").hops(1),
+                Pass,
+            ),
+            (
+                "mDNS port to an internet host",
+                Packet::out(phys, Udp, "192.168.1.20", "203.0.113.80").ports(5353, 5353),
+                Reject,
+            ),
+        ];
+        check(&policy(platform, on()), &rows);
+    }
+}
+
+#[test]
+fn forwarded_neighbour_discovery_never_matches_its_hop_limit() {
+    // The guest's ND for a far host is not ND for our link: routed, its
+    // hop limit is 254 by the time the forward hook sees it.
+    let p = policy(Platform::Linux, on());
+    let nd = Packet::forward("virbr0", "wlan0", Icmpv6, "fd00:122::2", "2001:db8:1::1")
+        .icmp(135)
+        .hops(255);
+    assert_eq!(p.decides(&nd), Reject);
+}
+
+#[test]
+fn airdrop_stays_on_link_local_ipv6() {
+    let p = policy(
+        Platform::Macos,
+        Settings {
+            allow_airdrop: true,
+            ..on()
+        },
+    );
+    check(
+        &p,
+        &[
+            (
+                "AWDL to a nearby device",
+                Packet::out("awdl0", Tcp, "fe80::aa:1", "fe80::bb:2").ports(40000, 8770),
+                Pass,
+            ),
+            (
+                "mDNS on AWDL",
+                Packet::out("awdl0", Udp, "fe80::aa:1", "ff02::fb").ports(5353, 5353),
+                Pass,
+            ),
+            (
+                "AWDL to a global IPv6 address",
+                Packet::out("awdl0", Tcp, "fe80::aa:1", "2001:db8:99::80").ports(40000, 443),
+                Reject,
+            ),
+            (
+                "IPv4 on AWDL",
+                Packet::out("awdl0", Udp, "169.254.1.1", "203.0.113.80").ports(40000, 53),
+                Reject,
+            ),
+            (
+                "from a nearby device",
+                Packet::inbound("awdl0", Tcp, "fe80::bb:2", "fe80::aa:1").ports(40000, 8770),
+                Pass,
+            ),
+        ],
     );
 }
 

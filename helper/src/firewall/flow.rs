@@ -90,6 +90,10 @@ pub fn packets(snapshot: &NetworkSnapshot, flow: &Flow) -> (Packet, Packet) {
         src_port: flow.src_port,
         dst_port: flow.dst_port,
         icmp_type: flow.icmp_type,
+        // Connection tracking keeps no hop limit, so the hop-limited
+        // plumbing rules (ND, MLD, IGMP) keep no tracked connection: what
+        // they pass is one-shot link-local traffic with nothing to cut.
+        hop_limit: None,
         reply: false,
     };
     let reply = Packet {
@@ -100,6 +104,7 @@ pub fn packets(snapshot: &NetworkSnapshot, flow: &Flow) -> (Packet, Packet) {
         src_port: flow.dst_port,
         dst_port: flow.src_port,
         icmp_type: flow.icmp_type.map(|t| reply_icmp_type(flow.protocol, t)),
+        hop_limit: None,
         reply: true,
     };
     (first, reply)

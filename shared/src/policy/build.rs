@@ -4,7 +4,7 @@
 //! keep it short, ordered from most to least common traffic, and give every
 //! rule a reason a user would understand.
 
-use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+use std::net::{Ipv4Addr, Ipv6Addr};
 
 use ipnet::IpNet;
 
@@ -17,6 +17,8 @@ use crate::network::NetworkSnapshot;
 use crate::platform::Platform;
 use crate::settings::Settings;
 
+mod plumbing;
+
 /// ICMPv6 router solicitation/advertisement, neighbour solicitation/advertisement.
 pub const NDP_TYPES: [u8; 4] = [133, 134, 135, 136];
 /// ICMPv6 MLDv2 listener report.
@@ -25,6 +27,7 @@ pub const MDNS_V4: Ipv4Addr = Ipv4Addr::new(224, 0, 0, 251);
 pub const MDNS_V6: Ipv6Addr = Ipv6Addr::new(0xff02, 0, 0, 0, 0, 0, 0, 0xfb);
 pub const MDNS_PORT: u16 = 5353;
 pub const IPP_PORT: u16 = 631;
+const LINK_LOCAL_V6: &str = "fe80::/10";
 
 /// Builds the policy for `platform` at Unix time `now`.
 pub fn build(
@@ -97,78 +100,7 @@ pub fn build(
             "local VMs/containers: their forwarded traffic still obeys these rules",
         );
     }
-    rules.push(Rule::udp(
-        Direction::Out,
-        Family::V4,
-        68,
-        67,
-        "DHCPv4: lets Wi-Fi/Ethernet get an address",
-    ));
-    rules.push(Rule::udp(
-        Direction::In,
-        Family::V4,
-        68,
-        67,
-        "DHCPv4: the server's offer and ack",
-    ));
-    rules.push(Rule::udp(
-        Direction::Out,
-        Family::V6,
-        546,
-        547,
-        "DHCPv6: lets the network hand out IPv6 addresses",
-    ));
-    rules.push(Rule::udp(
-        Direction::In,
-        Family::V6,
-        546,
-        547,
-        "DHCPv6: the server's replies",
-    ));
-    for d in [Direction::Out, Direction::In] {
-        let mut types = NDP_TYPES.to_vec();
-        types.push(MLD_REPORT);
-        rules.push(
-            Rule::new(
-                d,
-                "IPv6 router/neighbour discovery and MLD: IPv6 cannot work without them",
-            )
-            .family(Family::V6)
-            .protocol(Protocol::Icmpv6)
-            .icmp_types(types),
-        );
-    }
-    for d in [Direction::Out, Direction::In] {
-        rules.push(
-            Rule::new(d, "IGMP: multicast group membership on the local network")
-                .family(Family::V4)
-                .protocol(Protocol::Igmp),
-        );
-    }
-    let mdns = [
-        (Family::V4, IpNet::from(IpAddr::V4(MDNS_V4))),
-        (Family::V6, IpNet::from(IpAddr::V6(MDNS_V6))),
-    ];
-    for (family, group) in mdns {
-        rules.push(
-            Rule::new(
-                Direction::Out,
-                "mDNS/Bonjour: finding printers and devices nearby",
-            )
-            .family(family)
-            .protocol(Protocol::Udp)
-            .remote(Remote::Nets(vec![group]))
-            .remote_port(MDNS_PORT),
-        );
-        rules.push(
-            Rule::new(Direction::In, "mDNS/Bonjour: answers from devices nearby")
-                .family(family)
-                .protocol(Protocol::Udp)
-                .local(vec![group])
-                .local_port(MDNS_PORT),
-        );
-    }
-
+    plumbing::link_local(&mut rules, snapshot, platform);
     let lan = lan_nets(snapshot);
     if settings.allow_lan {
         let mut out_nets = lan.clone();
@@ -189,10 +121,20 @@ pub fn build(
         );
     }
     if settings.allow_airdrop && !p2p.patterns.is_empty() {
-        both(
-            &mut rules,
-            &p2p,
-            "allow AirDrop: Apple Wireless Direct Link between nearby devices",
+        // AWDL carries IPv6 between link-local addresses only (and mDNS
+        // to ff02::fb): nothing on these links needs another address.
+        let why = "allow AirDrop: Apple Wireless Direct Link between nearby devices";
+        rules.push(
+            Rule::new(Direction::Out, why)
+                .on(p2p.clone())
+                .family(Family::V6)
+                .remote(Remote::Nets(vec![net(LINK_LOCAL_V6), net("ff02::/16")])),
+        );
+        rules.push(
+            Rule::new(Direction::In, why)
+                .on(p2p)
+                .family(Family::V6)
+                .remote(Remote::Nets(vec![net(LINK_LOCAL_V6)])),
         );
     }
     if settings.allow_airprint {
@@ -287,7 +229,7 @@ fn iface_set(
 fn lan_nets(snapshot: &NetworkSnapshot) -> Vec<IpNet> {
     let mut nets = snapshot.lan_subnets();
     nets.push(net("169.254.0.0/16"));
-    nets.push(net("fe80::/10"));
+    nets.push(net(LINK_LOCAL_V6));
     nets
 }
 
@@ -317,6 +259,7 @@ impl Rule {
             remote_port: None,
             local_port: None,
             icmp_types: Vec::new(),
+            hop_limit: None,
             replies_only: false,
             why: why.to_string(),
         }
@@ -361,6 +304,10 @@ impl Rule {
     }
     fn icmp_types(mut self, t: Vec<u8>) -> Rule {
         self.icmp_types = t;
+        self
+    }
+    fn hop_limit(mut self, h: Option<u8>) -> Rule {
+        self.hop_limit = h;
         self
     }
     fn replies_only(mut self) -> Rule {

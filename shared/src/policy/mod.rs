@@ -166,6 +166,12 @@ pub struct Rule {
     pub local_port: Option<u16>,
     /// ICMPv6/ICMP types; empty means all.
     pub icmp_types: Vec<u8>,
+    /// The exact IPv4 TTL / IPv6 hop limit the packet must carry, for the
+    /// link-local protocols whose receivers check it (ND: 255, RFC 4861;
+    /// MLD and IGMP: 1, RFC 3810 and 3376): a packet with any other value
+    /// came from (or could go) beyond the link. Needs `family`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hop_limit: Option<u8>,
     /// Only packets of connections these rules already let through.
     pub replies_only: bool,
     /// One line for the ruleset comment: why this hole exists.
@@ -266,10 +272,17 @@ impl Policy {
         match &packet.path {
             PacketPath::In { interface } => self.check(packet, Direction::In, interface),
             PacketPath::Out { interface } => self.check(packet, Direction::Out, interface),
-            PacketPath::Forward { from, to } => match self.check(packet, Direction::In, from) {
-                Verdict::Pass => self.check(packet, Direction::Out, to),
-                blocked => blocked,
-            },
+            PacketPath::Forward { from, to } => {
+                // The kernel lowers the hop limit before the forward hook
+                // (Linux `ip_forward`/`ip6_forward`), so a forwarded packet
+                // never carries 255 there: a rule that asks for the sender's
+                // value (ND) cannot pass a routed packet.
+                let routed = packet.forwarded();
+                match self.check(&routed, Direction::In, from) {
+                    Verdict::Pass => self.check(&routed, Direction::Out, to),
+                    blocked => blocked,
+                }
+            }
         }
     }
 
@@ -329,6 +342,7 @@ impl Rule {
             && self.local_port.is_none_or(|port| Some(port) == local_port)
             && (self.icmp_types.is_empty()
                 || p.icmp_type.is_some_and(|t| self.icmp_types.contains(&t)))
+            && self.hop_limit.is_none_or(|h| p.hop_limit == Some(h))
             && self
                 .local
                 .as_ref()

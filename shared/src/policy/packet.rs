@@ -29,6 +29,10 @@ pub struct Packet {
     pub src_port: Option<u16>,
     pub dst_port: Option<u16>,
     pub icmp_type: Option<u8>,
+    /// IPv4 TTL / IPv6 hop limit as the sender set it; `None` when not
+    /// known (a tracked connection), which no hop-limit rule matches.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hop_limit: Option<u8>,
     /// Part of a connection the rules already let through (a reply).
     pub reply: bool,
 }
@@ -54,6 +58,7 @@ impl Packet {
             src_port: None,
             dst_port: None,
             icmp_type: None,
+            hop_limit: None,
             reply: false,
         }
     }
@@ -105,6 +110,19 @@ impl Packet {
     pub fn icmp(mut self, icmp_type: u8) -> Packet {
         self.icmp_type = Some(icmp_type);
         self
+    }
+
+    /// The TTL / hop limit the sender set.
+    pub fn hops(mut self, hop_limit: u8) -> Packet {
+        self.hop_limit = Some(hop_limit);
+        self
+    }
+
+    /// The packet as the forward hook sees it: one hop lower.
+    pub fn forwarded(&self) -> Packet {
+        let mut p = self.clone();
+        p.hop_limit = p.hop_limit.map(|h| h.saturating_sub(1));
+        p
     }
 
     pub fn reply(mut self) -> Packet {

@@ -434,6 +434,7 @@ pub fn reversed(reply: &Packet, interface: &str) -> Packet {
         src_port: reply.dst_port,
         dst_port: reply.src_port,
         icmp_type: reply.icmp_type,
+        hop_limit: reply.hop_limit,
         reply: false,
     }
 }

@@ -171,10 +171,32 @@ fn nets_match(line: &mut String, ip: &str, key: &str, nets: &[IpNet], family: Fa
     true
 }
 
-/// Protocol, ports and ICMP types. `line_family` is the family the line's
-/// address matches already pin; otherwise the rule's own family has to be
-/// said here, in the shortest form nft has for it.
+/// Protocol, ports, ICMP types and the hop limit. `line_family` is the
+/// family the line's address matches already pin; otherwise the rule's own
+/// family has to be said here, in the shortest form nft has for it.
 fn tail(line: &mut String, rule: &Rule, line_family: Option<Family>) -> Result<(), &'static str> {
+    transport(line, rule, line_family)?;
+    // Last, after the match that names the family: `ip ttl` / `ip6
+    // hoplimit` read the IP header of that family.
+    if let Some(h) = rule.hop_limit {
+        match line_family.or(rule.family) {
+            Some(Family::V4) => {
+                let _ = write!(line, "ip ttl {h} ");
+            }
+            Some(Family::V6) => {
+                let _ = write!(line, "ip6 hoplimit {h} ");
+            }
+            None => return Err("a hop limit without an address family"),
+        }
+    }
+    Ok(())
+}
+
+fn transport(
+    line: &mut String,
+    rule: &Rule,
+    line_family: Option<Family>,
+) -> Result<(), &'static str> {
     let family = line_family.or(rule.family);
     let unsaid = if line_family.is_some() {
         None

@@ -38,6 +38,12 @@ pub(super) fn write(out: &mut String, rule: &Rule, groups: &[Group], explain: bo
         );
         return;
     }
+    if rule.hop_limit.is_some() {
+        // pf.conf has no TTL / hop-limit match; `policy::build` asks for
+        // none on macOS. Leaving a rule out only makes pf stricter.
+        comment(out, "(skipped: pf cannot match a hop limit)");
+        return;
+    }
     let ifaces = match &rule.interfaces {
         Interfaces::Any => None,
         Interfaces::Only(set) => {
