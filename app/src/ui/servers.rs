@@ -85,6 +85,9 @@ pub enum Source {
     /// Already allowed when the app first saw it, with no tunnel through
     /// it: `airlockctl`, or another user's app.
     Added,
+    /// Allowed from a suggestion in "Recently Blocked": the VPN client
+    /// was seen trying to reach it.
+    Blocked,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -155,8 +158,14 @@ pub fn entries(allowed: &[Endpoint], ledger: &Ledger, utc_offset: i64) -> Vec<Al
             Some(p) => (p.source.clone(), p.since),
             None => (Source::Added, 0),
         };
-        // Learned and added servers have nothing in common but that.
-        let single = matches!(source, Source::Learned | Source::Added).then_some(key);
+        // Learned and added servers have nothing in common but that; the
+        // ones allowed from Recently Blocked go by server (IKE's two ports
+        // are one entry).
+        let single = match source {
+            Source::Learned | Source::Added => Some(key),
+            Source::Blocked => Some(e.address.to_string()),
+            _ => None,
+        };
         let group = groups
             .entry((source, single))
             .or_insert((since, Vec::new()));
@@ -171,6 +180,10 @@ pub fn entries(allowed: &[Endpoint], ledger: &Ledger, utc_offset: i64) -> Vec<Al
                 Source::Imported { file } => (file.clone(), "Imported".to_string()),
                 Source::Learned => (server_words(&endpoints[0]), "Learned from the VPN".into()),
                 Source::Added => (server_words(&endpoints[0]), "Added outside the app".into()),
+                Source::Blocked => (
+                    server_words(&endpoints[0]),
+                    "Allowed from Recently Blocked".into(),
+                ),
             };
             let origin = if since == 0 {
                 how
