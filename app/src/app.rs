@@ -188,13 +188,11 @@ impl App {
             }
             AppEvent::Tested(result) => {
                 platform::notify(&protection_test::notification(&result));
-                self.model.protection_test = match self.model.link.status() {
-                    Some(s) => Some(ProtectionTest::Done {
+                self.model.protection_test =
+                    self.model.link.status().map(|s| ProtectionTest::Done {
                         result,
                         protection: s.protection,
-                    }),
-                    None => None,
-                };
+                    });
             }
             AppEvent::Picked(picked, then_enable) => {
                 self.model.picking = false;
