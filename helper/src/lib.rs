@@ -7,6 +7,7 @@ pub mod auth;
 #[cfg(target_os = "macos")]
 mod auth_macos;
 pub mod blocked;
+mod bursts;
 pub mod client_signature;
 #[cfg(target_os = "macos")]
 mod codesign_macos;

@@ -2,38 +2,37 @@
 //! and asks the engine to check (and restore) them.
 //!
 //! How is the firewall's to say ([`TamperWatch`]): nftables announces every
-//! change on its netlink monitor, so on Linux this is event-driven (`nft
-//! monitor` prints a line per change and we check after each burst). pf
-//! announces nothing, so on macOS the check runs on a 1 s timer
-//! (docs/security.md asks for detection within 2 s).
+//! ruleset change on a netlink multicast group, so on Linux this is
+//! event-driven, in-process (a socket subscribed to the group; no `nft
+//! monitor` child), with one check per burst. pf announces nothing, so on
+//! macOS the check runs on a 1 s timer (docs/security.md asks for
+//! detection within 2 s).
 
-use std::process::Stdio;
 use std::sync::mpsc::Sender;
 use std::time::Duration;
 
-use tokio::io::{AsyncBufReadExt, BufReader};
-use tokio::process::Command;
+use tokio::sync::mpsc;
 
-use crate::firewall::TamperWatch;
+use crate::firewall::{nft, TamperWatch};
 use crate::inbox::Msg;
 
 /// Changes arrive in bursts (a table is many objects); check once after.
 const BURST: Duration = Duration::from_millis(20);
 
+/// What the log says once the tamper watch listens (tests wait for it).
+pub const WATCHING: &str = "tamper watch: subscribed to nftables' change events";
+
 pub async fn run(watch: TamperWatch, engine: Sender<Msg>) {
     match watch {
-        TamperWatch::Events => loop {
-            if let Err(e) = nft_monitor(&engine).await {
-                tracing::warn!("`nft monitor` failed ({e}); checking every second instead");
+        TamperWatch::Events => {
+            if let Err(e) = events(&engine).await {
+                tracing::warn!(
+                    "tamper watch: nftables' change events failed ({e}); checking every second \
+                     instead"
+                );
                 timer(&engine, Duration::from_secs(1)).await;
-                return;
             }
-            // The monitor exited (nft upgraded, killed): check now, restart.
-            if engine.send(Msg::CheckFirewall).is_err() {
-                return;
-            }
-            tokio::time::sleep(Duration::from_secs(1)).await;
-        },
+        }
         TamperWatch::Poll(every) => timer(&engine, every).await,
     }
 }
@@ -48,56 +47,27 @@ async fn timer(engine: &Sender<Msg>, every: Duration) {
     }
 }
 
-/// Runs `nft monitor` until it exits; each burst of events -> one check.
-async fn nft_monitor(engine: &Sender<Msg>) -> std::io::Result<()> {
-    let mut cmd = Command::new("nft");
-    cmd.args(["monitor", "ruleset"])
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .kill_on_drop(true);
-    die_with_parent(&mut cmd);
-    let mut child = cmd.spawn()?;
-    let stdout = child
-        .stdout
-        .take()
-        .ok_or_else(|| std::io::Error::other("no stdout from nft monitor"))?;
-    let mut lines = BufReader::new(stdout).lines();
-    while lines.next_line().await?.is_some() {
-        // Swallow the rest of the burst, then check once.
-        while let Ok(Ok(Some(_))) = tokio::time::timeout(BURST, lines.next_line()).await {}
+/// One check per burst of nftables change events, until the engine is
+/// gone; an error if the socket cannot be opened or read.
+async fn events(engine: &Sender<Msg>) -> std::io::Result<()> {
+    let fd = nft::open_events()?;
+    let (tx, mut rx) = mpsc::channel(1);
+    let forward = tokio::spawn(crate::bursts::forward(fd, BURST, tx));
+    tracing::info!("{WATCHING}");
+    // Whatever happened before we listened is found by this first check.
+    if engine.send(Msg::CheckFirewall).is_err() {
+        forward.abort();
+        return Ok(());
+    }
+    while rx.recv().await.is_some() {
         if engine.send(Msg::CheckFirewall).is_err() {
+            forward.abort();
             return Ok(());
         }
     }
-    let _ = child.wait().await;
-    Ok(())
-}
-
-/// `kill_on_drop` covers a clean exit only. If the helper is SIGKILLed or
-/// crashes, `nft monitor` would live on forever (blocked on netlink, never
-/// writing to the dead pipe), and every restart would add another one.
-/// The parent-death signal ends it with us. It is tied to the thread that
-/// spawned it: that is the runtime's thread, which lives as long as the
-/// helper does.
-#[cfg(target_os = "linux")]
-fn die_with_parent(cmd: &mut Command) {
-    // SAFETY: prctl is a plain syscall, async-signal-safe between fork
-    // and exec, and touches no memory of ours.
-    let parent = std::process::id();
-    unsafe {
-        cmd.pre_exec(move || {
-            if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL) != 0 {
-                return Err(std::io::Error::last_os_error());
-            }
-            // We may have died before the prctl took effect.
-            if u32::try_from(libc::getppid()).ok() != Some(parent) {
-                return Err(std::io::Error::other("airlockd exited"));
-            }
-            Ok(())
-        });
+    // The forwarder ended: it failed (or, never, the channel closed).
+    match forward.await {
+        Ok(result) => result,
+        Err(e) => Err(std::io::Error::other(e)),
     }
 }
-
-#[cfg(not(target_os = "linux"))]
-fn die_with_parent(_cmd: &mut Command) {}

@@ -264,7 +264,7 @@ pub fn main() -> anyhow::Result<()> {
     let per_min = |n: u64| n as f64 * 60.0 / idle_secs as f64;
     println!();
     println!(
-        "helper idle RSS {} KiB; its `nft monitor` child(ren) {} KiB",
+        "helper idle RSS {} KiB; its child processes {} KiB (none expected: the tamper watch is in-process)",
         rss_kib(pid).unwrap_or(0),
         kids.iter().filter_map(|k| rss_kib(*k)).sum::<u64>()
     );

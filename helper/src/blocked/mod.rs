@@ -159,7 +159,7 @@ fn read_pflog(log: BlockLog) {
     use std::collections::HashMap;
     use std::time::Duration;
 
-    use airlock_shared::blocked::{bpf, pflog};
+    use airlock_shared::blocked::bpf;
     use airlock_shared::render::pf::ANCHOR_NAME;
     use pflog_macos::{PflogBpf, PflogReadError};
 
@@ -189,7 +189,7 @@ fn read_pflog(log: BlockLog) {
         set_reading(true, None);
         loop {
             let batch = match dev.read() {
-                Ok(buf) => pflog::events_from_bpf(buf, ANCHOR_NAME),
+                Ok(buf) => bpf::events_from_bpf(buf, ANCHOR_NAME),
                 Err(e) => {
                     if !matches!(e, PflogReadError::Gone) {
                         tracing::warn!("blocked list interrupted: {e}");

@@ -7,7 +7,6 @@
 use std::os::fd::OwnedFd;
 use std::time::Duration;
 
-use tokio::io::unix::AsyncFd;
 use tokio::sync::mpsc;
 
 #[cfg(target_os = "linux")]
@@ -28,45 +27,5 @@ pub fn open() -> std::io::Result<OwnedFd> {
 
 /// Forwards change bursts to `tx` until the receiver is gone.
 pub async fn run(fd: OwnedFd, tx: mpsc::Sender<()>) -> std::io::Result<()> {
-    // SAFETY: an OwnedFd stays open and keeps referring to the same socket
-    // for as long as the AsyncFd owns it, which is all `register` asks.
-    let afd = unsafe { AsyncFd::register(fd) }?;
-    let mut buf = vec![0u8; 64 * 1024];
-    loop {
-        drain(&afd, &mut buf).await?;
-        // Let the rest of the burst arrive, then swallow it too.
-        tokio::time::sleep(COALESCE).await;
-        drain_ready(&afd, &mut buf)?;
-        if tx.send(()).await.is_err() {
-            return Ok(());
-        }
-    }
-}
-
-/// Waits until at least one message arrived and reads everything queued.
-async fn drain(afd: &AsyncFd<OwnedFd>, buf: &mut [u8]) -> std::io::Result<()> {
-    loop {
-        let mut guard = afd.readable().await?;
-        match guard.try_io(|inner| platform::read_nonblocking(inner.get_ref(), buf)) {
-            Ok(Ok(_)) => {
-                drain_ready(afd, buf)?;
-                return Ok(());
-            }
-            Ok(Err(e)) => return Err(e),
-            Err(_would_block) => continue,
-        }
-    }
-}
-
-fn drain_ready(afd: &AsyncFd<OwnedFd>, buf: &mut [u8]) -> std::io::Result<()> {
-    loop {
-        match platform::read_nonblocking(afd.get_ref(), buf) {
-            Ok(_) => continue,
-            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => return Ok(()),
-            // The kernel dropped messages because we were slow: a fresh
-            // snapshot covers whatever we missed.
-            Err(e) if e.raw_os_error() == Some(libc::ENOBUFS) => continue,
-            Err(e) => return Err(e),
-        }
-    }
+    crate::bursts::forward(fd, COALESCE, tx).await
 }

@@ -22,7 +22,3 @@ pub fn open_change_socket() -> std::io::Result<OwnedFd> {
     bind(fd.as_raw_fd(), &NetlinkAddr::new(0, GROUPS))?;
     Ok(fd)
 }
-
-pub fn read_nonblocking(fd: &OwnedFd, buf: &mut [u8]) -> std::io::Result<usize> {
-    Ok(nix::unistd::read(fd.as_raw_fd(), buf)?)
-}

@@ -17,7 +17,3 @@ pub fn open_change_socket() -> std::io::Result<OwnedFd> {
     }
     Ok(fd)
 }
-
-pub fn read_nonblocking(fd: &OwnedFd, buf: &mut [u8]) -> std::io::Result<usize> {
-    Ok(nix::unistd::read(fd.as_raw_fd(), buf)?)
-}

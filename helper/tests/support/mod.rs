@@ -264,27 +264,25 @@ impl Helper {
         }
     }
 
-    /// PIDs of the helper's children (e.g. `nft monitor`), recursively.
+    /// PIDs of the helper's children (it should have none), recursively.
     pub fn descendants(&self) -> Vec<i32> {
         airlock_lab::netns::descendants(self.pid)
     }
 
-    /// Waits until the helper runs `nft monitor` (its tamper watchdog),
-    /// plus a moment for it to subscribe to the kernel's events.
+    /// Waits until the helper's tamper watch listens to nftables' change
+    /// events (it logs [`airlock_helper::watchdog::WATCHING`]).
     pub fn wait_watchdog(&self) {
         let start = Instant::now();
         while start.elapsed() < Duration::from_secs(5) {
-            let watching = self.descendants().iter().any(|p| {
-                std::fs::read(format!("/proc/{p}/cmdline"))
-                    .is_ok_and(|c| c.split(|b| *b == 0).any(|a| a == b"monitor"))
-            });
-            if watching {
-                std::thread::sleep(Duration::from_millis(100));
+            if self.log_text().contains(airlock_helper::watchdog::WATCHING) {
                 return;
             }
             std::thread::sleep(Duration::from_millis(5));
         }
-        panic!("airlockd never started `nft monitor`\n{}", self.log_text());
+        panic!(
+            "airlockd's tamper watch never subscribed\n{}",
+            self.log_text()
+        );
     }
 }
 

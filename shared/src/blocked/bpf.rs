@@ -15,9 +15,12 @@
 //!
 //! All host order (little-endian on every Mac). Unverified on a Mac: built
 //! from `net/bpf.h` and tested with constructed buffers; each captured
-//! record then goes to [`super::pflog::parse`].
+//! record then goes to [`super::pflog::parse`] ([`events_from_bpf`]).
 
 use thiserror::Error;
+
+use super::pflog;
+use super::BlockedEvent;
 
 const BPF_HDR_MIN: usize = 18;
 
@@ -184,9 +187,30 @@ impl ReaderConfig {
             buffer_len: 64 * 1024,
             read_timeout_ms: 1000,
             immediate: false,
-            snaplen: packet_snaplen.saturating_add(super::pflog::PFLOG_HDRLEN as u32),
+            snaplen: packet_snaplen.saturating_add(pflog::PFLOG_HDRLEN as u32),
         }
     }
+}
+
+/// What one BPF read of `pflog0` holds, as events: the records of
+/// packets our anchor dropped. `skipped` counts the rest (other rules'
+/// records, should no kernel filter have kept them out; records that do
+/// not decode); a malformed BPF frame ends the buffer (see [`records`]).
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct ReadBatch {
+    pub events: Vec<BlockedEvent>,
+    pub skipped: usize,
+}
+
+pub fn events_from_bpf(buf: &[u8], anchor_name: &str) -> ReadBatch {
+    let mut batch = ReadBatch::default();
+    for rec in records(buf) {
+        match rec.map(pflog::parse) {
+            Ok(Ok((h, event))) if pflog::is_ours(&h, anchor_name) => batch.events.push(event),
+            _ => batch.skipped += 1,
+        }
+    }
+    batch
 }
 
 #[cfg(test)]

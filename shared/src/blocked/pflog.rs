@@ -169,27 +169,6 @@ pub fn parse(b: &[u8]) -> Result<(PflogHeader, BlockedEvent), PflogError> {
     Ok((h, event))
 }
 
-/// What one BPF read of `pflog0` holds, as events: the records of
-/// packets our anchor dropped. `skipped` counts the rest (other rules'
-/// records, should no kernel filter have kept them out; records that do
-/// not decode); a malformed BPF frame ends the buffer (see [`super::bpf`]).
-#[derive(Debug, Default, PartialEq, Eq)]
-pub struct ReadBatch {
-    pub events: Vec<BlockedEvent>,
-    pub skipped: usize,
-}
-
-pub fn events_from_bpf(buf: &[u8], anchor_name: &str) -> ReadBatch {
-    let mut batch = ReadBatch::default();
-    for rec in super::bpf::records(buf) {
-        match rec.map(parse) {
-            Ok(Ok((h, event))) if is_ours(&h, anchor_name) => batch.events.push(event),
-            _ => batch.skipped += 1,
-        }
-    }
-    batch
-}
-
 #[cfg(test)]
 mod tests {
     use super::super::ip::tests::{ports, v4};
@@ -298,12 +277,15 @@ mod tests {
         buf.extend(bpf_frame(&passed));
         buf.extend(bpf_frame(&ours));
         buf.extend(bpf_frame(&[61, 2])); // cut short
-        let batch = events_from_bpf(&buf, "0.airlock");
+        let batch = super::super::bpf::events_from_bpf(&buf, "0.airlock");
         assert_eq!(batch.events.len(), 2);
         assert_eq!(batch.skipped, 3);
         assert_eq!(batch.events[0].dst_port, Some(53));
         assert_eq!(batch.events[0].sender.pid, Some(4242));
-        assert_eq!(events_from_bpf(&[], "0.airlock"), ReadBatch::default());
+        assert_eq!(
+            super::super::bpf::events_from_bpf(&[], "0.airlock"),
+            super::super::bpf::ReadBatch::default()
+        );
     }
 
     /// What one batched read of a flood holds (the reader's 64 KiB
@@ -334,7 +316,7 @@ mod tests {
             .collect();
         // A full buffer of records decodes to exactly that many events.
         // (Its speed is not a test's business; the note has the figure.)
-        let batch = events_from_bpf(&buf, "0.airlock");
+        let batch = super::super::bpf::events_from_bpf(&buf, "0.airlock");
         assert_eq!((batch.events.len(), batch.skipped), (per_read, 0));
     }
 

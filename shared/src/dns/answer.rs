@@ -4,8 +4,9 @@
 use std::net::IpAddr;
 
 use super::error::ParseError;
+use super::limits::MAX_MESSAGE_LEN;
 use super::message::{
-    Header, Question, Rcode, CLASS_IN, HEADER_LEN, MAX_MESSAGE_LEN, TYPE_A, TYPE_AAAA, TYPE_CNAME,
+    Header, Question, Rcode, CLASS_IN, HEADER_LEN, TYPE_A, TYPE_AAAA, TYPE_CNAME,
 };
 use super::name::Name;
 

@@ -2,7 +2,7 @@
 //! by the message and name readers (its own file, so neither imports the
 //! other for it).
 
-use super::message::MAX_MESSAGE_LEN;
+use super::limits::{MAX_MESSAGE_LEN, MAX_POINTER_HOPS};
 
 /// Why bytes are not a message the resolver will answer. The helper drops
 /// the packet and logs this; it never panics on it.
@@ -24,10 +24,7 @@ pub enum ParseError {
     NameTooLong,
     #[error("a compression pointer points forward or into its own name")]
     ForwardPointer,
-    #[error(
-        "more than {} compression pointers in one name",
-        super::name::MAX_POINTER_HOPS
-    )]
+    #[error("more than {} compression pointers in one name", MAX_POINTER_HOPS)]
     TooManyPointers,
     #[error("a reserved label type")]
     BadLabelType,

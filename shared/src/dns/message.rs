@@ -2,15 +2,11 @@
 //! untrusted bytes.
 
 use super::error::ParseError;
+use super::limits::MAX_MESSAGE_LEN;
 use super::name::Name;
 
 /// Fixed header size.
 pub const HEADER_LEN: usize = 12;
-/// Longest message accepted, over UDP or TCP. A query is a header and one
-/// question (at most 12 + 255 + 4 bytes) plus an EDNS record; 4096 is
-/// EDNS's usual buffer size. Anything longer is not a query a stub
-/// resolver sends, and refusing it bounds the work per packet.
-pub const MAX_MESSAGE_LEN: usize = 4096;
 
 pub const TYPE_A: u16 = 1;
 pub const TYPE_CNAME: u16 = 5;

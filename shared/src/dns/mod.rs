@@ -24,6 +24,7 @@ mod answer;
 mod build;
 mod decide;
 mod error;
+mod limits;
 mod message;
 mod name;
 mod pins;
@@ -34,9 +35,10 @@ pub use decide::{
     decide, default_network_check_names, Decision, ResolverNames, PLACEHOLDER_V4, PLACEHOLDER_V6,
 };
 pub use error::ParseError;
+pub use limits::{MAX_MESSAGE_LEN, MAX_POINTER_HOPS};
 pub use message::{
-    parse_query, Header, Query, Question, Rcode, CLASS_IN, HEADER_LEN, MAX_MESSAGE_LEN, TYPE_A,
-    TYPE_AAAA, TYPE_CNAME,
+    parse_query, Header, Query, Question, Rcode, CLASS_IN, HEADER_LEN, TYPE_A, TYPE_AAAA,
+    TYPE_CNAME,
 };
-pub use name::{Name, NameError, MAX_LABEL_LEN, MAX_NAME_LEN, MAX_POINTER_HOPS};
+pub use name::{Name, NameError, MAX_LABEL_LEN, MAX_NAME_LEN};
 pub use pins::{AnsweredPin, PinTable, MAX_PINS, MAX_PIN_SECS, MIN_PIN_SECS};

@@ -3,15 +3,12 @@
 use std::fmt;
 
 use super::error::ParseError;
+use super::limits::MAX_POINTER_HOPS;
 
 /// RFC 1035 §2.3.4: a label is at most 63 bytes.
 pub const MAX_LABEL_LEN: usize = 63;
 /// RFC 1035 §2.3.4: a name is at most 255 bytes in wire form.
 pub const MAX_NAME_LEN: usize = 255;
-/// Compression pointers followed for one name. Pointers must also point
-/// strictly before the part of the name that holds them, so a loop is
-/// impossible anyway; the bound keeps the work per name small on top.
-pub const MAX_POINTER_HOPS: usize = 16;
 
 /// A domain name in uncompressed wire form (length-prefixed labels, ending
 /// with the root's zero byte), keeping the asker's letter case so an answer

@@ -23,7 +23,19 @@ use airlock_shared::firewall_kind::FirewallKind;
 use shape::TableShape;
 
 pub mod conntrack;
+#[cfg(target_os = "linux")]
+#[path = "events_linux.rs"]
+mod events;
 pub mod shape;
+
+/// Opens a socket that becomes readable on every change to the kernel's
+/// nftables ruleset (the tamper watch's event source).
+pub fn open_events() -> std::io::Result<std::os::fd::OwnedFd> {
+    #[cfg(target_os = "linux")]
+    return events::open();
+    #[cfg(not(target_os = "linux"))]
+    return Err(std::io::Error::from(std::io::ErrorKind::Unsupported));
+}
 
 /// Our table's name in family `inet`.
 pub const TABLE: &str = "airlock";
