@@ -1,9 +1,14 @@
 //! The event loop: owns the [`Model`] and the tray, applies every event
 //! (helper status, request answer, menu click) to the model, re-renders.
 //!
-//! Nothing here polls. The loop sleeps in `ControlFlow::Wait` and wakes
-//! only through the `EventLoopProxy` (tao's `WaitUntil` does not wake an
-//! idle GTK loop), which the helper threads and muda's menu handler use.
+//! The loop never polls. It sleeps in `ControlFlow::Wait` and wakes only
+//! through the `EventLoopProxy` (tao's `WaitUntil` does not wake an idle
+//! GTK loop), which the helper threads and muda's menu handler use. The
+//! one poll is the blocked list's, on its own thread and only while the
+//! helper is connected (`helper_link::BLOCKED_POLL`); it wakes the loop
+//! only when the list changed, or every 10 s so its ages move on. Its
+//! measured cost (ui_bench, 30 s idle, connected): 0.9 wakeups/s and
+//! 0.03 % CPU, against none without it.
 
 use std::path::PathBuf;
 use std::sync::mpsc;
