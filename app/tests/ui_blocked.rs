@@ -34,7 +34,7 @@ use common::*;
 
 const WAIT: Duration = Duration::from_secs(10);
 const BLOCKED: &str = "Recently Blocked";
-const SUGGESTION: &str = "Allow 198.51.100.7:1194/udp as a VPN Server? (1194 is OpenVPN's port)";
+const SUGGESTION: &str = "Allow 198.51.100.7:1194/udp as a VPN Server? (OpenVPN's port)";
 
 fn item(desktop: &Desktop) -> dbusmenu::Item {
     dbusmenu::Item::find(desktop).expect("the app's StatusNotifierItem")

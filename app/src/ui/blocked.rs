@@ -59,14 +59,34 @@ pub fn suggestion_label(s: &Suggestion) -> String {
         ),
         Suggestion::AddVpnServer { endpoints, port } => format!(
             "Allow {} as a VPN Server? ({})",
-            endpoints
-                .iter()
-                .map(Endpoint::to_string)
-                .collect::<Vec<_>>()
-                .join(" + "),
+            servers(endpoints),
             port.why()
         ),
     }
+}
+
+/// "203.0.113.9:500+4500/udp" for one server's ports, so the label fits
+/// a menu; else each in full.
+fn servers(endpoints: &[Endpoint]) -> String {
+    let Some(first) = endpoints.first() else {
+        return String::new();
+    };
+    let one_server = endpoints
+        .iter()
+        .all(|e| e.address == first.address && e.protocol == first.protocol);
+    if !one_server {
+        return endpoints
+            .iter()
+            .map(Endpoint::to_string)
+            .collect::<Vec<_>>()
+            .join(" + ");
+    }
+    let ports: Vec<String> = endpoints.iter().map(|e| e.port.to_string()).collect();
+    let host = match first.address {
+        std::net::IpAddr::V6(a) => format!("[{a}]"),
+        a => a.to_string(),
+    };
+    format!("{host}:{}/{}", ports.join("+"), first.protocol)
 }
 
 /// The suggestion's key in its menu item's id, read back on a click.
@@ -198,8 +218,16 @@ mod tests {
         };
         assert_eq!(
             suggestion_label(&ike),
-            "Allow 203.0.113.9:500/udp + 203.0.113.9:4500/udp as a VPN Server? \
-             (500 and 4500/udp are IKEv2/IPsec's ports)"
+            "Allow 203.0.113.9:500+4500/udp as a VPN Server? \
+             (IKEv2/IPsec's ports)"
+        );
+        let v6 = Suggestion::AddVpnServer {
+            endpoints: vec!["[2001:db8::7]:51820/udp".parse().unwrap()],
+            port: VpnPort::WireGuard,
+        };
+        assert_eq!(
+            suggestion_label(&v6),
+            "Allow [2001:db8::7]:51820/udp as a VPN Server? (WireGuard's usual port)"
         );
         assert_eq!(
             suggestion_key(&ike),

@@ -306,13 +306,20 @@ mod tests {
         let mut l = Ledger::new();
         let ike = [ep("203.0.113.9:500/udp"), ep("203.0.113.9:4500/udp")];
         record(&mut l, &ike, &Source::Blocked, 100);
-        record(&mut l, &[ep("198.51.100.7:1194/udp")], &Source::Blocked, 200);
+        record(
+            &mut l,
+            &[ep("198.51.100.7:1194/udp")],
+            &Source::Blocked,
+            200,
+        );
         let mut allowed = ike.to_vec();
         allowed.push(ep("198.51.100.7:1194/udp"));
         let e = entries(&allowed, &l, 0);
         assert_eq!(e.len(), 2, "{e:?}");
         assert_eq!(e[0].endpoints, ike);
-        assert!(e[0].origin.starts_with("Allowed from Recently Blocked, since "));
+        assert!(e[0]
+            .origin
+            .starts_with("Allowed from Recently Blocked, since "));
         assert_eq!(e[1].endpoints, [ep("198.51.100.7:1194/udp")]);
     }
 

@@ -1484,7 +1484,7 @@ mod tests {
                     "(uid 1000 → 224.0.0.251:5353/udp ×40, 10 s ago)",
                     "--",
                     "Turn On DNS While Disconnected (DNS to 192.168.1.1 blocked)",
-                    "Allow 198.51.100.7:1194/udp as a VPN Server? (1194 is OpenVPN's port)",
+                    "Allow 198.51.100.7:1194/udp as a VPN Server? (OpenVPN's port)",
                     "--",
                     "Show All…",
                 ]

@@ -64,9 +64,9 @@ impl VpnPort {
     /// Why this port looks like a VPN's, in words.
     pub fn why(self) -> &'static str {
         match self {
-            VpnPort::OpenVpn => "1194 is OpenVPN's port",
-            VpnPort::WireGuard => "51820/udp is WireGuard's usual port",
-            VpnPort::Ike => "500 and 4500/udp are IKEv2/IPsec's ports",
+            VpnPort::OpenVpn => "OpenVPN's port",
+            VpnPort::WireGuard => "WireGuard's usual port",
+            VpnPort::Ike => "IKEv2/IPsec's ports",
         }
     }
 }
@@ -98,8 +98,11 @@ impl Suggestion {
                 list(resolvers.iter())
             ),
             Suggestion::AddVpnServer { endpoints, port } => format!(
-                "Add this VPN server? {} was blocked ({}): {}",
-                endpoints[0],
+                "Add this VPN server? Traffic to {} on {} was blocked: {}",
+                endpoints
+                    .first()
+                    .map(|e| e.address.to_string())
+                    .unwrap_or_default(),
                 port.why(),
                 self.command()
             ),
@@ -344,8 +347,8 @@ mod tests {
         let s = suggest(&[entry("198.51.100.7", 51820, Protocol::Udp)], &BLOCKING);
         assert_eq!(
             s[0].words(),
-            "Add this VPN server? 198.51.100.7:51820/udp was blocked (51820/udp is \
-             WireGuard's usual port): sudo airlockctl endpoints add 198.51.100.7:51820/udp"
+            "Add this VPN server? Traffic to 198.51.100.7 on WireGuard's usual port was \
+             blocked: sudo airlockctl endpoints add 198.51.100.7:51820/udp"
         );
     }
 
