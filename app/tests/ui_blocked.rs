@@ -13,6 +13,9 @@
 //!   user would have it) in that namespace: every check passes, shown as
 //!   a notification and under the status line; with the kill switch off
 //!   it says there is nothing to test.
+//! - Against the fake helper, which refuses changes: the suggestion's
+//!   click is refused with the helper's reason (menu and notification),
+//!   and a sender's process name is shown where the platform gives one.
 //!
 //! Printed: packet to menu row, and the Test Protection run.
 //! Needs what `ui_real_helper` needs (and `setpriv`); skips (fails under
@@ -23,6 +26,7 @@
 mod common;
 
 use std::os::unix::fs::PermissionsExt;
+use std::path::Path;
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
@@ -213,5 +217,82 @@ fn blocked_traffic_and_the_protection_test_in_the_menu() {
         desktop
             .notifications()
             .contains("Protection test: nothing tested")
+    });
+}
+
+/// A suggestion is a change like any other: needing an administrator, a
+/// refusal is shown with the helper's reason (menu and notification) and
+/// the suggestion stays. Against the fake helper, which refuses changes.
+#[test]
+fn a_refused_suggestion_says_why() {
+    use airlock_shared::blocked::{
+        BlockedDirection, BlockedEntry, BlockedReport, InterfaceRef, Sender,
+    };
+    use airlock_shared::ipc::protocol::{ErrorCode, IpcError, Outcome, RequestBody, ResponseBody};
+    use airlock_shared::policy::Protocol;
+    use airlock_shared::status::KillSwitch;
+
+    if !ui_prerequisites("the refused-suggestion UI test") {
+        return;
+    }
+    let desktop = Desktop::start(TrayHost::StatusNotifier);
+    let blocked = BlockedReport {
+        reading: true,
+        entries: vec![BlockedEntry {
+            dst: "198.51.100.7".parse().unwrap(),
+            dst_port: Some(1194),
+            protocol: Protocol::Udp,
+            direction: BlockedDirection::Out,
+            interface: InterfaceRef::Name("en0".into()),
+            sender: Sender {
+                uid: Some(0),
+                pid: Some(412),
+                process: Some("openvpn".into()),
+            },
+            name: None,
+            last_src: "192.168.1.20".parse().unwrap(),
+            count: 14,
+            first_seen_ms: now() * 1000,
+            last_seen_ms: now() * 1000,
+        }],
+        ..BlockedReport::default()
+    };
+    // Blocking: on, no tunnel.
+    let fake = FakeHelper::beside(&desktop, status(KillSwitch::On, false, true)).answer_with(
+        move |body| match body {
+            RequestBody::GetBlocked => Some(Outcome::Ok(ResponseBody::Blocked(blocked.clone()))),
+            RequestBody::ListEndpoints => Some(Outcome::Ok(ResponseBody::Endpoints(vec![]))),
+            _ => None,
+        },
+    );
+    let why = "uid 1000 is neither root nor in the `admin` group (try sudo)";
+    fake.refuse_changes(Some(IpcError::new(ErrorCode::NotAuthorized, why)));
+    let _app = desktop.start_app(Path::new(env!("CARGO_BIN_EXE_airlock")), &fake.socket);
+    // The process name, where the platform gives it (macOS).
+    let rows = wait_for_submenu(&desktop, &[BLOCKED], WAIT, "the suggestion", |m| {
+        m.contains(SUGGESTION)
+    });
+    assert!(
+        rows.contains("openvpn → 198.51.100.7:1194 (OpenVPN?) ×14, "),
+        "{rows}"
+    );
+    click(&desktop, &[BLOCKED, SUGGESTION]);
+    let said = format!("Couldn't allow 198.51.100.7:1194/udp: not authorized — {why}");
+    wait_for(WAIT, "the refusal notification", || {
+        desktop.notifications().contains(&said)
+    });
+    wait_menu(&desktop, WAIT, "the refusal in the menu", |m| {
+        m.lines()
+            .nth(1)
+            .is_some_and(|l| l.starts_with("Couldn't allow 198.51.100.7:1194/udp: not authorized"))
+    });
+    assert!(fake.requests().iter().any(|r| matches!(
+        r,
+        RequestBody::AddEndpoints { endpoints }
+            if endpoints.iter().map(ToString::to_string).eq(["198.51.100.7:1194/udp"])
+    )));
+    // Still suggested: nothing was allowed.
+    wait_for_submenu(&desktop, &[BLOCKED], WAIT, "still suggested", |m| {
+        m.contains(SUGGESTION)
     });
 }
