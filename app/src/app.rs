@@ -1,15 +1,22 @@
 //! The event loop: owns the [`Model`] and the tray, applies every event
 //! (helper status, request answer, menu click) to the model, re-renders.
 //!
-//! Nothing here polls. The loop sleeps in `ControlFlow::Wait` and wakes
-//! only through the `EventLoopProxy` (tao's `WaitUntil` does not wake an
-//! idle GTK loop), which the helper threads and muda's menu handler use.
+//! The loop never polls. It sleeps in `ControlFlow::Wait` and wakes only
+//! through the `EventLoopProxy` (tao's `WaitUntil` does not wake an idle
+//! GTK loop), which the helper threads and muda's menu handler use. The
+//! one poll is the blocked list's, on its own thread and only while the
+//! helper is connected (`helper_link::BLOCKED_POLL`); it wakes the loop
+//! only when the list changed, or every 10 s so its ages move on. Its
+//! measured cost (ui_bench, 30 s idle, connected): 0.9 wakeups/s and
+//! 0.03 % CPU, against none without it.
 
 use std::path::PathBuf;
 use std::sync::mpsc;
 
 use airlock_client::LoadedRules;
+use airlock_shared::blocked::BlockedReport;
 use airlock_shared::ipc::protocol::ResponseBody;
+use airlock_shared::selftest::Report;
 use airlock_shared::status::Status;
 use muda::{MenuEvent, MenuId};
 use tao::event::{Event, StartCause};
@@ -21,9 +28,12 @@ use crate::helper_install;
 use crate::helper_link::{self, Answer, Reply};
 use crate::login_item;
 use crate::platform;
+use crate::selftest_run;
+use crate::ui::blocked;
 use crate::ui::model::Failure;
-use crate::ui::model::{failure_text, Action, Link, Model};
+use crate::ui::model::{failure_text, Action, Blocked, Link, Model};
 use crate::ui::notify_rules;
+use crate::ui::protection_test::{self, ProtectionTest};
 use crate::ui::servers;
 use crate::ui::show_rules;
 use crate::ui::tray::Tray;
@@ -39,6 +49,10 @@ pub enum AppEvent {
     /// The file dialog closed: what was picked, and whether to turn the
     /// kill switch on after allowing it.
     Picked(Option<PathBuf>, bool),
+    /// The blocked poller read the list.
+    Blocked(BlockedReport),
+    /// "Test Protection" finished.
+    Tested(Result<Report, String>),
 }
 
 struct App {
@@ -53,6 +67,10 @@ struct App {
     ledger_path: Option<PathBuf>,
     /// Wakes the loop from the file dialog's thread.
     proxy: tao::event_loop::EventLoopProxy<AppEvent>,
+    /// Tells the blocked poller whether the helper is connected.
+    blocked_poller: mpsc::Sender<bool>,
+    polling: bool,
+    socket: PathBuf,
 }
 
 pub fn run(socket: PathBuf) -> anyhow::Result<()> {
@@ -73,7 +91,11 @@ pub fn run(socket: PathBuf) -> anyhow::Result<()> {
         proxy.send_event(AppEvent::Reply(reply)).is_ok()
     })?;
     let proxy = event_loop.create_proxy();
-    helper_link::spawn_subscriber(socket, move |link| {
+    let blocked_poller = helper_link::spawn_blocked_poller(socket.clone(), move |report| {
+        proxy.send_event(AppEvent::Blocked(report)).is_ok()
+    })?;
+    let proxy = event_loop.create_proxy();
+    helper_link::spawn_subscriber(socket.clone(), move |link| {
         proxy.send_event(AppEvent::Link(link)).is_ok()
     })?;
 
@@ -92,6 +114,9 @@ pub fn run(socket: PathBuf) -> anyhow::Result<()> {
         listing: false,
         ledger_path,
         proxy: event_loop.create_proxy(),
+        blocked_poller,
+        polling: false,
+        socket,
     };
     event_loop.run(move |event, _, control_flow| {
         *control_flow = ControlFlow::Wait;
@@ -156,6 +181,23 @@ impl App {
                 if let Some(c) = command {
                     return self.on_command(c);
                 }
+            }
+            AppEvent::Blocked(report) => {
+                // A read that raced a disconnect is about a helper gone.
+                if self.model.link.status().is_some() {
+                    self.model.blocked = Some(Blocked {
+                        report,
+                        at_ms: clock::now_ms(),
+                    });
+                }
+            }
+            AppEvent::Tested(result) => {
+                platform::notify(&protection_test::notification(&result));
+                self.model.protection_test =
+                    self.model.link.status().map(|s| ProtectionTest::Done {
+                        result,
+                        protection: s.protection,
+                    });
             }
             AppEvent::Picked(picked, then_enable) => {
                 self.model.picking = false;
@@ -226,6 +268,18 @@ impl App {
     }
 
     fn on_link(&mut self, link: Link) {
+        let connected = matches!(link, Link::Connected(_));
+        if connected != self.polling {
+            // The poller reads only while the helper is there.
+            let _ = self.blocked_poller.send(connected);
+            self.polling = connected;
+        }
+        // A result says something only about the state it was made in.
+        if let Some(ProtectionTest::Done { protection, .. }) = &self.model.protection_test {
+            if link.status().map(|s| s.protection) != Some(*protection) {
+                self.model.protection_test = None;
+            }
+        }
         if let Link::Connected(new) = &link {
             if let Some(prev) = &self.last_status {
                 if let Some(n) = notify_rules::decide(prev, new, clock::now_unix()) {
@@ -239,6 +293,7 @@ impl App {
             // list.
             self.model.refusal = None;
             self.model.servers.allowed = None;
+            self.model.blocked = None;
         }
         self.model.link = link;
         if let Link::Connected(new) = &self.model.link {
@@ -362,6 +417,30 @@ impl App {
                 };
                 // Whatever we meant, show what is on disk now.
                 self.model.login_item = login_item::read();
+            }
+            Command::ShowBlocked => {
+                if let Some(b) = &self.model.blocked {
+                    let doc = blocked::document(b, &self.model.suggestions());
+                    self.model.refusal = blocked::write(&show_rules::rules_dir(), &doc)
+                        .map_err(|e| format!("cannot write the list: {e}"))
+                        .and_then(|path| platform::open(&path))
+                        .err()
+                        .map(|e| format!("Couldn't show what was blocked: {e}"));
+                }
+            }
+            Command::TestProtection => {
+                self.model.protection_test = Some(ProtectionTest::Running);
+                let (proxy, socket) = (self.proxy.clone(), self.socket.clone());
+                let spawned = std::thread::Builder::new()
+                    .name("airlock-selftest".into())
+                    .spawn(move || {
+                        let result = selftest_run::run(&socket);
+                        let _ = proxy.send_event(AppEvent::Tested(result));
+                    });
+                if let Err(e) = spawned {
+                    self.model.protection_test = None;
+                    self.model.refusal = Some(format!("Couldn't test protection: {e}"));
+                }
             }
             Command::InstallHelper => match helper_install::run() {
                 Ok(()) => {

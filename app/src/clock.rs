@@ -12,6 +12,12 @@ pub fn now_unix() -> u64 {
     time::unix_secs(SystemTime::now())
 }
 
+/// Unix milliseconds now: the blocked list's ages ("10 s ago") are
+/// counted from the helper's millisecond times.
+pub fn now_ms() -> u64 {
+    time::unix_millis(SystemTime::now())
+}
+
 /// The local zone's offset from UTC, in seconds, at Unix time `at` (so a
 /// pause that ends after a DST switch shows the right hour): `TZ` if set,
 /// else `/etc/localtime`, read by jiff from the system's zone database;

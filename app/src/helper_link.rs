@@ -4,7 +4,9 @@
 //!   pushed status (no polling); when the helper goes away it reports
 //!   that once and reconnects with [`Backoff`];
 //! - the worker sends the user's requests, one at a time, each on a fresh
-//!   connection, and reports each answer.
+//!   connection, and reports each answer;
+//! - the blocked poller reads the "Recently Blocked" list every
+//!   [`BLOCKED_POLL`] while (and only while) the helper is connected.
 //!
 //! Both hand results to a sink that wakes the UI loop (tao's
 //! `EventLoopProxy`); a sink returning `false` means the app is gone and
@@ -13,9 +15,10 @@
 use std::path::PathBuf;
 use std::sync::mpsc;
 use std::thread;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use airlock_client::{Client, ClientError, ClientOptions, LoadedRules};
+use airlock_shared::blocked::BlockedReport;
 use airlock_shared::endpoint::Endpoint;
 use airlock_shared::import::{self, Resolve, SystemResolver};
 use airlock_shared::ipc::protocol::{RequestBody, ResponseBody};
@@ -217,6 +220,93 @@ pub fn spawn_worker(
     Ok(tx)
 }
 
+/// How often the blocked list is read while the helper is connected.
+/// The helper pushes status but not the list (it changes with every
+/// refused packet, so pushing it would cost the helper what the kernel's
+/// rate limit saved). 3 s: someone who just tried something and opens
+/// the menu sees it as if live, while a read (a snapshot of at most 256
+/// rows, a few ms) every 3 s costs the helper nothing measurable; faster
+/// buys nothing a person notices.
+pub const BLOCKED_POLL: Duration = Duration::from_secs(3);
+
+/// With nothing new, the UI still hears every this often, so "10 s ago"
+/// ages (the menu's rows count in 10 s steps).
+const BLOCKED_REFRESH: Duration = Duration::from_secs(10);
+
+/// Whether a freshly read list goes to the UI: when it changed, or when
+/// the shown one's ages are due to move on.
+pub fn forward_blocked(
+    last: Option<&BlockedReport>,
+    new: &BlockedReport,
+    since_sent: Duration,
+) -> bool {
+    last != Some(new) || since_sent >= BLOCKED_REFRESH
+}
+
+/// Starts the blocked poller. Tell it through the returned channel
+/// whether the helper is connected (it reads only while it is); dropping
+/// the channel ends it. It keeps one connection and opens a new one
+/// after an error; a failed read is not shown (the status link already
+/// says when the helper is gone).
+pub fn spawn_blocked_poller(
+    socket: PathBuf,
+    sink: impl Fn(BlockedReport) -> bool + Send + 'static,
+) -> std::io::Result<mpsc::Sender<bool>> {
+    let (tx, rx) = mpsc::channel::<bool>();
+    thread::Builder::new()
+        .name("airlock-blocked".into())
+        .spawn(move || {
+            let mut connected = false;
+            let mut client: Option<Client> = None;
+            let mut last: Option<BlockedReport> = None;
+            let mut sent_at = Instant::now();
+            loop {
+                let told = if connected {
+                    match rx.recv_timeout(BLOCKED_POLL) {
+                        Ok(v) => Some(v),
+                        Err(mpsc::RecvTimeoutError::Timeout) => None,
+                        Err(mpsc::RecvTimeoutError::Disconnected) => return,
+                    }
+                } else {
+                    match rx.recv() {
+                        Ok(v) => Some(v),
+                        Err(_) => return,
+                    }
+                };
+                if let Some(v) = told {
+                    connected = v;
+                    if !connected {
+                        client = None;
+                        last = None;
+                        continue;
+                    }
+                }
+                let read = match client.take() {
+                    Some(c) => Ok(c),
+                    None => Client::connect_with(&socket, &options()),
+                }
+                .and_then(|mut c| c.request(RequestBody::GetBlocked).map(|r| (c, r)));
+                match read {
+                    Ok((c, ResponseBody::Blocked(report))) => {
+                        client = Some(c);
+                        if forward_blocked(last.as_ref(), &report, sent_at.elapsed()) {
+                            sent_at = Instant::now();
+                            last = Some(report.clone());
+                            if !sink(report) {
+                                return;
+                            }
+                        }
+                    }
+                    Ok((_, other)) => {
+                        eprintln!("airlock: unexpected answer to GetBlocked: {}", other.kind())
+                    }
+                    Err(e) => eprintln!("airlock: cannot read the blocked list: {e}"),
+                }
+            }
+        })?;
+    Ok(tx)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -257,5 +347,22 @@ mod tests {
             .collect();
         assert!(asked.len() > 1, "{asked:?}");
         assert_eq!(asked[0], 0);
+    }
+
+    #[test]
+    fn the_blocked_list_goes_to_the_ui_when_it_changed_or_ages() {
+        let a = BlockedReport::default();
+        let b = BlockedReport {
+            reading: true,
+            ..BlockedReport::default()
+        };
+        let soon = Duration::from_secs(3);
+        assert!(forward_blocked(None, &a, soon), "the first read");
+        assert!(!forward_blocked(Some(&a), &a, soon), "nothing new");
+        assert!(forward_blocked(Some(&a), &b, soon), "changed");
+        assert!(
+            forward_blocked(Some(&a), &a, BLOCKED_REFRESH),
+            "ages move on"
+        );
     }
 }

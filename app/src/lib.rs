@@ -14,6 +14,7 @@
 //!   macOS, an XDG autostart entry on Linux).
 //! - `smappservice`: the SMAppService vocabulary both of them share.
 //! - `helper_link`: the connection to the helper, with `backoff`, `clock`.
+//! - `selftest_run`: "Test Protection" runs `airlockctl selftest --json`.
 //! - `vpn_configs`: the VPN connections on disk, the record of where the
 //!   allowed servers came from, the file dialog (with their test seams).
 //!
@@ -28,6 +29,7 @@ pub mod helper_install;
 mod helper_link;
 pub mod login_item;
 pub mod platform;
+mod selftest_run;
 pub mod smappservice;
 pub mod ui;
 pub mod vpn_configs;

@@ -37,9 +37,11 @@ const OFF_ITEMS: &str = "---
 [ ] Allow AirPrint
 [ ] DNS While Disconnected
 VPN Servers
+Recently Blocked
 ---
 Pause for 5 Minutes (disabled)
 Show Rules…
+Test Protection
 ---
 [ ] Start at Login
 ---
@@ -53,9 +55,11 @@ const ON_ITEMS: &str = "---
 [ ] Allow AirPrint
 [ ] DNS While Disconnected
 VPN Servers
+Recently Blocked
 ---
 Pause for 5 Minutes
 Show Rules…
+Test Protection
 ---
 [ ] Start at Login
 ---
@@ -69,9 +73,11 @@ const PAUSED_ITEMS: &str = "---
 [ ] Allow AirPrint
 [ ] DNS While Disconnected
 VPN Servers
+Recently Blocked
 ---
 Resume Now
 Show Rules…
+Test Protection
 ---
 [ ] Start at Login
 ---
@@ -87,9 +93,11 @@ const HELPER_DOWN: &str = "Helper not running — Install Helper… sets it up (
 [ ] Allow AirPrint (disabled)
 [ ] DNS While Disconnected (disabled)
 VPN Servers
+Recently Blocked
 ---
 Pause for 5 Minutes (disabled)
 Show Rules… (disabled)
+Test Protection (disabled)
 ---
 [ ] Start at Login
 Install Helper…

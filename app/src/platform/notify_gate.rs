@@ -129,6 +129,7 @@ pub fn identifier(kind: NotificationKind) -> &'static str {
         NotificationKind::FaultCleared => "org.airlock.app.fault-cleared",
         NotificationKind::Refused => "org.airlock.app.refused",
         NotificationKind::NoServerAllowed => "org.airlock.app.no-server-allowed",
+        NotificationKind::ProtectionTest => "org.airlock.app.protection-test",
     }
 }
 
@@ -237,6 +238,7 @@ mod tests {
             K::FaultCleared,
             K::Refused,
             K::NoServerAllowed,
+            K::ProtectionTest,
         ];
         let ids: std::collections::BTreeSet<&str> = kinds.iter().map(|k| identifier(*k)).collect();
         assert_eq!(ids.len(), kinds.len());

@@ -3,9 +3,11 @@
 //! for "Show Rules", the icons; [`tray`] only applies a view to
 //! tray-icon/muda.
 
+pub mod blocked;
 pub mod icons;
 pub mod model;
 pub mod notify_rules;
+pub mod protection_test;
 pub mod servers;
 pub mod show_rules;
 pub mod tray;

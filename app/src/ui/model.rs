@@ -6,11 +6,14 @@
 use std::path::PathBuf;
 
 use airlock_client::{ClientError, ConnectFailure};
+use airlock_shared::blocked::suggest::{self, Suggestion};
+use airlock_shared::blocked::BlockedReport;
 use airlock_shared::endpoint::Endpoint;
 use airlock_shared::import::ImportError;
 use airlock_shared::ipc::protocol::{ErrorCode, OptionName, RequestBody};
-use airlock_shared::status::{KillSwitch, Status};
+use airlock_shared::status::{KillSwitch, Protection, Status};
 
+use crate::ui::protection_test::ProtectionTest;
 use crate::ui::servers::{FoundConnection, Ledger, Source};
 
 /// The connection to the helper as the subscription thread last saw it.
@@ -312,6 +315,19 @@ pub struct Model {
     pub installing: Option<String>,
     /// The file dialog is open: one at a time.
     pub picking: bool,
+    /// The helper's blocked list as last polled; `None` before the first
+    /// answer and while the helper is not connected.
+    pub blocked: Option<Blocked>,
+    /// "Test Protection": running, or its last result.
+    pub protection_test: Option<ProtectionTest>,
+}
+
+/// The blocked list and when it was read (app clock, Unix milliseconds;
+/// "10 s ago" is counted from the helper's time of the packet to this).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Blocked {
+    pub report: BlockedReport,
+    pub at_ms: u64,
 }
 
 impl Model {
@@ -325,7 +341,30 @@ impl Model {
             asking: false,
             installing: None,
             picking: false,
+            blocked: None,
+            protection_test: None,
         }
+    }
+
+    /// What to suggest about what was blocked, judged against the
+    /// helper's state now; none until both the list and the allowed
+    /// servers are known (else an allowed server could be suggested).
+    pub fn suggestions(&self) -> Vec<Suggestion> {
+        let (Some(status), Some(blocked), Some(allowed)) = (
+            self.link.status(),
+            &self.blocked,
+            self.servers.allowed.as_deref(),
+        ) else {
+            return Vec::new();
+        };
+        suggest::suggest(
+            &blocked.report.entries,
+            &suggest::Context {
+                blocking: status.protection == Protection::Blocking,
+                allow_dns: status.options.allow_dns,
+                allowed,
+            },
+        )
     }
 
     /// Turning the kill switch on now would block the VPN itself: nothing

@@ -22,6 +22,8 @@ pub enum NotificationKind {
     /// The kill switch was asked on with no VPN server allowed: the
     /// menu asks what to do.
     NoServerAllowed,
+    /// "Test Protection" finished.
+    ProtectionTest,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]

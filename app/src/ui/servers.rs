@@ -84,6 +84,9 @@ pub enum Source {
     /// "Allow the Server of the VPN Connected Now": the helper learned it
     /// on request and keeps it as added (it never expires).
     Connected,
+    /// Allowed from a suggestion in "Recently Blocked": the VPN client
+    /// was seen trying to reach it.
+    Blocked,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -182,6 +185,12 @@ pub fn entries(
                 (false, Some(s.clone()), String::new())
             }
             Some(Source::Connected) => (false, Some(Source::Connected), key),
+            // By server: IKE's two ports are one entry.
+            Some(Source::Blocked) => (
+                false,
+                Some(Source::Blocked),
+                l.endpoint().address.to_string(),
+            ),
             None => (l.origin == Why::Pinned, None, key),
         };
         let group = groups.entry(group_key).or_insert((since, Vec::new()));
@@ -201,6 +210,10 @@ pub fn entries(
                 Some(Source::Connected) => (
                     server_words(&first.endpoint()),
                     since_words("Allowed from the connected VPN", dated),
+                ),
+                Some(Source::Blocked) => (
+                    server_words(&first.endpoint()),
+                    since_words("Allowed from Recently Blocked", dated),
                 ),
                 None => (server_words(&first.endpoint()), helper_words(first, &when)),
             };
@@ -325,6 +338,28 @@ mod tests {
         assert!(!c.is_allowed(&[]));
         c.servers = Err("permission denied".into());
         assert!(!c.is_allowed(&[]));
+    }
+
+    #[test]
+    fn servers_allowed_from_recently_blocked_are_one_entry_per_server() {
+        let mut l = Ledger::new();
+        let ike = [ep("203.0.113.9:500/udp"), ep("203.0.113.9:4500/udp")];
+        record(&mut l, &ike, &Source::Blocked, 100);
+        record(
+            &mut l,
+            &[ep("198.51.100.7:1194/udp")],
+            &Source::Blocked,
+            200,
+        );
+        let mut allowed = ike.to_vec();
+        allowed.push(ep("198.51.100.7:1194/udp"));
+        let e = entries(&allowed, &[], &l, 0);
+        assert_eq!(e.len(), 2, "{e:?}");
+        assert_eq!(e[0].endpoints, ike);
+        assert!(e[0]
+            .origin
+            .starts_with("Allowed from Recently Blocked, since "));
+        assert_eq!(e[1].endpoints, [ep("198.51.100.7:1194/udp")]);
     }
 
     #[test]

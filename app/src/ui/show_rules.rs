@@ -32,12 +32,23 @@ pub fn rules_dir() -> PathBuf {
 /// replacing any earlier copy (never following a planted symlink: the
 /// old file is removed and the new one created exclusively).
 pub fn write(dir: &Path, backend: &str, text: &str) -> io::Result<PathBuf> {
-    use std::os::unix::fs::OpenOptionsExt;
     let safe: String = backend
         .chars()
         .filter(|c| c.is_ascii_alphanumeric())
         .collect();
-    let path = dir.join(format!("airlock-rules-{safe}.txt"));
+    write_private(
+        dir,
+        &format!("airlock-rules-{safe}.txt"),
+        &document(backend, text),
+    )
+}
+
+/// Writes `contents` to `dir/name`, mode 0600, replacing any earlier copy
+/// without following a planted symlink (see [`write`]). `name` is ours,
+/// never the user's or the helper's.
+pub fn write_private(dir: &Path, name: &str, contents: &str) -> io::Result<PathBuf> {
+    use std::os::unix::fs::OpenOptionsExt;
+    let path = dir.join(name);
     match fs::remove_file(&path) {
         Ok(()) => {}
         Err(e) if e.kind() == io::ErrorKind::NotFound => {}
@@ -48,7 +59,7 @@ pub fn write(dir: &Path, backend: &str, text: &str) -> io::Result<PathBuf> {
         .create_new(true)
         .mode(0o600)
         .open(&path)?;
-    f.write_all(document(backend, text).as_bytes())?;
+    f.write_all(contents.as_bytes())?;
     Ok(path)
 }
 

@@ -25,8 +25,10 @@ pub struct Tray {
     allow_airprint: CheckMenuItem,
     allow_dns: CheckMenuItem,
     servers: Submenu,
+    blocked: Submenu,
     pause: MenuItem,
     show_rules: MenuItem,
+    test_protection: MenuItem,
     start_at_login: CheckMenuItem,
     install_helper: MenuItem,
     shown: Option<Shown>,
@@ -41,6 +43,7 @@ struct Shown {
     install_helper: bool,
     choices: Vec<Row>,
     servers: Vec<Row>,
+    blocked: Vec<Row>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -72,8 +75,10 @@ impl Tray {
         let allow_airprint = check(Item::AllowAirprint, view::ALLOW_AIRPRINT_LABEL);
         let allow_dns = check(Item::AllowDns, view::ALLOW_DNS_LABEL);
         let servers = Submenu::with_id("servers", view::SERVERS_LABEL, true);
+        let blocked = Submenu::with_id("blocked", crate::ui::blocked::LABEL, true);
         let pause = button(Item::Pause, view::PAUSE_LABEL, false);
         let show_rules = button(Item::ShowRules, view::SHOW_RULES_LABEL, false);
+        let test_protection = button(Item::TestProtection, view::TEST_PROTECTION_LABEL, false);
         let start_at_login = check(Item::StartAtLogin, view::START_AT_LOGIN_LABEL);
         let install_helper = button(Item::InstallHelper, view::INSTALL_HELPER_LABEL, true);
         let quit = button(Item::Quit, view::QUIT_LABEL, true);
@@ -88,9 +93,11 @@ impl Tray {
             &allow_airprint,
             &allow_dns,
             &servers,
+            &blocked,
             &separator(),
             &pause,
             &show_rules,
+            &test_protection,
             &separator(),
             &start_at_login,
             &separator(),
@@ -113,8 +120,10 @@ impl Tray {
             allow_airprint,
             allow_dns,
             servers,
+            blocked,
             pause,
             show_rules,
+            test_protection,
             start_at_login,
             install_helper,
             shown: Some(Shown {
@@ -123,6 +132,7 @@ impl Tray {
                 install_helper: false,
                 choices: Vec::new(),
                 servers: Vec::new(),
+                blocked: Vec::new(),
             }),
         };
         tray.apply(first)?;
@@ -178,8 +188,15 @@ impl Tray {
                 self.servers.append(item.as_ref())?;
             }
         }
+        if shown.as_ref().map(|s| s.blocked.as_slice()) != Some(v.blocked.as_slice()) {
+            while self.blocked.remove_at(0).is_some() {}
+            for item in build(&v.blocked)? {
+                self.blocked.append(item.as_ref())?;
+            }
+        }
         set_button(&self.pause, &v.pause);
         set_button(&self.show_rules, &v.show_rules);
+        set_button(&self.test_protection, &v.test_protection);
         set_toggle(&self.start_at_login, v.start_at_login);
         let had_install = shown.as_ref().is_some_and(|s| s.install_helper);
         match (&v.install_helper, had_install) {
@@ -198,6 +215,7 @@ impl Tray {
             install_helper: v.install_helper.is_some(),
             choices: v.choices.clone(),
             servers: v.servers.clone(),
+            blocked: v.blocked.clone(),
         });
         Ok(())
     }

@@ -11,8 +11,10 @@ use airlock_shared::status::{KillSwitch, Protection, Status};
 use airlock_shared::time::hour_minute;
 
 use crate::smappservice::APPROVE_LOGIN_ITEM;
+use crate::ui::blocked;
 use crate::ui::icons::IconKind;
 use crate::ui::model::{Action, Allowing, Link, LoginItem, Model, Unreachable};
+use crate::ui::protection_test::{self, ProtectionTest};
 use crate::ui::servers::{self, Source};
 
 /// How long "Pause" pauses.
@@ -40,9 +42,12 @@ pub struct ViewModel {
     pub allow_dns: Toggle,
     /// The "VPN Servers" submenu's rows.
     pub servers: Vec<Row>,
+    /// The "Recently Blocked" submenu's rows.
+    pub blocked: Vec<Row>,
     /// "Pause for 5 Minutes" or "Resume Now".
     pub pause: Button,
     pub show_rules: Button,
+    pub test_protection: Button,
     pub start_at_login: Toggle,
     /// `None` hides "Install Helper…".
     pub install_helper: Option<Button>,
@@ -81,6 +86,7 @@ pub const THIS_MACHINE: &str = if cfg!(target_os = "macos") {
 pub const PAUSE_LABEL: &str = "Pause for 5 Minutes";
 pub const RESUME_LABEL: &str = "Resume Now";
 pub const SHOW_RULES_LABEL: &str = "Show Rules…";
+pub const TEST_PROTECTION_LABEL: &str = "Test Protection";
 pub const START_AT_LOGIN_LABEL: &str = "Start at Login";
 pub const INSTALL_HELPER_LABEL: &str = "Install Helper…";
 pub const QUIT_LABEL: &str = "Quit Airlock";
@@ -106,6 +112,9 @@ pub fn render(model: &Model, utc_offset: i64) -> ViewModel {
         (Some(action), _) => Some(action.progressive()),
         (None, Some(refusal)) => Some(refusal.clone()),
         (None, None) if asking => Some(question(model)),
+        (None, None) if model.protection_test.is_some() => {
+            model.protection_test.as_ref().map(protection_test::line)
+        }
         (None, None) if model.installing.is_some() && status.is_none() => model.installing.clone(),
         // Otherwise the user would never learn why the check mark stays
         // off after they turned it on.
@@ -154,10 +163,17 @@ pub fn render(model: &Model, utc_offset: i64) -> ViewModel {
         allow_airprint: toggle(status.is_some_and(|s| s.options.allow_airprint)),
         allow_dns: toggle(status.is_some_and(|s| s.options.allow_dns)),
         servers: servers_rows(model, can_change, utc_offset),
+        blocked: blocked_rows(model, can_change),
         pause,
         show_rules: Button {
             label: SHOW_RULES_LABEL.into(),
             enabled: can_change,
+        },
+        // Independent of the helper's one-at-a-time requests: the test is
+        // its own process; one run at a time.
+        test_protection: Button {
+            label: TEST_PROTECTION_LABEL.into(),
+            enabled: status.is_some() && model.protection_test != Some(ProtectionTest::Running),
         },
         start_at_login: Toggle {
             checked: model.login_item == LoginItem::Enabled,
@@ -363,6 +379,57 @@ fn servers_rows(model: &Model, can_change: bool, utc_offset: i64) -> Vec<Row> {
     rows
 }
 
+/// The "Recently Blocked" submenu: the top rows (most recent first), the
+/// suggestions (one click each, through the helper), "Show All…".
+fn blocked_rows(model: &Model, can_change: bool) -> Vec<Row> {
+    let mut rows = Vec::new();
+    let Some(b) = &model.blocked else {
+        rows.push(Row::Label(
+            if model.link.status().is_some() {
+                "Reading what was blocked…"
+            } else {
+                "Unknown until the helper answers"
+            }
+            .into(),
+        ));
+        return rows;
+    };
+    if !b.report.reading {
+        let why = b.report.problem.as_deref().unwrap_or("unknown reason");
+        rows.push(Row::Label(shorten(&format!(
+            "Not reading the firewall's log: {why}"
+        ))));
+    }
+    if b.report.entries.is_empty() {
+        rows.push(Row::Label("Nothing blocked recently".into()));
+    }
+    for e in b.report.entries.iter().take(blocked::MAX_ROWS) {
+        rows.push(Row::Label(shorten(&blocked::menu_line(e, b.at_ms))));
+    }
+    let more = b.report.entries.len().saturating_sub(blocked::MAX_ROWS);
+    if more > 0 {
+        rows.push(Row::Label(format!("… and {more} more")));
+    }
+    let suggestions = model.suggestions();
+    if !suggestions.is_empty() {
+        rows.push(Row::Separator);
+        for sg in &suggestions {
+            rows.push(Row::Button {
+                item: Item::Suggested(blocked::suggestion_key(sg)),
+                label: shorten(&blocked::suggestion_label(sg)),
+                enabled: can_change,
+            });
+        }
+    }
+    rows.push(Row::Separator);
+    rows.push(Row::Button {
+        item: Item::ShowBlocked,
+        label: blocked::SHOW_ALL_LABEL.into(),
+        enabled: true,
+    });
+    rows
+}
+
 fn unreachable_line(u: &Unreachable) -> String {
     match u {
         Unreachable::NotRunning => "Helper not running — Install Helper… sets it up".into(),
@@ -429,9 +496,15 @@ pub enum Item {
     EnableAnyway,
     NotNow,
     AllowConnectedNow,
+    /// "Show All…" of Recently Blocked.
+    ShowBlocked,
+    TestProtection,
+    /// A suggestion of Recently Blocked, by its key
+    /// ([`blocked::suggestion_key`]).
+    Suggested(String),
 }
 
-const FIXED_IDS: [(&str, Item); 15] = [
+const FIXED_IDS: [(&str, Item); 17] = [
     ("kill_switch", Item::KillSwitch),
     ("allow_lan", Item::AllowLan),
     ("allow_airdrop", Item::AllowAirdrop),
@@ -447,6 +520,8 @@ const FIXED_IDS: [(&str, Item); 15] = [
     ("enable_anyway", Item::EnableAnyway),
     ("not_now", Item::NotNow),
     ("allow_connected_now", Item::AllowConnectedNow),
+    ("show_blocked", Item::ShowBlocked),
+    ("test_protection", Item::TestProtection),
 ];
 
 impl Item {
@@ -455,6 +530,7 @@ impl Item {
             Item::AllowFound(p) => format!("allow:{}", p.display()),
             Item::AllowFoundAndEnable(p) => format!("allow_and_enable:{}", p.display()),
             Item::Remove(keys) => format!("remove:{}", keys.join(" ")),
+            Item::Suggested(key) => format!("suggest:{key}"),
             fixed => FIXED_IDS
                 .iter()
                 .find(|(_, i)| i == fixed)
@@ -469,6 +545,9 @@ impl Item {
         }
         if let Some(p) = id.strip_prefix("allow_and_enable:") {
             return Some(Item::AllowFoundAndEnable(p.into()));
+        }
+        if let Some(key) = id.strip_prefix("suggest:") {
+            return Some(Item::Suggested(key.into()));
         }
         if let Some(keys) = id.strip_prefix("remove:") {
             return Some(Item::Remove(keys.split(' ').map(String::from).collect()));
@@ -495,6 +574,10 @@ pub enum Command {
     },
     SetLoginItem(bool),
     InstallHelper,
+    /// Write the whole blocked list to a file and open it.
+    ShowBlocked,
+    /// Run the self-test (off the UI thread).
+    TestProtection,
     Quit,
 }
 
@@ -583,6 +666,23 @@ pub fn command_for(item: Item, model: &Model) -> Option<Command> {
             .enabled
             .then_some(Command::Helper(Action::ShowRules)),
         Item::StartAtLogin => enabled(view.start_at_login).map(Command::SetLoginItem),
+        Item::ShowBlocked => {
+            (shown(&view.blocked, &item) && model.blocked.is_some()).then_some(Command::ShowBlocked)
+        }
+        Item::TestProtection => view
+            .test_protection
+            .enabled
+            .then_some(Command::TestProtection),
+        Item::Suggested(ref key) => {
+            if !shown(&view.blocked, &item) {
+                return None;
+            }
+            model
+                .suggestions()
+                .iter()
+                .find(|s| &blocked::suggestion_key(s) == key)
+                .map(|s| Command::Helper(blocked::action(s)))
+        }
         Item::InstallHelper => view.install_helper.map(|_| Command::InstallHelper),
     }
 }
@@ -1342,6 +1442,8 @@ mod tests {
                     "198.51.100.7:1194/udp".into(),
                     "[2001:db8::1]:51820/udp".into(),
                 ]),
+                Item::Suggested("dns".into()),
+                Item::Suggested("203.0.113.9:500/udp 203.0.113.9:4500/udp".into()),
             ]);
             for item in items {
                 assert_eq!(
@@ -1360,6 +1462,219 @@ mod tests {
             m.installing = Some(crate::helper_install::NEXT_STEP.into());
             let v = render(&m, 0);
             assert_eq!(v.detail.as_deref(), Some(crate::helper_install::NEXT_STEP));
+        }
+    }
+
+    mod blocked_menu {
+        use super::*;
+        use crate::ui::model::Blocked;
+        use crate::ui::protection_test::ProtectionTest;
+        use airlock_shared::blocked::{
+            BlockedDirection, BlockedEntry, BlockedReport, InterfaceRef, Sender,
+        };
+        use airlock_shared::policy::Protocol;
+        use airlock_shared::selftest::{CheckResult, Plan, Report};
+
+        fn entry(dst: &str, port: u16, count: u64) -> BlockedEntry {
+            BlockedEntry {
+                dst: dst.parse().unwrap(),
+                dst_port: Some(port),
+                protocol: Protocol::Udp,
+                direction: BlockedDirection::Out,
+                interface: InterfaceRef::Name("eth0".into()),
+                sender: Sender {
+                    uid: Some(1000),
+                    ..Sender::default()
+                },
+                name: None,
+                last_src: "192.168.1.20".parse().unwrap(),
+                count,
+                first_seen_ms: 0,
+                last_seen_ms: 100_000,
+            }
+        }
+
+        /// Blocking, nothing allowed, the list read 10 s after the packets.
+        fn blocking(entries: Vec<BlockedEntry>) -> Model {
+            let mut m = connected(Protection::Blocking);
+            if let Link::Connected(s) = &mut m.link {
+                s.options.allow_dns = false;
+            }
+            m.servers.allowed = Some(vec![]);
+            m.blocked = Some(Blocked {
+                report: BlockedReport {
+                    reading: true,
+                    entries,
+                    ..BlockedReport::default()
+                },
+                at_ms: 110_000,
+            });
+            m
+        }
+
+        fn texts(rows: &[Row]) -> Vec<String> {
+            rows.iter()
+                .map(|r| match r {
+                    Row::Label(t) => format!("({t})"),
+                    Row::Separator => "--".into(),
+                    Row::Button { label, enabled, .. } => {
+                        format!("{label}{}", if *enabled { "" } else { " [off]" })
+                    }
+                    Row::Submenu { label, .. } => format!("{label} >"),
+                })
+                .collect()
+        }
+
+        #[test]
+        fn top_rows_then_suggestions_then_show_all() {
+            let m = blocking(vec![
+                entry("192.168.1.1", 53, 14),
+                entry("198.51.100.7", 1194, 3),
+                entry("224.0.0.251", 5353, 40),
+            ]);
+            assert_eq!(
+                texts(&render(&m, 0).blocked),
+                [
+                    "(uid 1000 → 192.168.1.1:53 (DNS) ×14, 10 s ago)",
+                    "(uid 1000 → 198.51.100.7:1194 (OpenVPN?) ×3, 10 s ago)",
+                    "(uid 1000 → 224.0.0.251:5353/udp ×40, 10 s ago)",
+                    "--",
+                    "Turn On DNS While Disconnected (DNS to 192.168.1.1 blocked)",
+                    "Allow 198.51.100.7:1194/udp as a VPN Server? (OpenVPN's port)",
+                    "--",
+                    "Show All…",
+                ]
+            );
+            // Each suggestion's click is its change, through the helper.
+            assert_eq!(
+                command_for(Item::Suggested("dns".into()), &m),
+                Some(Command::Helper(Action::SetOption(
+                    OptionName::AllowDns,
+                    true
+                )))
+            );
+            match command_for(Item::Suggested("198.51.100.7:1194/udp".into()), &m) {
+                Some(Command::Helper(a @ Action::Allow { .. })) => assert_eq!(
+                    a.request(),
+                    Some(airlock_shared::ipc::protocol::RequestBody::AddEndpoints {
+                        endpoints: vec!["198.51.100.7:1194/udp".parse().unwrap()]
+                    })
+                ),
+                other => panic!("{other:?}"),
+            }
+            assert_eq!(
+                command_for(Item::ShowBlocked, &m),
+                Some(Command::ShowBlocked)
+            );
+            // A suggestion not shown (any more) does nothing.
+            assert_eq!(
+                command_for(Item::Suggested("203.0.113.1:1194/udp".into()), &m),
+                None
+            );
+        }
+
+        #[test]
+        fn suggestions_only_while_blocking_and_frozen_while_busy() {
+            let entries = vec![entry("192.168.1.1", 53, 1)];
+            let mut m = blocking(entries.clone());
+            m.pending = Some(Action::Resume);
+            let rows = render(&m, 0).blocked;
+            assert!(texts(&rows).contains(
+                &"Turn On DNS While Disconnected (DNS to 192.168.1.1 blocked) [off]".to_string()
+            ));
+            assert_eq!(command_for(Item::Suggested("dns".into()), &m), None);
+            for p in [Protection::Protected, Protection::Off, Protection::Paused] {
+                let mut m = blocking(entries.clone());
+                if let Link::Connected(s) = &mut m.link {
+                    s.protection = p;
+                }
+                let t = texts(&render(&m, 0).blocked);
+                assert!(!t.iter().any(|r| r.starts_with("Turn On")), "{p:?}: {t:?}");
+            }
+            // The allowed list unknown: no suggestion (it might be allowed).
+            let mut m = blocking(vec![entry("198.51.100.7", 1194, 1)]);
+            m.servers.allowed = None;
+            assert!(m.suggestions().is_empty());
+        }
+
+        #[test]
+        fn before_the_first_read_empty_unread_and_long_lists() {
+            let m = connected(Protection::Blocking);
+            assert_eq!(
+                texts(&render(&m, 0).blocked),
+                ["(Reading what was blocked…)"]
+            );
+            assert_eq!(command_for(Item::ShowBlocked, &m), None);
+            let m = model(Link::Connecting);
+            assert_eq!(
+                texts(&render(&m, 0).blocked),
+                ["(Unknown until the helper answers)"]
+            );
+            let mut m = blocking(vec![]);
+            if let Some(b) = &mut m.blocked {
+                b.report.reading = false;
+                b.report.problem = Some("NFLOG group 7: permission denied".into());
+            }
+            assert_eq!(
+                texts(&render(&m, 0).blocked),
+                [
+                    "(Not reading the firewall's log: NFLOG group 7: permission denied)",
+                    "(Nothing blocked recently)",
+                    "--",
+                    "Show All…"
+                ]
+            );
+            let m = blocking(
+                (0..12)
+                    .map(|i| entry(&format!("10.0.0.{i}"), 8000, 1))
+                    .collect(),
+            );
+            let t = texts(&render(&m, 0).blocked);
+            assert_eq!(t.iter().filter(|r| r.contains(" → 10.0.0.")).count(), 8);
+            assert!(t.contains(&"(… and 4 more)".to_string()), "{t:?}");
+        }
+
+        #[test]
+        fn test_protection_runs_once_and_says_the_result_under_the_status() {
+            let mut m = connected(Protection::Blocking);
+            let v = render(&m, 0);
+            assert!(v.test_protection.enabled);
+            assert_eq!(v.test_protection.label, "Test Protection");
+            assert_eq!(
+                command_for(Item::TestProtection, &m),
+                Some(Command::TestProtection)
+            );
+            m.protection_test = Some(ProtectionTest::Running);
+            let v = render(&m, 0);
+            assert!(!v.test_protection.enabled);
+            assert_eq!(v.detail.as_deref(), Some("Testing protection…"));
+            assert_eq!(command_for(Item::TestProtection, &m), None);
+            let checks = (0..6)
+                .map(|i| CheckResult {
+                    what: format!("check {i}"),
+                    pass: true,
+                    words: "blocked by Airlock's rule".into(),
+                })
+                .collect();
+            m.protection_test = Some(ProtectionTest::Done {
+                result: Ok(Report::new(checks, &Plan::default())),
+                protection: Protection::Blocking,
+            });
+            let v = render(&m, 0);
+            assert!(v.test_protection.enabled);
+            assert_eq!(
+                v.detail.as_deref(),
+                Some("Protection test: all 6 checks passed")
+            );
+            // A refusal or a request in flight says more about now.
+            m.refusal = Some("Couldn't resume the kill switch: nope".into());
+            assert_eq!(
+                render(&m, 0).detail.as_deref(),
+                Some("Couldn't resume the kill switch: nope")
+            );
+            // No helper: nothing to test against.
+            let m = model(Link::Unreachable(Unreachable::NotRunning));
+            assert!(!render(&m, 0).test_protection.enabled);
         }
     }
 }

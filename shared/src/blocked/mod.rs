@@ -17,7 +17,9 @@ pub mod bpf;
 pub mod ip;
 pub mod nflog;
 pub mod pflog;
+pub mod suggest;
 pub mod table;
+pub mod words;
 
 pub use table::{BlockedEntry, BlockedTable, Limits, NameHint, NoNames};
 
