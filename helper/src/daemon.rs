@@ -143,24 +143,16 @@ pub fn run(config: Config, firewall: Firewall) -> anyhow::Result<()> {
     result
 }
 
-/// Runs the filtering resolver on its loopback port, relaying its pin
-/// requests to the engine thread. Without the port the helper runs on:
-/// the kill switch still blocks, only the shortcut back online is missing.
+/// Runs the filtering resolver on its loopback ports (UDP and TCP, IPv4
+/// and IPv6), relaying its pin requests to the engine thread. A listener
+/// that cannot bind is logged and left out (IPv6 may be disabled); the
+/// kill switch still blocks, only that shortcut back online is missing.
 async fn run_resolver(
     view: watch::Receiver<crate::resolver::ResolverView>,
     jobs: mpsc::Sender<Msg>,
 ) {
-    let socket = match tokio::net::UdpSocket::bind(crate::resolver::LISTEN).await {
-        Ok(s) => s,
-        Err(e) => {
-            tracing::error!(
-                "resolver: cannot listen on {}: {e}; network checks and VPN names stay blocked",
-                crate::resolver::LISTEN
-            );
-            return;
-        }
-    };
-    let (pin_tx, mut pin_rx) = tokio::sync::mpsc::channel(crate::resolver::MAX_IN_FLIGHT);
+    use crate::resolver::{self, LISTEN};
+    let (pin_tx, mut pin_rx) = tokio::sync::mpsc::channel(resolver::MAX_IN_FLIGHT);
     tokio::spawn(async move {
         while let Some(p) = pin_rx.recv().await {
             if jobs.send(Msg::Pin(p)).is_err() {
@@ -168,9 +160,42 @@ async fn run_resolver(
             }
         }
     });
-    let config = crate::resolver::Config::default();
-    if let Err(e) = crate::resolver::serve(socket, view, pin_tx, config).await {
-        tracing::error!("resolver stopped: {e}");
+    let config = resolver::Config::default();
+    let connections = std::sync::Arc::new(tokio::sync::Semaphore::new(
+        airlock_shared::dns::MAX_TCP_CONNECTIONS,
+    ));
+    let mut tasks = tokio::task::JoinSet::new();
+    for addr in LISTEN {
+        match tokio::net::UdpSocket::bind(addr).await {
+            Ok(socket) => {
+                let (view, pin_tx, config) = (view.clone(), pin_tx.clone(), config.clone());
+                tasks.spawn(async move {
+                    let r = resolver::serve(socket, view, pin_tx, config).await;
+                    (format!("udp {addr}"), r)
+                });
+            }
+            Err(e) => tracing::error!(
+                "resolver: cannot listen on udp {addr}: {e}; DNS redirected there stays unanswered"
+            ),
+        }
+        match tokio::net::TcpListener::bind(addr).await {
+            Ok(listener) => {
+                let (view, pin_tx, config) = (view.clone(), pin_tx.clone(), config.clone());
+                let connections = connections.clone();
+                tasks.spawn(async move {
+                    let r = resolver::serve_tcp(listener, connections, view, pin_tx, config).await;
+                    (format!("tcp {addr}"), r)
+                });
+            }
+            Err(e) => tracing::error!(
+                "resolver: cannot listen on tcp {addr}: {e}; DNS over TCP redirected there is refused"
+            ),
+        }
+    }
+    while let Some(done) = tasks.join_next().await {
+        if let Ok((which, Err(e))) = done {
+            tracing::error!("resolver on {which} stopped: {e}");
+        }
     }
 }
 
