@@ -37,7 +37,8 @@ pub(super) const RIG_TCP_CONNECTIONS: usize = 2;
 pub(super) const RIG_TCP_QUERY_TIMEOUT: Duration = Duration::from_millis(300);
 
 /// Starts a resolver, an upstream that answers every A query with
-/// 10.9.1.2, and a pinner that takes `pin_delay` and then says `pin_ok`.
+/// 10.9.1.2 (and AAAA with 2001:db8::9, truncated), and a pinner that
+/// takes `pin_delay` and then says `pin_ok`.
 pub(super) async fn rig(active: bool, pin_delay: Duration, pin_ok: bool) -> Rig {
     let seen = Arc::new(Mutex::new(Seen::default()));
     let upstream = UdpSocket::bind("127.0.0.1:0").await.unwrap();
@@ -48,11 +49,26 @@ pub(super) async fn rig(active: bool, pin_delay: Duration, pin_ok: bool) -> Rig 
         loop {
             let (n, from) = upstream.recv_from(&mut buf).await.unwrap();
             s.lock().unwrap().upstream_queries.push(buf[..n].to_vec());
+            let aaaa = parse_query(&buf[..n]).map(|q| q.question.qtype)
+                == Ok(airlock_shared::dns::TYPE_AAAA);
             let mut m = buf[..n].to_vec();
             m[2] |= 0x80;
             m[3] |= 0x80;
             m[7] = 1;
-            m.extend_from_slice(&[0xC0, 12, 0, 1, 0, 1, 0, 0, 1, 44, 0, 4, 10, 9, 1, 2]);
+            if aaaa {
+                // AAAA: one address, and the TC bit, as a resolver whose
+                // answer did not fit sends it.
+                m[2] |= 0x02;
+                m.extend_from_slice(&[0xC0, 12, 0, 28, 0, 1, 0, 0, 1, 44, 0, 16]);
+                m.extend_from_slice(
+                    &"2001:db8::9"
+                        .parse::<std::net::Ipv6Addr>()
+                        .unwrap()
+                        .octets(),
+                );
+            } else {
+                m.extend_from_slice(&[0xC0, 12, 0, 1, 0, 1, 0, 0, 1, 44, 0, 4, 10, 9, 1, 2]);
+            }
             upstream.send_to(&m, from).await.unwrap();
         }
     });

@@ -194,3 +194,31 @@ async fn connections_over_the_cap_are_closed_at_once_and_slots_come_back() {
     let m = read_answer(&mut s).await.expect("served again");
     assert_eq!(Header::read(&m).unwrap().id, 5);
 }
+
+#[tokio::test]
+async fn a_truncated_upstream_answer_is_pinned_and_relayed_truncated_over_udp_and_tcp() {
+    use airlock_shared::dns::TYPE_AAAA;
+    let r = rig(true, Duration::ZERO, true).await;
+    let q = query(0x7A7A, "vpn.lab.test", TYPE_AAAA);
+    let question = parse_query(&q).unwrap().question;
+    let udp = tokio::net::UdpSocket::bind("127.0.0.1:0").await.unwrap();
+    udp.send_to(&q, r.resolver).await.unwrap();
+    let mut buf = [0u8; 4096];
+    let n = tokio::time::timeout(Duration::from_secs(2), udp.recv(&mut buf))
+        .await
+        .unwrap()
+        .unwrap();
+    let mut s = TcpStream::connect(r.tcp).await.unwrap();
+    s.write_all(&framed(&q)).await.unwrap();
+    let over_tcp = read_answer(&mut s).await.expect("an answer over TCP");
+    let v6: IpAddr = "2001:db8::9".parse().unwrap();
+    for (what, m) in [("UDP", &buf[..n]), ("TCP", &over_tcp[..])] {
+        let a = check_upstream(m, 0x7A7A, &question).unwrap();
+        assert!(a.truncated, "{what}: the TC bit is relayed as it came");
+        assert_eq!(a.addresses, [(v6, 300)], "{what}");
+    }
+    // Both forwarded over UDP, each answer's addresses pinned first.
+    let seen = r.seen.lock().unwrap();
+    assert_eq!(seen.upstream_queries.len(), 2);
+    assert!(seen.pinned.iter().all(|(_, a, _)| a == &[v6]) && seen.pinned.len() == 2);
+}
