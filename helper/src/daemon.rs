@@ -127,6 +127,8 @@ pub fn run(config: Config, firewall: Firewall) -> anyhow::Result<()> {
             }
         });
         let watch_task = tokio::spawn(watchdog::run(tamper_watch, jobs_tx.clone()));
+        #[cfg(target_os = "macos")]
+        let switch_task = tokio::spawn(run_dns_switch(view_rx.clone()));
         let resolver_task = tokio::spawn(run_resolver(view_rx, jobs_tx.clone()));
         let server_task = tokio::spawn(server::serve(listener, shared));
         wait_for_signal().await?;
@@ -135,6 +137,10 @@ pub fn run(config: Config, firewall: Firewall) -> anyhow::Result<()> {
         net_task.abort();
         watch_task.abort();
         resolver_task.abort();
+        // Stopping is not the end of Blocking: the kill switch stays on
+        // and so does the DNS switch; the next start keeps or restores it.
+        #[cfg(target_os = "macos")]
+        switch_task.abort();
         let _ = std::fs::remove_file(&config.socket);
         anyhow::Ok(())
     });
@@ -195,6 +201,43 @@ async fn run_resolver(
     while let Some(done) = tasks.join_next().await {
         if let Ok((which, Err(e))) = done {
             tracing::error!("resolver on {which} stopped: {e}");
+        }
+    }
+}
+
+/// macOS: keeps the system's DNS pointed at the resolver exactly while
+/// Blocking (see `airlock_shared::dns_switch`). The first pass runs at
+/// start, which restores what a crash left behind unless Blocking; later
+/// passes run when Blocking or the network's resolvers change. A failed
+/// pass is logged and tried again at the next change: while it fails,
+/// DNS stays where it was, and the kill switch blocks regardless.
+#[cfg(target_os = "macos")]
+async fn run_dns_switch(mut view: watch::Receiver<crate::resolver::ResolverView>) {
+    use crate::dns_switch_macos::{DnsSwitch, SwitchConfig};
+    let switch = std::sync::Arc::new(DnsSwitch::new(SwitchConfig::default()));
+    let mut done: Option<(bool, Vec<std::net::IpAddr>)> = None;
+    loop {
+        let v = view.borrow_and_update().clone();
+        let want = (v.active, v.upstreams.clone());
+        if done.as_ref() != Some(&want) {
+            let s = switch.clone();
+            match tokio::task::spawn_blocking(move || s.apply(v.active)).await {
+                Ok(Ok(applied)) => {
+                    if applied.changed > 0 {
+                        tracing::info!(
+                            "DNS switch: {} {} service(s)",
+                            if v.active { "pointed" } else { "restored" },
+                            applied.changed
+                        );
+                    }
+                    done = Some(want);
+                }
+                Ok(Err(e)) => tracing::warn!("DNS switch: {e}"),
+                Err(e) => tracing::warn!("DNS switch: {e}"),
+            }
+        }
+        if view.changed().await.is_err() {
+            return;
         }
     }
 }

@@ -42,9 +42,19 @@ pub use tcp::serve_tcp;
 /// Where the resolver listens, UDP and TCP; the nft redirect points here
 /// (IPv4 to 127.0.0.1, IPv6 to ::1).
 pub const LISTEN: [SocketAddr; 2] = [
-    SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), dns::RESOLVER_PORT),
-    SocketAddr::new(IpAddr::V6(Ipv6Addr::LOCALHOST), dns::RESOLVER_PORT),
+    SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), PORT),
+    SocketAddr::new(IpAddr::V6(Ipv6Addr::LOCALHOST), PORT),
 ];
+/// Linux: [`dns::RESOLVER_PORT`], where the nft redirect sends DNS (not 53,
+/// so it never competes with a local stub resolver).
+#[cfg(not(target_os = "macos"))]
+const PORT: u16 = dns::RESOLVER_PORT;
+/// macOS: the DNS switch points the system's resolvers at 127.0.0.1 and
+/// SystemConfiguration has no verified way to name another port, so the
+/// resolver takes 53 (mDNSResponder does not bind it; see
+/// `airlock_shared::dns_switch`).
+#[cfg(target_os = "macos")]
+const PORT: u16 = 53;
 /// The firewall mark on the resolver's own upstream sockets: the only DNS
 /// the Linux rules let out while blocking ("AL" in ASCII).
 pub const UPSTREAM_MARK: u32 = 0x414c;
