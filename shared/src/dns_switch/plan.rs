@@ -265,7 +265,7 @@ mod tests {
             ]
         );
         assert!(
-            plan(true, &[services[3].clone()]).len() == 1,
+            plan(true, std::slice::from_ref(&services[3])).len() == 1,
             "E is overridden like any other"
         );
         assert!(plan(false, &[dhcp("A"), manual("B", &["1.1.1.1"])]).is_empty());
@@ -281,7 +281,7 @@ mod tests {
             ..overridden(&manual("B", &[]), "servers", Some(&["1.1.1.1"]))
         };
         assert_eq!(
-            plan(false, &[gone.clone()]),
+            plan(false, std::slice::from_ref(&gone)),
             [Step::Restore {
                 service: "B".into(),
                 original: Original::Servers(strs(&["1.1.1.1"]))
