@@ -127,9 +127,14 @@ pub fn run(config: Config, firewall: Firewall) -> anyhow::Result<()> {
             }
         });
         let watch_task = tokio::spawn(watchdog::run(tamper_watch, jobs_tx.clone()));
+        // Whether the resolver holds its IPv4 UDP port: the macOS DNS
+        // switch points the system there only then.
+        let (listening_tx, listening_rx) = watch::channel(false);
         #[cfg(target_os = "macos")]
-        let switch_task = tokio::spawn(run_dns_switch(view_rx.clone()));
-        let resolver_task = tokio::spawn(run_resolver(view_rx, jobs_tx.clone()));
+        let switch_task = tokio::spawn(run_dns_switch(view_rx.clone(), listening_rx));
+        #[cfg(not(target_os = "macos"))]
+        drop(listening_rx);
+        let resolver_task = tokio::spawn(run_resolver(view_rx, jobs_tx.clone(), listening_tx));
         let server_task = tokio::spawn(server::serve(listener, shared));
         wait_for_signal().await?;
         tracing::info!("stopping; the firewall rules stay as they are");
@@ -156,6 +161,7 @@ pub fn run(config: Config, firewall: Firewall) -> anyhow::Result<()> {
 async fn run_resolver(
     view: watch::Receiver<crate::resolver::ResolverView>,
     jobs: mpsc::Sender<Msg>,
+    listening: watch::Sender<bool>,
 ) {
     use crate::resolver::{self, LISTEN};
     let (pin_tx, mut pin_rx) = tokio::sync::mpsc::channel(resolver::MAX_IN_FLIGHT);
@@ -174,6 +180,9 @@ async fn run_resolver(
     for addr in LISTEN {
         match tokio::net::UdpSocket::bind(addr).await {
             Ok(socket) => {
+                if addr.is_ipv4() {
+                    let _ = listening.send(true);
+                }
                 let (view, pin_tx, config) = (view.clone(), pin_tx.clone(), config.clone());
                 tasks.spawn(async move {
                     let r = resolver::serve(socket, view, pin_tx, config).await;
@@ -201,32 +210,40 @@ async fn run_resolver(
     while let Some(done) = tasks.join_next().await {
         if let Ok((which, Err(e))) = done {
             tracing::error!("resolver on {which} stopped: {e}");
+            if which.starts_with("udp 127.") {
+                let _ = listening.send(false);
+            }
         }
     }
 }
 
 /// macOS: keeps the system's DNS pointed at the resolver exactly while
-/// Blocking (see `airlock_shared::dns_switch`). The first pass runs at
-/// start, which restores what a crash left behind unless Blocking; later
-/// passes run when Blocking or the network's resolvers change. A failed
-/// pass is logged and tried again at the next change: while it fails,
-/// DNS stays where it was, and the kill switch blocks regardless.
+/// Blocking and the resolver holds 127.0.0.1:53 (otherwise another
+/// program on that port would get every query; see
+/// `airlock_shared::dns_switch`). The first pass runs at start, which
+/// restores what a crash left behind unless Blocking; later passes run
+/// when that changes or the network's resolvers do. A failed pass is
+/// logged and tried again at the next change: while it fails, DNS stays
+/// where it was, and the kill switch blocks regardless.
 #[cfg(target_os = "macos")]
-async fn run_dns_switch(mut view: watch::Receiver<crate::resolver::ResolverView>) {
+async fn run_dns_switch(
+    mut view: watch::Receiver<crate::resolver::ResolverView>,
+    mut listening: watch::Receiver<bool>,
+) {
     use crate::dns_switch_macos::{DnsSwitch, SwitchConfig};
     let switch = std::sync::Arc::new(DnsSwitch::new(SwitchConfig::default()));
     let mut done: Option<(bool, Vec<std::net::IpAddr>)> = None;
     loop {
         let v = view.borrow_and_update().clone();
-        let want = (v.active, v.upstreams.clone());
+        let on = v.active && *listening.borrow_and_update();
+        let want = (on, v.upstreams.clone());
         if done.as_ref() != Some(&want) {
             let s = switch.clone();
-            match tokio::task::spawn_blocking(move || s.apply(v.active)).await {
+            match tokio::task::spawn_blocking(move || s.apply(on)).await {
                 Ok(Ok(applied)) => {
                     if applied.changed > 0 {
                         tracing::info!(
-                            "DNS switch: {} {} service(s)",
-                            if v.active { "pointed" } else { "restored" },
+                            "DNS switch: {} service(s) changed (pointed at the resolver: {on})",
                             applied.changed
                         );
                     }
@@ -236,8 +253,9 @@ async fn run_dns_switch(mut view: watch::Receiver<crate::resolver::ResolverView>
                 Err(e) => tracing::warn!("DNS switch: {e}"),
             }
         }
-        if view.changed().await.is_err() {
-            return;
+        tokio::select! {
+            r = view.changed() => if r.is_err() { return },
+            r = listening.changed() => if r.is_err() { return },
         }
     }
 }
