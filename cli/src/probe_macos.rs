@@ -11,7 +11,7 @@ use socket2::Socket;
 pub fn to_interface(s: &Socket, interface: &str, to: SocketAddr) -> io::Result<()> {
     let name = CString::new(interface).map_err(io::Error::other)?;
     // SAFETY: a valid C string; if_nametoindex only reads it.
-    let index = unsafe { libc::if_nametoindex(name.as_ptr()) };
+    let index = unsafe { nix::libc::if_nametoindex(name.as_ptr()) };
     let index = NonZeroU32::new(index).ok_or_else(|| {
         io::Error::new(io::ErrorKind::NotFound, format!("no interface {interface}"))
     })?;

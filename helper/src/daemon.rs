@@ -127,7 +127,14 @@ pub fn run(config: Config, firewall: Firewall) -> anyhow::Result<()> {
             }
         });
         let watch_task = tokio::spawn(watchdog::run(tamper_watch, jobs_tx.clone()));
-        let resolver_task = tokio::spawn(run_resolver(view_rx, jobs_tx.clone()));
+        // Whether the resolver holds its IPv4 UDP port: the macOS DNS
+        // switch points the system there only then.
+        let (listening_tx, listening_rx) = watch::channel(false);
+        #[cfg(target_os = "macos")]
+        let switch_task = tokio::spawn(run_dns_switch(view_rx.clone(), listening_rx));
+        #[cfg(not(target_os = "macos"))]
+        drop(listening_rx);
+        let resolver_task = tokio::spawn(run_resolver(view_rx, jobs_tx.clone(), listening_tx));
         let server_task = tokio::spawn(server::serve(listener, shared));
         wait_for_signal().await?;
         tracing::info!("stopping; the firewall rules stay as they are");
@@ -135,6 +142,10 @@ pub fn run(config: Config, firewall: Firewall) -> anyhow::Result<()> {
         net_task.abort();
         watch_task.abort();
         resolver_task.abort();
+        // Stopping is not the end of Blocking: the kill switch stays on
+        // and so does the DNS switch; the next start keeps or restores it.
+        #[cfg(target_os = "macos")]
+        switch_task.abort();
         let _ = std::fs::remove_file(&config.socket);
         anyhow::Ok(())
     });
@@ -143,24 +154,17 @@ pub fn run(config: Config, firewall: Firewall) -> anyhow::Result<()> {
     result
 }
 
-/// Runs the filtering resolver on its loopback port, relaying its pin
-/// requests to the engine thread. Without the port the helper runs on:
-/// the kill switch still blocks, only the shortcut back online is missing.
+/// Runs the filtering resolver on its loopback ports (UDP and TCP, IPv4
+/// and IPv6), relaying its pin requests to the engine thread. A listener
+/// that cannot bind is logged and left out (IPv6 may be disabled); the
+/// kill switch still blocks, only that shortcut back online is missing.
 async fn run_resolver(
     view: watch::Receiver<crate::resolver::ResolverView>,
     jobs: mpsc::Sender<Msg>,
+    listening: watch::Sender<bool>,
 ) {
-    let socket = match tokio::net::UdpSocket::bind(crate::resolver::LISTEN).await {
-        Ok(s) => s,
-        Err(e) => {
-            tracing::error!(
-                "resolver: cannot listen on {}: {e}; network checks and VPN names stay blocked",
-                crate::resolver::LISTEN
-            );
-            return;
-        }
-    };
-    let (pin_tx, mut pin_rx) = tokio::sync::mpsc::channel(crate::resolver::MAX_IN_FLIGHT);
+    use crate::resolver::{self, LISTEN};
+    let (pin_tx, mut pin_rx) = tokio::sync::mpsc::channel(resolver::MAX_IN_FLIGHT);
     tokio::spawn(async move {
         while let Some(p) = pin_rx.recv().await {
             if jobs.send(Msg::Pin(p)).is_err() {
@@ -168,9 +172,91 @@ async fn run_resolver(
             }
         }
     });
-    let config = crate::resolver::Config::default();
-    if let Err(e) = crate::resolver::serve(socket, view, pin_tx, config).await {
-        tracing::error!("resolver stopped: {e}");
+    let config = resolver::Config::default();
+    let connections = std::sync::Arc::new(tokio::sync::Semaphore::new(
+        airlock_shared::dns::MAX_TCP_CONNECTIONS,
+    ));
+    let mut tasks = tokio::task::JoinSet::new();
+    for addr in LISTEN {
+        match tokio::net::UdpSocket::bind(addr).await {
+            Ok(socket) => {
+                if addr.is_ipv4() {
+                    let _ = listening.send(true);
+                }
+                let (view, pin_tx, config) = (view.clone(), pin_tx.clone(), config.clone());
+                tasks.spawn(async move {
+                    let r = resolver::serve(socket, view, pin_tx, config).await;
+                    (format!("udp {addr}"), r)
+                });
+            }
+            Err(e) => tracing::error!(
+                "resolver: cannot listen on udp {addr}: {e}; DNS redirected there stays unanswered"
+            ),
+        }
+        match tokio::net::TcpListener::bind(addr).await {
+            Ok(listener) => {
+                let (view, pin_tx, config) = (view.clone(), pin_tx.clone(), config.clone());
+                let connections = connections.clone();
+                tasks.spawn(async move {
+                    let r = resolver::serve_tcp(listener, connections, view, pin_tx, config).await;
+                    (format!("tcp {addr}"), r)
+                });
+            }
+            Err(e) => tracing::error!(
+                "resolver: cannot listen on tcp {addr}: {e}; DNS over TCP redirected there is refused"
+            ),
+        }
+    }
+    while let Some(done) = tasks.join_next().await {
+        if let Ok((which, Err(e))) = done {
+            tracing::error!("resolver on {which} stopped: {e}");
+            if which.starts_with("udp 127.") {
+                let _ = listening.send(false);
+            }
+        }
+    }
+}
+
+/// macOS: keeps the system's DNS pointed at the resolver exactly while
+/// Blocking and the resolver holds 127.0.0.1:53 (otherwise another
+/// program on that port would get every query; see
+/// `airlock_shared::dns_switch`). The first pass runs at start, which
+/// restores what a crash left behind unless Blocking; later passes run
+/// when that changes or the network's resolvers do. A failed pass is
+/// logged and tried again at the next change: while it fails, DNS stays
+/// where it was, and the kill switch blocks regardless.
+#[cfg(target_os = "macos")]
+async fn run_dns_switch(
+    mut view: watch::Receiver<crate::resolver::ResolverView>,
+    mut listening: watch::Receiver<bool>,
+) {
+    use crate::dns_switch_macos::{DnsSwitch, SwitchConfig};
+    let switch = std::sync::Arc::new(DnsSwitch::new(SwitchConfig::default()));
+    let mut done: Option<(bool, Vec<std::net::IpAddr>)> = None;
+    loop {
+        let v = view.borrow_and_update().clone();
+        let on = v.active && *listening.borrow_and_update();
+        let want = (on, v.upstreams.clone());
+        if done.as_ref() != Some(&want) {
+            let s = switch.clone();
+            match tokio::task::spawn_blocking(move || s.apply(on)).await {
+                Ok(Ok(applied)) => {
+                    if applied.changed > 0 {
+                        tracing::info!(
+                            "DNS switch: {} service(s) changed (pointed at the resolver: {on})",
+                            applied.changed
+                        );
+                    }
+                    done = Some(want);
+                }
+                Ok(Err(e)) => tracing::warn!("DNS switch: {e}"),
+                Err(e) => tracing::warn!("DNS switch: {e}"),
+            }
+        }
+        tokio::select! {
+            r = view.changed() => if r.is_err() { return },
+            r = listening.changed() => if r.is_err() { return },
+        }
     }
 }
 

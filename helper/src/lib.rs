@@ -12,6 +12,7 @@ pub mod client_signature;
 #[cfg(target_os = "macos")]
 mod codesign_macos;
 pub mod daemon;
+pub mod dns_switch_macos;
 pub mod engine;
 pub mod firewall;
 pub mod inbox;

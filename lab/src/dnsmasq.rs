@@ -1,5 +1,6 @@
 //! A real `dnsmasq` in the inet namespace: the network's DHCP server on the
-//! client's wire and its DNS server at [`addr::RESOLVER_V4`], serving the
+//! client's wire and its DNS server at [`addr::RESOLVER_V4`] (and
+//! [`addr::RESOLVER_V6`], for a network that names an IPv6 resolver), serving the
 //! lab zone `lab.test` where [`VPN_NAME`] names the OpenVPN server. The
 //! lease hands out [`addr::RESOLVER_V4`] as the resolver (not the router's
 //! own address, dnsmasq's default), so a client that uses it can only have
@@ -60,10 +61,10 @@ no-hosts
 local=/{zone}/
 addn-hosts={hosts}
 local-ttl={ttl}
-# DNS on the lab resolver's address (and the router's, on the wire);
-# DHCP on the wire only.
+# DNS on the lab resolver's addresses, IPv4 and IPv6 (and the router's,
+# on the wire); DHCP on the wire only.
 bind-interfaces
-listen-address={resolver}
+listen-address={resolver},{resolver6}
 interface={wire}
 no-dhcp-interface=lo
 dhcp-authoritative
@@ -78,6 +79,7 @@ dhcp-leasefile={leases}
         hosts = hosts.display(),
         ttl = TTL_SECS,
         resolver = addr::RESOLVER_V4,
+        resolver6 = addr::RESOLVER_V6,
         wire = INET_WIRE,
         lease = LEASE_V4,
         router = addr::ROUTER_V4,
@@ -167,6 +169,7 @@ mod tests {
     fn the_lease_names_the_lab_resolver_and_the_zone_is_never_forwarded() {
         let c = config(Path::new("/d/h"), Path::new("/d/l"));
         assert!(c.contains("dhcp-option=option:dns-server,192.0.2.53\n"));
+        assert!(c.contains("listen-address=192.0.2.53,2001:db8:53::53\n"));
         assert!(c.contains("dhcp-range=192.168.1.20,192.168.1.20,"));
         assert!(c.contains("no-resolv\n") && c.contains("local=/lab.test/\n"));
         assert_eq!(hosts_text(addr::VPN_SERVER), "198.51.100.7 vpn.lab.test\n");

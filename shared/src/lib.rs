@@ -15,6 +15,7 @@
 
 pub mod blocked;
 pub mod dns;
+pub mod dns_switch;
 pub mod endpoint;
 pub mod firewall_kind;
 pub mod import;

@@ -220,6 +220,9 @@ fn the_kernel_loads_replaces_and_removes_the_table() {
 fn blocking() -> Policy {
     let mut snapshot = common::laptop(Platform::Linux, &[]);
     snapshot.interfaces.retain(|i| i.name != "tun0");
+    // The network names an IPv6 resolver too: the helper's marked queries
+    // may reach it (`ip6 daddr`), like the IPv4 one.
+    snapshot.dns.push("2001:db8:1::53".parse().unwrap());
     let settings = airlock_shared::settings::Settings {
         kill_switch: true,
         endpoints: vec![common::endpoint("198.51.100.7:1194/udp")],

@@ -22,8 +22,27 @@ pub fn routes() -> Result<Vec<Route>, LiveError> {
     Ok(routes)
 }
 
+/// The resolvers `scutil --dns` names, and the network's own behind
+/// Airlock's DNS switch: while Blocking, the switch points the services
+/// at 127.0.0.1 (left out as loopback by the policy and the resolver), so
+/// the filtering resolver's upstreams come from the services' DHCP and
+/// backed-up manual servers ([`airlock_shared::dns_switch::network_resolvers`]).
+/// A failure to read those is logged: `scutil --dns` alone is what the
+/// system uses when the switch is off.
 pub fn dns() -> Result<Vec<IpAddr>, LiveError> {
-    parsed("/usr/sbin/scutil", &["--dns"], resolv::parse_scutil_dns)
+    let mut all = parsed("/usr/sbin/scutil", &["--dns"], resolv::parse_scutil_dns)?;
+    let switch = crate::dns_switch_macos::DnsSwitch::new(Default::default());
+    match switch.read() {
+        Ok(services) => {
+            for a in airlock_shared::dns_switch::network_resolvers(&services) {
+                if !all.contains(&a) {
+                    all.push(a);
+                }
+            }
+        }
+        Err(e) => tracing::warn!("reading the services' own DNS servers: {e}"),
+    }
+    Ok(all)
 }
 
 fn parsed<T>(

@@ -6,40 +6,63 @@
 //! machine. All decisions are `airlock_shared::dns`'s; this module only
 //! moves packets.
 //!
-//! Bounded: one datagram buffer, at most [`MAX_IN_FLIGHT`] forwarded
-//! queries at once (more are answered SERVFAIL at once), a timeout per
-//! upstream, and drop logging that cannot flood the log.
+//! It listens on UDP and TCP, on 127.0.0.1 and ::1 ([`LISTEN`]): the nft
+//! redirect sends IPv4 DNS to the first and IPv6 DNS to the second, and
+//! stubs retry over TCP when an answer is truncated.
+//!
+//! Bounded: one datagram buffer per UDP socket, at most [`MAX_IN_FLIGHT`]
+//! forwarded queries at once per listener (more are answered SERVFAIL at
+//! once), a timeout per upstream, TCP connections capped in number and
+//! time ([`tcp`]), and drop logging that cannot flood the log.
 
 mod forward;
 mod lookup;
 #[cfg(target_os = "linux")]
 mod mark_linux;
+mod tcp;
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_tcp;
 
-use std::net::SocketAddr;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::sync::Arc;
 use std::time::Duration;
 
 use airlock_shared::dns::{
-    self, decide, parse_query, Decision, Name, Rcode, UpstreamAnswer, MAX_MESSAGE_LEN,
+    self, decide, parse_query, Decision, Name, Query, Rcode, UpstreamAnswer, MAX_MESSAGE_LEN,
 };
 use tokio::net::UdpSocket;
 use tokio::sync::{mpsc, oneshot, watch, Semaphore};
 
 pub use crate::engine::ResolverView;
 pub use lookup::resolve_host;
+pub use tcp::serve_tcp;
 
-/// Where the resolver listens; the nft redirect points here.
-pub const LISTEN: SocketAddr =
-    SocketAddr::new(std::net::IpAddr::V4(std::net::Ipv4Addr::LOCALHOST), 5354);
+/// Where the resolver listens, UDP and TCP; the nft redirect points here
+/// (IPv4 to 127.0.0.1, IPv6 to ::1).
+pub const LISTEN: [SocketAddr; 2] = [
+    SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), PORT),
+    SocketAddr::new(IpAddr::V6(Ipv6Addr::LOCALHOST), PORT),
+];
+/// Linux: [`dns::RESOLVER_PORT`], where the nft redirect sends DNS (not 53,
+/// so it never competes with a local stub resolver).
+#[cfg(not(target_os = "macos"))]
+const PORT: u16 = dns::RESOLVER_PORT;
+/// macOS: the DNS switch points the system's resolvers at 127.0.0.1 and
+/// SystemConfiguration has no verified way to name another port, so the
+/// resolver takes 53 (mDNSResponder does not bind it; see
+/// `airlock_shared::dns_switch`).
+#[cfg(target_os = "macos")]
+const PORT: u16 = 53;
 /// The firewall mark on the resolver's own upstream sockets: the only DNS
 /// the Linux rules let out while blocking ("AL" in ASCII).
 pub const UPSTREAM_MARK: u32 = 0x414c;
 /// Forwarded queries in flight at once.
 pub const MAX_IN_FLIGHT: usize = 32;
 
-/// How the resolver reaches upstream; tests point it at loopback.
+/// How the resolver reaches upstream and how long it waits for TCP
+/// clients; tests point it at loopback and shorten the waits.
 #[derive(Debug, Clone)]
 pub struct Config {
     /// Port of the network's resolvers (53; tests use another).
@@ -47,6 +70,10 @@ pub struct Config {
     pub upstream_timeout: Duration,
     /// `SO_MARK` for upstream sockets (Linux); `None` in tests.
     pub mark: Option<u32>,
+    /// Time a TCP client has to deliver each whole query.
+    pub tcp_query_timeout: Duration,
+    /// Time after which a TCP connection takes no further query.
+    pub tcp_lifetime: Duration,
 }
 
 impl Default for Config {
@@ -55,6 +82,8 @@ impl Default for Config {
             upstream_port: 53,
             upstream_timeout: Duration::from_secs(2),
             mark: Some(UPSTREAM_MARK),
+            tcp_query_timeout: dns::TCP_QUERY_TIMEOUT,
+            tcp_lifetime: dns::TCP_CONNECTION_LIFETIME,
         }
     }
 }
@@ -67,21 +96,37 @@ pub struct PinRequest {
 }
 
 /// Counts dropped packets and logs the first few and then one in 1000, so
-/// a flood cannot fill the log.
+/// a flood cannot fill the log. Shared by the tasks of one listener.
 #[derive(Default)]
 struct DropLog {
-    count: u64,
+    count: std::sync::atomic::AtomicU64,
 }
 
 impl DropLog {
-    fn note(&mut self, from: SocketAddr, why: &dyn std::fmt::Display) {
-        self.count += 1;
-        if self.count <= 10 || self.count.is_multiple_of(1000) {
-            tracing::warn!(
-                "resolver dropped a packet from {from}: {why} ({} dropped so far)",
-                self.count
-            );
+    fn note(&self, from: SocketAddr, why: &dyn std::fmt::Display) {
+        let count = self
+            .count
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+            + 1;
+        if count <= 10 || count.is_multiple_of(1000) {
+            tracing::warn!("resolver dropped a packet from {from}: {why} ({count} dropped so far)");
         }
+    }
+}
+
+/// The answer given without asking anyone, or `None` when the question
+/// is forwarded (a VPN server's name while blocking).
+fn immediate(query: &Query, view: &ResolverView) -> Option<Vec<u8>> {
+    let decision = if view.active {
+        decide(&query.question, &view.names)
+    } else {
+        Decision::Refuse
+    };
+    match decision {
+        Decision::Placeholder => Some(dns::placeholder(query)),
+        Decision::Empty => Some(dns::empty(query)),
+        Decision::Refuse => Some(dns::refused(query)),
+        Decision::Forward => None,
     }
 }
 
@@ -97,7 +142,7 @@ pub async fn serve(
     // One byte more than the largest message accepted, to tell "exactly
     // the limit" from "cut off by the buffer".
     let mut buf = vec![0u8; MAX_MESSAGE_LEN + 1];
-    let mut drops = DropLog::default();
+    let drops = DropLog::default();
     loop {
         let (n, from) = socket.recv_from(&mut buf).await?;
         let packet = &buf[..n];
@@ -109,36 +154,25 @@ pub async fn serve(
             }
         };
         let v = view.borrow().clone();
-        let decision = if v.active {
-            decide(&query.question, &v.names)
-        } else {
-            Decision::Refuse
+        if let Some(reply) = immediate(&query, &v) {
+            let _ = socket.send_to(&reply, from).await;
+            continue;
+        }
+        let Ok(permit) = in_flight.clone().try_acquire_owned() else {
+            drops.note(from, &"too many forwarded queries in flight");
+            let _ = socket
+                .send_to(&dns::with_rcode(&query, Rcode::ServFail), from)
+                .await;
+            continue;
         };
-        let reply = match decision {
-            Decision::Placeholder => dns::placeholder(&query),
-            Decision::Empty => dns::empty(&query),
-            Decision::Refuse => dns::refused(&query),
-            Decision::Forward => {
-                let Ok(permit) = in_flight.clone().try_acquire_owned() else {
-                    drops.note(from, &"too many forwarded queries in flight");
-                    let _ = socket
-                        .send_to(&dns::with_rcode(&query, Rcode::ServFail), from)
-                        .await;
-                    continue;
-                };
-                let socket = socket.clone();
-                let pins = pins.clone();
-                let config = config.clone();
-                let packet = packet.to_vec();
-                tokio::spawn(async move {
-                    let reply =
-                        forward::answer(&packet, &query, &v.upstreams, &pins, &config).await;
-                    let _ = socket.send_to(&reply, from).await;
-                    drop(permit);
-                });
-                continue;
-            }
-        };
-        let _ = socket.send_to(&reply, from).await;
+        let socket = socket.clone();
+        let pins = pins.clone();
+        let config = config.clone();
+        let packet = packet.to_vec();
+        tokio::spawn(async move {
+            let reply = forward::answer(&packet, &query, &v.upstreams, &pins, &config).await;
+            let _ = socket.send_to(&reply, from).await;
+            drop(permit);
+        });
     }
 }

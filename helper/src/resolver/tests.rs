@@ -13,26 +13,33 @@ use tokio::sync::{mpsc, watch};
 
 use super::*;
 
-fn query(id: u16, name: &str, qtype: u16) -> Vec<u8> {
+pub(super) fn query(id: u16, name: &str, qtype: u16) -> Vec<u8> {
     airlock_shared::dns::query(id, &Name::from_dotted(name).unwrap(), qtype)
 }
 
 /// What the upstream stand-in saw, and when the pins were made.
 #[derive(Default)]
-struct Seen {
-    upstream_queries: Vec<Vec<u8>>,
-    pinned: Vec<(String, Vec<IpAddr>, Instant)>,
+pub(super) struct Seen {
+    pub(super) upstream_queries: Vec<Vec<u8>>,
+    pub(super) pinned: Vec<(String, Vec<IpAddr>, Instant)>,
 }
 
-struct Rig {
-    resolver: SocketAddr,
-    seen: Arc<Mutex<Seen>>,
+pub(super) struct Rig {
+    pub(super) resolver: SocketAddr,
+    /// The same resolver's TCP listener: at most [`RIG_TCP_CONNECTIONS`]
+    /// at once, [`RIG_TCP_QUERY_TIMEOUT`] per query, 2 s per connection.
+    pub(super) tcp: SocketAddr,
+    pub(super) seen: Arc<Mutex<Seen>>,
     _view: watch::Sender<ResolverView>,
 }
 
+pub(super) const RIG_TCP_CONNECTIONS: usize = 2;
+pub(super) const RIG_TCP_QUERY_TIMEOUT: Duration = Duration::from_millis(300);
+
 /// Starts a resolver, an upstream that answers every A query with
-/// 10.9.1.2, and a pinner that takes `pin_delay` and then says `pin_ok`.
-async fn rig(active: bool, pin_delay: Duration, pin_ok: bool) -> Rig {
+/// 10.9.1.2 (and AAAA with 2001:db8::9, truncated), and a pinner that
+/// takes `pin_delay` and then says `pin_ok`.
+pub(super) async fn rig(active: bool, pin_delay: Duration, pin_ok: bool) -> Rig {
     let seen = Arc::new(Mutex::new(Seen::default()));
     let upstream = UdpSocket::bind("127.0.0.1:0").await.unwrap();
     let upstream_port = upstream.local_addr().unwrap().port();
@@ -42,11 +49,26 @@ async fn rig(active: bool, pin_delay: Duration, pin_ok: bool) -> Rig {
         loop {
             let (n, from) = upstream.recv_from(&mut buf).await.unwrap();
             s.lock().unwrap().upstream_queries.push(buf[..n].to_vec());
+            let aaaa = parse_query(&buf[..n]).map(|q| q.question.qtype)
+                == Ok(airlock_shared::dns::TYPE_AAAA);
             let mut m = buf[..n].to_vec();
             m[2] |= 0x80;
             m[3] |= 0x80;
             m[7] = 1;
-            m.extend_from_slice(&[0xC0, 12, 0, 1, 0, 1, 0, 0, 1, 44, 0, 4, 10, 9, 1, 2]);
+            if aaaa {
+                // AAAA: one address, and the TC bit, as a resolver whose
+                // answer did not fit sends it.
+                m[2] |= 0x02;
+                m.extend_from_slice(&[0xC0, 12, 0, 28, 0, 1, 0, 0, 1, 44, 0, 16]);
+                m.extend_from_slice(
+                    &"2001:db8::9"
+                        .parse::<std::net::Ipv6Addr>()
+                        .unwrap()
+                        .octets(),
+                );
+            } else {
+                m.extend_from_slice(&[0xC0, 12, 0, 1, 0, 1, 0, 0, 1, 44, 0, 4, 10, 9, 1, 2]);
+            }
             upstream.send_to(&m, from).await.unwrap();
         }
     });
@@ -78,10 +100,23 @@ async fn rig(active: bool, pin_delay: Duration, pin_ok: bool) -> Rig {
         upstream_port,
         upstream_timeout: Duration::from_secs(1),
         mark: None,
+        tcp_query_timeout: RIG_TCP_QUERY_TIMEOUT,
+        tcp_lifetime: Duration::from_secs(2),
     };
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let tcp = listener.local_addr().unwrap();
+    let connections = Arc::new(Semaphore::new(RIG_TCP_CONNECTIONS));
+    tokio::spawn(serve_tcp(
+        listener,
+        connections,
+        view_rx.clone(),
+        pin_tx.clone(),
+        config.clone(),
+    ));
     tokio::spawn(serve(socket, view_rx, pin_tx, config));
     Rig {
         resolver,
+        tcp,
         seen,
         _view: view_tx,
     }
@@ -98,7 +133,7 @@ async fn ask(to: SocketAddr, bytes: &[u8]) -> Option<(Vec<u8>, Duration)> {
     }
 }
 
-fn rcode(m: &[u8]) -> Rcode {
+pub(super) fn rcode(m: &[u8]) -> Rcode {
     Header::read(m).unwrap().rcode()
 }
 
@@ -222,6 +257,7 @@ async fn while_blocking_a_name_is_resolved_through_the_networks_resolvers() {
         upstream_port: port,
         upstream_timeout: Duration::from_millis(500),
         mark: None,
+        ..Config::default()
     };
     let up: IpAddr = "127.0.0.1".parse().unwrap();
     let found = resolve_host("vpn.lab.test", true, &[up], &config)
@@ -251,6 +287,7 @@ async fn a_silent_resolver_is_a_clear_failure_within_the_timeout() {
         upstream_port: silent.local_addr().unwrap().port(),
         upstream_timeout: Duration::from_millis(200),
         mark: None,
+        ..Config::default()
     };
     let t = Instant::now();
     let e = resolve_host(

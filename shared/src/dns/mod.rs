@@ -28,6 +28,7 @@ mod limits;
 mod message;
 mod name;
 mod pins;
+mod tcp;
 
 pub use answer::{check_upstream, UpstreamAnswer, MAX_ADDRESSES};
 pub use build::{empty, placeholder, query, refused, relay, with_rcode, PLACEHOLDER_TTL};
@@ -42,3 +43,7 @@ pub use message::{
 };
 pub use name::{Name, NameError, MAX_LABEL_LEN, MAX_NAME_LEN};
 pub use pins::{AnsweredPin, PinTable, MAX_PINS, MAX_PIN_SECS, MIN_PIN_SECS};
+pub use tcp::{
+    frame, frame_len, MAX_TCP_CONNECTIONS, TCP_CONNECTION_LIFETIME, TCP_LEN_PREFIX,
+    TCP_QUERY_TIMEOUT,
+};

@@ -253,11 +253,16 @@ fn dns_upstream(out: &mut String, dns: &DnsCatch) {
     // A redirected query still names the interface it was routed to
     // before the redirect (the hook's output device does not change
     // within the hook), so loopback's own rule does not see it.
+    // `redirect` in the inet family rewrites IPv4 to 127.0.0.1 and IPv6
+    // to ::1 (the kernel's choice for locally generated packets); the
+    // resolver listens on both.
     let _ = writeln!(
         out,
-        "\t\tip daddr 127.0.0.1 meta l4proto {{ tcp, udp }} th dport {} return \
-         comment \"DNS redirected to Airlock's resolver on loopback\"",
-        dns.resolver_port
+        "\t\tip daddr 127.0.0.1 meta l4proto {{ tcp, udp }} th dport {port} return \
+         comment \"DNS redirected to Airlock's resolver on loopback\"\n\
+         \t\tip6 daddr ::1 meta l4proto {{ tcp, udp }} th dport {port} return \
+         comment \"DNS over IPv6 redirected to Airlock's resolver on loopback\"",
+        port = dns.resolver_port
     );
     for (family, key) in [(true, "ip"), (false, "ip6")] {
         let nets: Vec<String> = dns
