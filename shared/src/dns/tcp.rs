@@ -7,7 +7,8 @@
 use std::time::Duration;
 
 use super::error::ParseError;
-use super::message::{HEADER_LEN, MAX_MESSAGE_LEN};
+use super::limits::MAX_MESSAGE_LEN;
+use super::message::HEADER_LEN;
 
 /// Bytes of the length prefix.
 pub const TCP_LEN_PREFIX: usize = 2;
