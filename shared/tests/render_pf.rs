@@ -314,6 +314,16 @@ fn probes(policy: &Policy) -> Vec<Probe> {
             inb("en0", Icmpv6, "fe80::1", LL6).icmp(136),
         ),
         probe("mld report", out("en0", Icmpv6, LL6, "ff02::16").icmp(143)),
+        probe("mld query", inb("en0", Icmpv6, "fe80::1", "ff02::1").icmp(130)),
+        probe(
+            "mld query from a global address",
+            inb("en0", Icmpv6, "2001:db8:1::1", "ff02::1").icmp(130),
+        ),
+        probe("mldv1 report", out("en0", Icmpv6, LL6, "ff02::fb").icmp(131)),
+        probe(
+            "mldv1 report to a global group",
+            out("en0", Icmpv6, LL6, "ff0e::101").icmp(131),
+        ),
         probe("icmpv6 echo in", inb("en0", Icmpv6, WEB6, ME6).icmp(128)),
         probe("igmp report", out("en0", Igmp, ME4, "224.0.0.22")),
         probe("igmp query", inb("en0", Igmp, "192.168.1.1", "224.0.0.1")),

@@ -23,6 +23,10 @@ mod plumbing;
 pub const NDP_TYPES: [u8; 4] = [133, 134, 135, 136];
 /// ICMPv6 MLDv2 listener report.
 pub const MLD_REPORT: u8 = 143;
+/// ICMPv6 Multicast Listener Query (RFC 3810 §5.1).
+pub const MLD_QUERY: u8 = 130;
+/// MLDv1 report and done (RFC 2710 §3), for MLDv1 queriers.
+pub const MLD_V1: [u8; 2] = [131, 132];
 pub const MDNS_V4: Ipv4Addr = Ipv4Addr::new(224, 0, 0, 251);
 pub const MDNS_V6: Ipv6Addr = Ipv6Addr::new(0xff02, 0, 0, 0, 0, 0, 0, 0xfb);
 pub const MDNS_PORT: u16 = 5353;

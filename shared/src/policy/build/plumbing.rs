@@ -7,7 +7,9 @@ use std::net::IpAddr;
 
 use ipnet::IpNet;
 
-use super::{net, LINK_LOCAL_V6, MDNS_PORT, MDNS_V4, MDNS_V6, MLD_REPORT, NDP_TYPES};
+use super::{
+    net, LINK_LOCAL_V6, MDNS_PORT, MDNS_V4, MDNS_V6, MLD_QUERY, MLD_REPORT, MLD_V1, NDP_TYPES,
+};
 use crate::network::NetworkSnapshot;
 use crate::platform::Platform;
 use crate::policy::{Direction, Family, Protocol, Remote, Rule};
@@ -93,8 +95,38 @@ pub(super) fn link_local(rules: &mut Vec<Rule>, snapshot: &NetworkSnapshot, plat
     );
     rules.push(
         mld(Direction::In, mld_why, hops(1))
-            .remote(Remote::Nets(mld_from))
+            .remote(Remote::Nets(mld_from.clone()))
             .local(mld_to),
+    );
+    // The router's queries (130) come from a link-local address (hosts
+    // must drop any other, RFC 3810 §5.1.14) to a link-scope group:
+    // without answers to them, a snooping switch ages our groups out.
+    // A querier that still speaks MLDv1 makes the kernel answer in v1
+    // (RFC 3810 §8): reports (131) to the group, done (132) to ff02::2.
+    let link_scope = vec![net("ff02::/16")];
+    rules.push(
+        Rule::new(
+            Direction::In,
+            "MLD: the router's membership queries, answered so switches keep forwarding our groups",
+        )
+        .family(Family::V6)
+        .protocol(Protocol::Icmpv6)
+        .icmp_types(vec![MLD_QUERY])
+        .remote(Remote::Nets(vec![net(LINK_LOCAL_V6)]))
+        .local(link_scope.clone())
+        .hop_limit(hops(1)),
+    );
+    rules.push(
+        Rule::new(
+            Direction::Out,
+            "MLD: MLDv1 reports, for networks whose querier still speaks MLDv1",
+        )
+        .family(Family::V6)
+        .protocol(Protocol::Icmpv6)
+        .icmp_types(MLD_V1.to_vec())
+        .remote(Remote::Nets(link_scope))
+        .local(mld_from)
+        .hop_limit(hops(1)),
     );
     // IGMP: every message is sent to a multicast address with TTL 1
     // (RFC 3376 §4, RFC 2236 §2).
