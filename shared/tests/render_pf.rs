@@ -314,12 +314,18 @@ fn probes(policy: &Policy) -> Vec<Probe> {
             inb("en0", Icmpv6, "fe80::1", LL6).icmp(136),
         ),
         probe("mld report", out("en0", Icmpv6, LL6, "ff02::16").icmp(143)),
-        probe("mld query", inb("en0", Icmpv6, "fe80::1", "ff02::1").icmp(130)),
+        probe(
+            "mld query",
+            inb("en0", Icmpv6, "fe80::1", "ff02::1").icmp(130),
+        ),
         probe(
             "mld query from a global address",
             inb("en0", Icmpv6, "2001:db8:1::1", "ff02::1").icmp(130),
         ),
-        probe("mldv1 report", out("en0", Icmpv6, LL6, "ff02::fb").icmp(131)),
+        probe(
+            "mldv1 report",
+            out("en0", Icmpv6, LL6, "ff02::fb").icmp(131),
+        ),
         probe(
             "mldv1 report to a global group",
             out("en0", Icmpv6, LL6, "ff0e::101").icmp(131),
@@ -619,4 +625,61 @@ fn a_reply_passes_only_by_the_state_its_opener_created() {
     assert_eq!(rs.verdict(&stray), Verdict::Drop);
     let opener = pf_model::reversed(&stray, "en0");
     assert_eq!(rs.verdict(&opener), Verdict::Reject);
+}
+
+/// The laptop with its VPN down and the kill switch on (Blocking): pf
+/// lets only root's DNS out, to the network's resolvers, for the helper's
+/// filtering resolver; an ordinary program's DNS to them is still refused
+/// (the system's DNS points at the resolver meanwhile).
+#[test]
+fn blocking_lets_only_the_resolvers_own_queries_out_golden() {
+    let mut snapshot = common::laptop(MAC, &[]);
+    snapshot.interfaces.retain(|i| !i.name.starts_with("utun"));
+    snapshot.dns.push("2001:db8:1::53".parse().unwrap());
+    let settings = airlock_shared::settings::Settings {
+        kill_switch: true,
+        endpoints: vec![common::endpoint("198.51.100.7:1194/udp")],
+        ..Default::default()
+    };
+    let policy = policy::build(&settings, &snapshot, MAC, common::NOW);
+    let dns = policy.dns_catch.as_ref().expect("blocking catches DNS");
+    assert_eq!((dns.resolver_port, dns.upstream_uid), (53, 0));
+    let text = pf::render(&policy);
+    let root_only: Vec<&str> = statements(&text)
+        .into_iter()
+        .filter(|l| l.contains(" port 53 "))
+        .collect();
+    assert!(
+        root_only.len() == 2 && root_only.iter().all(|l| l.contains(" user 0 ")),
+        "{root_only:?}"
+    );
+    let rs = pf_model::parse(&text);
+    for resolver in ["192.168.1.1", "2001:db8:1::53"] {
+        let ask = out_packet(Protocol::Udp, resolver, 53);
+        assert_eq!(policy.decides(&ask), Verdict::Reject, "{resolver}");
+        assert_eq!(rs.verdict(&ask), Verdict::Reject, "{resolver}");
+    }
+    common::check_golden("pf", "conf", [("blocking_resolver".to_string(), text)]);
+}
+
+fn out_packet(protocol: Protocol, dst: &str, port: u16) -> Packet {
+    let dst: IpAddr = dst.parse().unwrap();
+    let src: IpAddr = if dst.is_ipv4() {
+        "192.168.1.20".parse().unwrap()
+    } else {
+        "2001:db8:1::20".parse().unwrap()
+    };
+    Packet {
+        path: PacketPath::Out {
+            interface: "en0".into(),
+        },
+        protocol,
+        src,
+        dst,
+        src_port: Some(50000),
+        dst_port: Some(port),
+        icmp_type: None,
+        reply: false,
+        hop_limit: None,
+    }
 }

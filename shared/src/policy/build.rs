@@ -176,11 +176,16 @@ pub fn build(
 
     // The filtering resolver runs only while blocking: kill switch on, not
     // paused, no tunnel up. Only nft can redirect by itself; macOS points
-    // the system's DNS at the resolver instead (not in the ruleset).
+    // the system's DNS at the resolver instead (not in the ruleset), which
+    // listens on 53 there.
     let blocking = pause.is_none() && snapshot.active_tunnel().is_none();
-    let dns_catch = (platform == Platform::Linux && blocking).then(|| DnsCatch {
-        resolver_port: crate::dns::RESOLVER_PORT,
+    let dns_catch = blocking.then(|| DnsCatch {
+        resolver_port: match platform {
+            Platform::Linux => crate::dns::RESOLVER_PORT,
+            Platform::Macos => 53,
+        },
         upstream_mark: crate::dns::UPSTREAM_MARK,
+        upstream_uid: 0,
         upstreams: snapshot
             .dns
             .iter()

@@ -199,8 +199,8 @@ pub struct Policy {
     pub rules: Vec<Rule>,
     /// Tunnel interfaces, kept for status and for pf re-expansion.
     pub tunnels: IfaceSet,
-    /// While blocking on Linux: DNS goes to Airlock's filtering resolver,
-    /// and only its own (marked) upstream queries leave the machine.
+    /// While blocking: DNS goes to Airlock's filtering resolver, and only
+    /// its own upstream queries leave the machine.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub dns_catch: Option<DnsCatch>,
     /// Whether (and how) the final block rules report what they refused,
@@ -233,19 +233,26 @@ impl Default for BlockLog {
     }
 }
 
-/// The filtering resolver's plumbing, decided by the policy and rendered
-/// by nft: DNS from this machine that is not the resolver's own is
-/// redirected to the resolver on loopback (so no system setting changes),
-/// and packets carrying the resolver's socket mark may reach the network's
-/// resolvers on port 53. [`Policy::decides`] models the packets of every
-/// other process, which carry no mark and whose DNS, once redirected, is
-/// loopback traffic.
+/// The filtering resolver's plumbing, decided by the policy: the
+/// resolver's own queries may reach the network's resolvers on port 53.
+/// nft tells them by the resolver's socket mark and also redirects every
+/// other process's DNS to the resolver on loopback (so no system setting
+/// changes); pf has no socket marks and cannot redirect outgoing packets,
+/// so it tells them by the sending socket's owner (root: the helper, and
+/// only other root processes, which could turn the firewall off anyway),
+/// and macOS points the system's DNS at the resolver instead (the helper's
+/// DNS switch, not the ruleset). [`Policy::decides`] models the packets of
+/// every other process: unmarked, not root, their DNS loopback traffic
+/// once redirected or switched.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DnsCatch {
     /// Loopback port the resolver listens on.
     pub resolver_port: u16,
-    /// `SO_MARK` of the resolver's upstream sockets.
+    /// `SO_MARK` of the resolver's upstream sockets (nft).
     pub upstream_mark: u32,
+    /// The uid the resolver runs as (pf's `user`): the helper's, root.
+    #[serde(default)]
+    pub upstream_uid: u32,
     /// The network's resolvers (non-loopback); empty means none to reach.
     pub upstreams: Vec<IpNet>,
 }

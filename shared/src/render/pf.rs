@@ -82,6 +82,9 @@ pub fn render(policy: &Policy) -> String {
         }
         rule::write(&mut out, r, &groups, first);
     }
+    if let Some(dns) = &policy.dns_catch {
+        resolver_upstream(&mut out, dns);
+    }
     // Logging changes no verdict; the policy says whether to log.
     // `log (user)` going out: pf looks up the sending socket, so the
     // record carries its uid and pid (who sent it); coming in there is
@@ -105,6 +108,39 @@ pub fn render(policy: &Policy) -> String {
          block drop in{log_in} quick all\n",
     );
     out
+}
+
+/// While blocking: the filtering resolver's own queries to the network's
+/// resolvers. pf has no socket marks, so the sending socket's owner tells
+/// them (`user`): the helper runs as root. The system's DNS points at the
+/// resolver meanwhile (the helper's DNS switch), so nobody else asks
+/// these resolvers directly; a root process could, and could also turn
+/// pf off.
+fn resolver_upstream(out: &mut String, dns: &crate::policy::DnsCatch) {
+    if dns.upstreams.is_empty() {
+        return;
+    }
+    let to: Vec<String> = dns.upstreams.iter().map(|n| n.addr().to_string()).collect();
+    let to = if to.len() == 1 {
+        to[0].clone()
+    } else {
+        format!("{{ {} }}", to.join(" "))
+    };
+    out.push('\n');
+    rule::comment(
+        out,
+        "Blocking: Airlock's own resolver (root) asks the network's resolvers for the \
+         VPN server's name",
+    );
+    let uid = dns.upstream_uid;
+    let _ = writeln!(
+        out,
+        "pass out quick proto udp to {to} port 53 user {uid} keep state"
+    );
+    let _ = writeln!(
+        out,
+        "pass out quick proto tcp to {to} port 53 user {uid} flags any keep state"
+    );
 }
 
 fn header(out: &mut String) {

@@ -53,6 +53,10 @@ pub struct PfRule {
     pub allow_opts: bool,
     pub keep_state: bool,
     pub if_bound: bool,
+    /// `user N`: only sockets of that uid. The probes model ordinary
+    /// programs (what `Policy::decides` speaks for), so such a rule never
+    /// matches one.
+    pub user: Option<u32>,
 }
 
 #[derive(Debug, Default)]
@@ -270,6 +274,7 @@ fn parse_rule(t: &mut Tokens) -> PfRule {
         allow_opts: false,
         keep_state: false,
         if_bound: false,
+        user: None,
     };
     if !t.eat("all") {
         if t.eat("from") {
@@ -298,6 +303,10 @@ fn parse_rule(t: &mut Tokens) -> PfRule {
                 rule.flags_any = true;
             }
             "allow-opts" => rule.allow_opts = true,
+            "user" => {
+                let uid = t.next();
+                rule.user = Some(uid.parse().unwrap_or_else(|_| t.fail("a numeric uid")));
+            }
             "keep" => {
                 t.expect("state");
                 rule.keep_state = true;
@@ -339,7 +348,8 @@ impl Ruleset {
         interface: &str,
     ) -> bool {
         let tcp = p.protocol == Protocol::Tcp;
-        rule.direction.is_none_or(|d| d == direction)
+        rule.user.is_none()
+            && rule.direction.is_none_or(|d| d == direction)
             && rule
                 .interfaces
                 .as_ref()
