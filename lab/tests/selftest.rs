@@ -9,6 +9,8 @@
 //! - With the VPN up: the attempts through the tunnel reach the web
 //!   server (not refused by Airlock), those outside it are still refused.
 //! - Kill switch off: nothing can be proven; exit 1, and it says why.
+//! - A hole opened on purpose (the lab's web server allowed as if it were
+//!   a VPN server): exit 1, and the one failing check is named.
 //!
 //! Needs root (namespaces, nft, tcpdump, openvpn); skips otherwise.
 
@@ -174,6 +176,40 @@ fn the_self_test_proves_the_kill_switch_and_leaks_nothing_itself() {
         "the self-test's own packets reached the wire: {}",
         capture.report()
     );
+
+    // A hole opened on purpose: the web server let through as if it were
+    // a VPN server. The self-test must fail and name exactly that check.
+    al.ctl(&lab, &["endpoints", "add", "203.0.113.80:80/tcp"])
+        .unwrap();
+    let (out, _) = selftest(&lab, &ctl, &al.socket, &["--json"]);
+    let r = report(&out);
+    assert_eq!(out.status.code(), Some(1), "a hole is not a pass: {r:?}");
+    let failed: Vec<&str> = r
+        .checks
+        .iter()
+        .filter(|c| !c.pass)
+        .map(|c| c.what.as_str())
+        .collect();
+    assert_eq!(
+        failed,
+        ["TCP over IPv4 on eth0 to 203.0.113.80:80"],
+        "{r:?}"
+    );
+    let hole = r.checks.iter().find(|c| !c.pass).unwrap();
+    assert!(hole.words.contains("hole"), "{}", hole.words);
+    let (out, _) = selftest(&lab, &ctl, &al.socket, &[]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("FAIL  TCP over IPv4 on eth0 to 203.0.113.80:80: got through")
+            && text
+                .lines()
+                .last()
+                .unwrap()
+                .starts_with("NOT PROTECTED: 1 of "),
+        "{text}"
+    );
+    al.ctl(&lab, &["endpoints", "remove", "203.0.113.80:80/tcp"])
+        .unwrap();
 
     // The tunnel up: inside it the attempts reach the web server.
     lab.start_vpn_server().unwrap();
