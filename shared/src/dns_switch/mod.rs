@@ -36,24 +36,13 @@
 //! configd keeps unknown keys in a DNS dictionary are taken from
 //! OpenVPN 3's MacDNS and Apple's SCSchemaDefinitions, not tried here.
 
+mod dict;
 mod plan;
 mod scutil;
 
+pub use dict::{DnsDict, KEY_ORIGINAL, KEY_ORIGINAL_SERVERS, OVERRIDE_SERVERS};
 pub use plan::{network_resolvers, plan, Original, Service, Step};
 pub use scutil::{
     parse_list, parse_primary_service, parse_show, script, setup_dns_key, valid_service_id,
-    DnsDict, ScutilParseError, LIST_SETUP_DNS, LIST_STATE_DNS, PRIMARY_KEY,
+    ScutilParseError, LIST_SETUP_DNS, LIST_STATE_DNS, PRIMARY_KEY,
 };
-
-/// What the system's resolvers are set to while Blocking. Port 53: a
-/// `ServerPort` key exists in Apple's schema, but whether mDNSResponder
-/// honours it for the default resolver is unverified, so the helper's
-/// resolver listens on 127.0.0.1:53 on macOS (mDNSResponder itself does
-/// not bind port 53; it serves apps over its own socket and mDNS on 5353).
-pub const OVERRIDE_SERVERS: &[&str] = &["127.0.0.1"];
-/// Marker key in an overridden dictionary, saying what was there before:
-/// `created` (no such dictionary), `none` (one without `ServerAddresses`)
-/// or `servers` (see [`KEY_ORIGINAL_SERVERS`]).
-pub const KEY_ORIGINAL: &str = "AirlockOriginal";
-/// The `ServerAddresses` the dictionary had before the override.
-pub const KEY_ORIGINAL_SERVERS: &str = "AirlockOriginalServerAddresses";

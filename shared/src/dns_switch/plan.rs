@@ -5,8 +5,7 @@
 
 use std::net::IpAddr;
 
-use super::scutil::DnsDict;
-use super::OVERRIDE_SERVERS;
+use super::dict::{DnsDict, OVERRIDE_SERVERS};
 
 /// What a `Setup:` DNS dictionary held before Airlock overrode it.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -11,8 +11,8 @@
 use std::fmt::Write;
 use std::net::IpAddr;
 
+use super::dict::{DnsDict, KEY_ORIGINAL, KEY_ORIGINAL_SERVERS, OVERRIDE_SERVERS};
 use super::plan::{Original, Step};
-use super::{KEY_ORIGINAL, KEY_ORIGINAL_SERVERS, OVERRIDE_SERVERS};
 
 /// `list` pattern for the services whose DNS the network published.
 pub const LIST_STATE_DNS: &str = "State:/Network/Service/[^/]+/DNS";
@@ -26,17 +26,6 @@ pub const PRIMARY_KEY: &str = "State:/Network/Global/IPv4";
 pub enum ScutilParseError {
     #[error("scutil output line {line}: {why}")]
     Line { line: usize, why: &'static str },
-}
-
-/// The parts of one DNS dictionary the switch reads.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct DnsDict {
-    /// `ServerAddresses`, `None` when the key is absent.
-    pub servers: Option<Vec<String>>,
-    /// [`KEY_ORIGINAL`]'s value, when Airlock overrode this dictionary.
-    pub original: Option<String>,
-    /// [`KEY_ORIGINAL_SERVERS`].
-    pub original_servers: Option<Vec<String>>,
 }
 
 /// A service id that may go into a key and a command line: configd's ids
