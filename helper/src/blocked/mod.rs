@@ -131,6 +131,12 @@ fn read_nflog(log: BlockLog) {
             return;
         }
     };
+    // The open's acknowledgements needed a timeout; the reader does not:
+    // a read that returns every few seconds with nothing is a wakeup of
+    // an idle laptop for nothing.
+    if let Err(e) = sock.set_timeout(std::time::Duration::ZERO) {
+        tracing::warn!("blocked list: cannot wait without a timeout ({e}); polling instead");
+    }
     set_reading(true, None);
     loop {
         match sock.read() {

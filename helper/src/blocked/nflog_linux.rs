@@ -81,7 +81,8 @@ impl NflogSocket {
         Ok(s)
     }
 
-    /// How long [`NflogSocket::read`] waits for something to arrive.
+    /// How long [`NflogSocket::read`] waits for something to arrive;
+    /// `Duration::ZERO` waits for ever (`SO_RCVTIMEO` of 0).
     pub fn set_timeout(&mut self, t: Duration) -> io::Result<()> {
         let tv = libc::timeval {
             tv_sec: t.as_secs() as libc::time_t,
