@@ -17,7 +17,10 @@ use crate::firewall::{nft, TamperWatch};
 use crate::inbox::Msg;
 
 /// Changes arrive in bursts (a table is many objects); check once after.
-const BURST: Duration = Duration::from_millis(20);
+/// A whole transaction's messages arrive within microseconds of each
+/// other, so a few milliseconds are enough, and every millisecond here is
+/// one more in which a deleted table lets traffic out.
+const BURST: Duration = Duration::from_millis(3);
 
 /// What the log says once the tamper watch listens (tests wait for it).
 pub const WATCHING: &str = "tamper watch: subscribed to nftables' change events";
