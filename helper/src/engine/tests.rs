@@ -682,6 +682,7 @@ fn vpn_answer(addr: &str, ttl: u32) -> airlock_shared::dns::UpstreamAnswer {
         rcode: airlock_shared::dns::Rcode::NoError,
         truncated: false,
         addresses: vec![(addr.parse().unwrap(), ttl)],
+        omitted: 0,
     }
 }
 

@@ -34,6 +34,19 @@ pub async fn answer(
                 continue;
             }
         };
+        // More addresses than may be pinned: the asker gets only the pinned
+        // ones, so it cannot pick one the firewall refuses.
+        let reply = if checked.omitted > 0 {
+            tracing::info!(
+                "resolver: {} has {} addresses more than the {} pinned; answering with those",
+                query.question.name,
+                checked.omitted,
+                dns::MAX_ADDRESSES
+            );
+            dns::addresses(query, &checked.addresses)
+        } else {
+            dns::relay(&bytes, query.header.id)
+        };
         let (done, pinned) = oneshot::channel();
         let request = PinRequest {
             name: query.question.name.clone(),
@@ -44,7 +57,7 @@ pub async fn answer(
             break;
         }
         return match pinned.await {
-            Ok(Ok(())) => dns::relay(&bytes, query.header.id),
+            Ok(Ok(())) => reply,
             Ok(Err(e)) => {
                 tracing::warn!(
                     "resolver: could not pin the addresses of {}: {e}",

@@ -49,13 +49,23 @@ pub(super) async fn rig(active: bool, pin_delay: Duration, pin_ok: bool) -> Rig 
         loop {
             let (n, from) = upstream.recv_from(&mut buf).await.unwrap();
             s.lock().unwrap().upstream_queries.push(buf[..n].to_vec());
-            let aaaa = parse_query(&buf[..n]).map(|q| q.question.qtype)
-                == Ok(airlock_shared::dns::TYPE_AAAA);
+            let parsed = parse_query(&buf[..n]);
+            let aaaa =
+                parsed.as_ref().map(|q| q.question.qtype) == Ok(airlock_shared::dns::TYPE_AAAA);
+            let big = parsed
+                .as_ref()
+                .is_ok_and(|q| q.question.name.to_string() == "big.lab.test");
             let mut m = buf[..n].to_vec();
             m[2] |= 0x80;
             m[3] |= 0x80;
             m[7] = 1;
-            if aaaa {
+            if big {
+                // More addresses than one answer may pin.
+                m[7] = 20;
+                for i in 0..20u8 {
+                    m.extend_from_slice(&[0xC0, 12, 0, 1, 0, 1, 0, 0, 1, 44, 0, 4, 10, 9, 2, i]);
+                }
+            } else if aaaa {
                 // AAAA: one address, and the TC bit, as a resolver whose
                 // answer did not fit sends it.
                 m[2] |= 0x02;
@@ -87,7 +97,10 @@ pub(super) async fn rig(active: bool, pin_delay: Duration, pin_ok: bool) -> Rig 
     });
     let names = ResolverNames {
         network_check: vec![Name::from_dotted("captive.apple.com").unwrap()],
-        vpn_servers: vec![Name::from_dotted("vpn.lab.test").unwrap()],
+        vpn_servers: vec![
+            Name::from_dotted("vpn.lab.test").unwrap(),
+            Name::from_dotted("big.lab.test").unwrap(),
+        ],
     };
     let (view_tx, view_rx) = watch::channel(ResolverView {
         active,
@@ -183,6 +196,27 @@ async fn a_vpn_name_is_pinned_before_the_answer_is_relayed() {
         seen.upstream_queries[0][12..],
         query(0, "vpn.lab.test", TYPE_A)[12..]
     );
+}
+
+/// An answer with more addresses than one answer may pin reaches the
+/// asker holding only the pinned ones: it cannot pick one the firewall
+/// refuses.
+#[tokio::test]
+async fn an_answer_with_more_addresses_than_pinned_is_trimmed_to_the_pinned() {
+    let r = rig(true, Duration::ZERO, true).await;
+    let (m, _) = ask(r.resolver, &query(0x4242, "big.lab.test", TYPE_A))
+        .await
+        .unwrap();
+    assert_eq!(m[..2], [0x42, 0x42]);
+    assert_eq!(rcode(&m), Rcode::NoError);
+    let q = parse_query(&query(0x4242, "big.lab.test", TYPE_A)).unwrap();
+    let got = airlock_shared::dns::check_upstream(&m, 0x4242, &q.question).unwrap();
+    let seen = r.seen.lock().unwrap();
+    let (_, pinned, _) = &seen.pinned[0];
+    assert_eq!(pinned.len(), airlock_shared::dns::MAX_ADDRESSES);
+    let answered: Vec<IpAddr> = got.addresses.iter().map(|(a, _)| *a).collect();
+    assert_eq!(&answered, pinned, "every answered address is pinned");
+    assert_eq!(got.omitted, 0);
 }
 
 #[tokio::test]

@@ -26,6 +26,9 @@ pub struct UpstreamAnswer {
     /// alias of), with their TTLs in seconds, in answer order, at most
     /// [`MAX_ADDRESSES`].
     pub addresses: Vec<(IpAddr, u32)>,
+    /// Addresses of that kind the answer held beyond [`MAX_ADDRESSES`]:
+    /// not pinned, so the answer must not reach the asker with them.
+    pub omitted: usize,
 }
 
 /// Checks that `msg` is a response with id `expected_id` to `question`, and
@@ -56,6 +59,7 @@ pub fn check_upstream(
     }
     let mut owners: Vec<Name> = vec![question.name.clone()];
     let mut addresses = Vec::new();
+    let mut omitted = 0;
     // Each record is at least 11 bytes, so the loop ends with the message
     // whatever ANCOUNT claims.
     for _ in 0..header.ancount {
@@ -89,8 +93,12 @@ pub fn check_upstream(
         // Only the type asked for: an AAAA slipped into an A answer is not
         // what the asker will connect to.
         if let Some(a) = address {
-            if rtype == question.qtype && addresses.len() < MAX_ADDRESSES {
-                addresses.push((a, ttl));
+            if rtype == question.qtype {
+                if addresses.len() < MAX_ADDRESSES {
+                    addresses.push((a, ttl));
+                } else {
+                    omitted += 1;
+                }
             }
         }
     }
@@ -98,6 +106,7 @@ pub fn check_upstream(
         rcode: header.rcode(),
         truncated: header.truncated(),
         addresses,
+        omitted,
     })
 }
 
@@ -263,5 +272,13 @@ mod tests {
         let m = answer(9, "vpn.lab.test", TYPE_A, &records);
         let a = check_upstream(&m, 9, &question("vpn.lab.test", TYPE_A)).unwrap();
         assert_eq!(a.addresses.len(), MAX_ADDRESSES);
+        assert_eq!(a.omitted, 40 - MAX_ADDRESSES);
+        // What the asker gets instead: exactly the kept addresses, each
+        // with its TTL, and an answer the same check reads the same.
+        let q = parse_query(&query_bytes(9, "vpn.lab.test", TYPE_A)).unwrap();
+        let trimmed = super::super::build::addresses(&q, &a.addresses);
+        let again = check_upstream(&trimmed, 9, &q.question).unwrap();
+        assert_eq!(again.addresses, a.addresses);
+        assert_eq!(again.omitted, 0);
     }
 }

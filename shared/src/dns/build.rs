@@ -1,6 +1,9 @@
 //! The messages Airlock writes: a placeholder address, an empty answer,
-//! REFUSED, an upstream answer relayed under the asker's id, and the
-//! self-test's question.
+//! REFUSED, an upstream answer relayed under the asker's id (or trimmed to
+//! the pinned addresses), and the queries the helper and the self-test
+//! send.
+
+use std::net::IpAddr;
 
 use super::decide::{PLACEHOLDER_V4, PLACEHOLDER_V6};
 use super::message::{Query, Rcode, CLASS_IN, HEADER_LEN, TYPE_A, TYPE_AAAA};
@@ -23,8 +26,9 @@ pub fn query(id: u16, name: &super::name::Name, qtype: u16) -> Vec<u8> {
 }
 
 /// A response to `query` with `rcode`, echoing its question and carrying
-/// `answers` (each a full resource record after the owner name pointer).
-fn response(query: &Query, rcode: Rcode, answers: &[(u16, &[u8])]) -> Vec<u8> {
+/// `answers` (type, data, TTL: each a resource record for the question's
+/// name).
+fn response(query: &Query, rcode: Rcode, answers: &[(u16, &[u8], u32)]) -> Vec<u8> {
     let q = &query.question;
     let mut m = Vec::with_capacity(HEADER_LEN + q.name.wire().len() + 4 + answers.len() * 28);
     m.extend_from_slice(&query.header.id.to_be_bytes());
@@ -37,18 +41,18 @@ fn response(query: &Query, rcode: Rcode, answers: &[(u16, &[u8])]) -> Vec<u8> {
     m.push(0x80 | rd);
     m.push(0x80 | rcode.bits());
     m.extend_from_slice(&1u16.to_be_bytes());
-    // At most two answers are ever built; the count fits.
+    // At most MAX_ADDRESSES answers are ever built; the count fits.
     m.extend_from_slice(&(answers.len() as u16).to_be_bytes());
     m.extend_from_slice(&[0, 0, 0, 0]);
     m.extend_from_slice(q.name.wire());
     m.extend_from_slice(&q.qtype.to_be_bytes());
     m.extend_from_slice(&q.qclass.to_be_bytes());
-    for (rtype, rdata) in answers {
+    for (rtype, rdata, ttl) in answers {
         // Owner: a pointer to the question's name at offset 12.
         m.extend_from_slice(&[0xC0, HEADER_LEN as u8]);
         m.extend_from_slice(&rtype.to_be_bytes());
         m.extend_from_slice(&CLASS_IN.to_be_bytes());
-        m.extend_from_slice(&PLACEHOLDER_TTL.to_be_bytes());
+        m.extend_from_slice(&ttl.to_be_bytes());
         m.extend_from_slice(&(rdata.len() as u16).to_be_bytes());
         m.extend_from_slice(rdata);
     }
@@ -64,14 +68,37 @@ pub fn placeholder(query: &Query) -> Vec<u8> {
         return empty(query);
     }
     match q.qtype {
-        TYPE_A => response(query, Rcode::NoError, &[(TYPE_A, &PLACEHOLDER_V4.octets())]),
+        TYPE_A => response(
+            query,
+            Rcode::NoError,
+            &[(TYPE_A, &PLACEHOLDER_V4.octets(), PLACEHOLDER_TTL)],
+        ),
         TYPE_AAAA => response(
             query,
             Rcode::NoError,
-            &[(TYPE_AAAA, &PLACEHOLDER_V6.octets())],
+            &[(TYPE_AAAA, &PLACEHOLDER_V6.octets(), PLACEHOLDER_TTL)],
         ),
         _ => empty(query),
     }
+}
+
+/// An answer holding exactly `addresses` (with their TTLs) for the
+/// question's name: what the asker gets when the upstream answer held
+/// more addresses than were pinned, so that every address it can connect
+/// to is one the firewall lets through.
+pub fn addresses(query: &Query, addresses: &[(IpAddr, u32)]) -> Vec<u8> {
+    let records: Vec<(u16, Vec<u8>, u32)> = addresses
+        .iter()
+        .map(|(a, ttl)| match a {
+            IpAddr::V4(v4) => (TYPE_A, v4.octets().to_vec(), *ttl),
+            IpAddr::V6(v6) => (TYPE_AAAA, v6.octets().to_vec(), *ttl),
+        })
+        .collect();
+    let borrowed: Vec<(u16, &[u8], u32)> = records
+        .iter()
+        .map(|(t, d, ttl)| (*t, d.as_slice(), *ttl))
+        .collect();
+    response(query, Rcode::NoError, &borrowed)
 }
 
 /// NOERROR with no answer ("the name exists, but not with this type").

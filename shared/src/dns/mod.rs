@@ -31,7 +31,9 @@ mod pins;
 mod tcp;
 
 pub use answer::{check_upstream, UpstreamAnswer, MAX_ADDRESSES};
-pub use build::{empty, placeholder, query, refused, relay, with_rcode, PLACEHOLDER_TTL};
+pub use build::{
+    addresses, empty, placeholder, query, refused, relay, with_rcode, PLACEHOLDER_TTL,
+};
 pub use decide::{
     decide, default_network_check_names, Decision, ResolverNames, PLACEHOLDER_V4, PLACEHOLDER_V6,
 };

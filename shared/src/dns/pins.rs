@@ -149,6 +149,7 @@ mod tests {
                 .iter()
                 .map(|(a, t)| (a.parse().unwrap(), *t))
                 .collect(),
+            omitted: 0,
         }
     }
 
