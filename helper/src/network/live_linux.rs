@@ -21,12 +21,21 @@ pub fn routes() -> Result<Vec<Route>, LiveError> {
 }
 
 /// A machine without /etc/resolv.conf (some containers) has no resolvers.
+/// With systemd-resolved's stub there, its own upstreams are the network's
+/// ([`resolv::network_resolvers`] decides).
 pub fn dns() -> Result<Vec<IpAddr>, LiveError> {
     const PATH: &str = "/etc/resolv.conf";
-    match read_optional(PATH)? {
-        Some(text) => with_name(PATH, resolv::parse_resolv_conf(&text)),
-        None => Ok(Vec::new()),
-    }
+    let listed = match read_optional(PATH)? {
+        Some(text) => with_name(PATH, resolv::parse_resolv_conf(&text))?,
+        None => Vec::new(),
+    };
+    // A second opinion only: if it cannot be read or parsed, the listed
+    // resolvers stand (the snapshot must not fail over it).
+    let stub = read_optional(resolv::RESOLVED_UPSTREAMS)
+        .ok()
+        .flatten()
+        .and_then(|text| resolv::parse_resolv_conf(&text).ok());
+    Ok(resolv::network_resolvers(listed, stub))
 }
 
 fn parsed<T>(path: &str, parse: fn(&str) -> Result<T, ParseError>) -> Result<T, LiveError> {

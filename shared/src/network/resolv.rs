@@ -11,6 +11,25 @@ use std::net::IpAddr;
 
 use super::ParseError;
 
+/// Where systemd-resolved lists the resolvers it forwards to, when
+/// `/etc/resolv.conf` names only its local stub (127.0.0.53).
+pub const RESOLVED_UPSTREAMS: &str = "/run/systemd/resolve/resolv.conf";
+
+/// The network's resolvers from `/etc/resolv.conf` (`listed`) and, when
+/// that names only local stubs, the stub's own upstreams (`stub`, from
+/// [`RESOLVED_UPSTREAMS`]). With systemd-resolved, apps ask 127.0.0.53
+/// and resolved asks the network's servers: those are what the policy
+/// must know (DNS while disconnected lets them through; the filtering
+/// resolver forwards VPN names to them), and a loopback address is
+/// neither.
+pub fn network_resolvers(listed: Vec<IpAddr>, stub: Option<Vec<IpAddr>>) -> Vec<IpAddr> {
+    let only_stubs = !listed.is_empty() && listed.iter().all(IpAddr::is_loopback);
+    match stub {
+        Some(upstreams) if only_stubs && !upstreams.is_empty() => upstreams,
+        _ => listed,
+    }
+}
+
 /// `nameserver ADDR` lines of resolv.conf(5). Comments (`#`, `;`) and
 /// every other keyword are ignored; a `nameserver` whose value is not an
 /// address is an error rather than a silently shorter list.
@@ -62,6 +81,30 @@ fn push_unique(out: &mut Vec<IpAddr>, value: &str, line: usize) -> Result<(), Pa
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_local_stub_is_looked_through_to_its_upstreams() {
+        let ip = |s: &str| s.parse::<IpAddr>().unwrap();
+        let stub = vec![ip("127.0.0.53")];
+        let upstream = vec![ip("192.168.1.1"), ip("2001:db8:1::1")];
+        assert_eq!(
+            network_resolvers(stub.clone(), Some(upstream.clone())),
+            upstream
+        );
+        // resolved not running (or its file empty): what is listed.
+        assert_eq!(network_resolvers(stub.clone(), None), stub);
+        assert_eq!(network_resolvers(stub.clone(), Some(vec![])), stub);
+        // A real resolver listed: the file is the truth, stub or not.
+        let mixed = vec![ip("127.0.0.53"), ip("10.0.0.1")];
+        assert_eq!(
+            network_resolvers(mixed.clone(), Some(upstream.clone())),
+            mixed
+        );
+        assert_eq!(
+            network_resolvers(vec![], Some(upstream)),
+            Vec::<IpAddr>::new()
+        );
+    }
 
     fn strs(v: &[IpAddr]) -> Vec<String> {
         v.iter().map(|a| a.to_string()).collect()
