@@ -579,19 +579,39 @@ fn the_real_file_dialog_cancels_and_picks() {
         &[SERVERS, "Import VPN Configuration…"],
     );
     wait_for(WAIT, "the file chooser window again", || find().is_some());
-    let window = find().unwrap();
-    let window = window.lines().next().unwrap().to_string();
-    desktop.xdotool(&["windowfocus", "--sync", &window]);
-    desktop.xdotool(&["type", "--delay", "20", &file.to_string_lossy()]);
-    std::thread::sleep(Duration::from_millis(300));
-    desktop.xdotool(&["key", "Return"]);
-    wait_for(WAIT, "the typed file's server sent to the helper", || {
+    let typed_taken = || {
         added().iter().any(|e| {
             e.iter()
                 .map(ToString::to_string)
                 .eq(["198.51.100.60:1194/udp"])
         })
-    });
+    };
+    // A chooser that has just mapped may drop the first keystrokes on a
+    // loaded machine: type the path again while it is still open and has
+    // not taken it (Ctrl+L opens its location field whatever has focus).
+    for attempt in 1..=3 {
+        let Some(window) = find() else { break };
+        let window = window.lines().next().unwrap().to_string();
+        desktop.xdotool(&["windowfocus", "--sync", &window]);
+        std::thread::sleep(Duration::from_millis(300));
+        desktop.xdotool(&["key", "ctrl+l"]);
+        desktop.xdotool(&["type", "--delay", "20", &file.to_string_lossy()]);
+        std::thread::sleep(Duration::from_millis(300));
+        desktop.xdotool(&["key", "Return"]);
+        let start = std::time::Instant::now();
+        while start.elapsed() < Duration::from_secs(4) && !typed_taken() {
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        if typed_taken() {
+            break;
+        }
+        eprintln!("attempt {attempt}: the chooser did not take the typed path yet");
+    }
+    wait_for(
+        WAIT,
+        "the typed file's server sent to the helper",
+        typed_taken,
+    );
 }
 
 /// The helper missing at first launch: the status line says what to do,
