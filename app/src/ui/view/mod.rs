@@ -98,7 +98,12 @@ pub fn render(model: &Model, utc_offset: i64) -> ViewModel {
         (None, None) if model.login_item == LoginItem::RequiresApproval => {
             Some(APPROVE_LOGIN_ITEM.to_string())
         }
-        (None, None) => None,
+        // While blocking, why Wi-Fi still "has internet" for the OS and
+        // what DNS the VPN client gets: the filtering resolver's work.
+        (None, None) => status
+            .and_then(|s| s.resolver.as_deref())
+            .filter(|r| r.active)
+            .map(|r| format!("DNS: {}", r.summary())),
     };
     let tooltip = match &detail {
         Some(d) => format!("Airlock: {line}\n{d}"),

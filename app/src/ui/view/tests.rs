@@ -969,3 +969,29 @@ mod blocked_menu {
         assert!(!render(&m, 0).test_protection.enabled);
     }
 }
+
+/// While blocking, the second line says what the filtering resolver does
+/// (and the tooltip with it); idle, it says nothing.
+#[test]
+fn blocking_says_what_the_resolver_does() {
+    let mut s = status(Protection::Blocking);
+    let mut r = airlock_shared::status::ResolverStatus {
+        active: true,
+        network_check_names: 2,
+        vpn_server_names: 1,
+        pinned: vec![],
+        upstreams: vec![],
+    };
+    s.resolver = Some(Box::new(r.clone()));
+    let v = render(&model(Link::Connected(s.clone())), 0);
+    assert_eq!(
+        v.detail.as_deref(),
+        Some("DNS: answering the network check; 1 VPN server name allowed")
+    );
+    assert!(v
+        .tooltip
+        .ends_with("\nDNS: answering the network check; 1 VPN server name allowed"));
+    r.active = false;
+    s.resolver = Some(Box::new(r));
+    assert_eq!(render(&model(Link::Connected(s)), 0).detail, None);
+}
