@@ -319,6 +319,16 @@ impl Drop for Desktop {
         }
         self.dbus.take();
         self.xvfb.take();
+        // The document portal, which the bus activates for the file
+        // dialog, mounts a FUSE file system at $XDG_RUNTIME_DIR/doc;
+        // killed, it leaves the mount behind. Detach it (EINVAL when
+        // nothing is mounted there).
+        let doc = self.runtime_dir.join("doc");
+        if let Ok(path) = std::ffi::CString::new(doc.to_string_lossy().as_bytes()) {
+            // SAFETY: umount2 with a valid C string; MNT_DETACH never
+            // blocks on a dead FUSE server.
+            unsafe { libc::umount2(path.as_ptr(), libc::MNT_DETACH) };
+        }
     }
 }
 
