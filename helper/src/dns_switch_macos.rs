@@ -5,10 +5,8 @@
 //! run against a recording stand-in (tests/fixtures/scutil); only the
 //! macOS daemon uses it. UNVERIFIED on a Mac.
 
-use std::io::Write;
 use std::net::IpAddr;
 use std::path::PathBuf;
-use std::process::{Command, Stdio};
 
 use airlock_shared::dns_switch::{
     network_resolvers, parse_list, parse_primary_service, parse_show, plan, script, setup_dns_key,
@@ -171,41 +169,19 @@ impl DnsSwitch {
 /// Runs `tool args` with `stdin`; its stdout, or why it failed.
 fn run(tool: &PathBuf, args: &[&str], stdin: Option<&str>) -> Result<String, SwitchError> {
     let name = tool.display().to_string();
-    let mut child = Command::new(tool)
-        .args(args)
-        .env("LC_ALL", "C")
-        .stdin(if stdin.is_some() {
-            Stdio::piped()
-        } else {
-            Stdio::null()
-        })
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .map_err(|source| SwitchError::Spawn {
+    let output = crate::tool::run(tool, args, stdin).map_err(|failure| {
+        let (crate::tool::Failure::Start(source) | crate::tool::Failure::Wait(source)) = failure;
+        SwitchError::Spawn {
             tool: name.clone(),
             source,
-        })?;
-    // Written from another thread: a tool that prints before reading all
-    // of its input cannot deadlock against us.
-    let output = std::thread::scope(|scope| {
-        if let (Some(text), Some(mut pipe)) = (stdin, child.stdin.take()) {
-            scope.spawn(move || {
-                let _ = pipe.write_all(text.as_bytes());
-            });
         }
-        child.wait_with_output()
-    })
-    .map_err(|source| SwitchError::Spawn {
-        tool: name.clone(),
-        source,
     })?;
-    if !output.status.success() {
+    if !output.success {
         return Err(SwitchError::Failed {
             tool: name,
-            status: output.status.to_string(),
-            stderr: String::from_utf8_lossy(&output.stderr).trim().to_string(),
+            status: output.status,
+            stderr: output.stderr.trim().to_string(),
         });
     }
-    Ok(String::from_utf8_lossy(&output.stdout).into_owned())
+    Ok(output.stdout)
 }

@@ -26,4 +26,5 @@ pub mod resolver;
 pub mod sd_notify;
 pub mod server;
 pub mod socket;
+mod tool;
 pub mod watchdog;

@@ -1,18 +1,10 @@
-//! Running the firewall's command-line tools: argv in, stdout/stderr out,
-//! optional stdin (rulesets go in on stdin so no temporary file can be
-//! swapped under us). `LC_ALL=C` keeps the messages we parse in English.
-
-use std::io::Write;
-use std::process::{Command, Stdio};
+//! The firewall's command-line tools, run through [`crate::tool`] with
+//! their failures as [`DriverError`]s that name the command and, when a
+//! tool is missing, how to install it.
 
 use super::DriverError;
-
-pub(crate) struct Output {
-    pub stdout: String,
-    pub stderr: String,
-    pub success: bool,
-    pub status: String,
-}
+pub(crate) use crate::tool::Output;
+use crate::tool::{self, Failure};
 
 /// `argv` as a person would type it, for error messages.
 pub(crate) fn display(argv: &[String]) -> String {
@@ -33,61 +25,18 @@ pub(crate) fn run(
             source: std::io::Error::new(std::io::ErrorKind::InvalidInput, "empty command"),
         });
     };
-    let mut child = Command::new(program)
-        .args(args)
-        .env("LC_ALL", "C")
-        .stdin(if stdin.is_some() {
-            Stdio::piped()
-        } else {
-            Stdio::null()
-        })
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .map_err(|source| {
-            if source.kind() == std::io::ErrorKind::NotFound {
-                DriverError::NotFound {
-                    program: program.clone(),
-                    hint,
-                    source,
-                }
-            } else {
-                DriverError::Spawn {
-                    command: display(argv),
-                    source,
-                }
-            }
-        })?;
-    let spawn_err = |source| DriverError::Spawn {
-        command: display(argv),
-        source,
-    };
-    // Feed stdin from another thread so a child that writes a lot before
-    // reading all its input cannot deadlock against us.
-    let output = std::thread::scope(|scope| {
-        let writer = match (stdin, child.stdin.take()) {
-            (Some(text), Some(mut pipe)) => {
-                Some(scope.spawn(move || pipe.write_all(text.as_bytes())))
-            }
-            _ => None,
-        };
-        let output = child.wait_with_output();
-        if let Some(handle) = writer {
-            match handle.join() {
-                // A child that exits without reading everything closes the
-                // pipe; its exit status says what went wrong, not EPIPE.
-                Ok(Err(e)) if e.kind() != std::io::ErrorKind::BrokenPipe => return Err(e),
-                _ => {}
+    tool::run(program, args, stdin).map_err(|failure| match failure {
+        Failure::Start(source) if source.kind() == std::io::ErrorKind::NotFound => {
+            DriverError::NotFound {
+                program: program.clone(),
+                hint,
+                source,
             }
         }
-        output
-    })
-    .map_err(spawn_err)?;
-    Ok(Output {
-        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
-        success: output.status.success(),
-        status: output.status.to_string(),
+        Failure::Start(source) | Failure::Wait(source) => DriverError::Spawn {
+            command: display(argv),
+            source,
+        },
     })
 }
 
