@@ -12,7 +12,7 @@ use std::time::Duration;
 use airlock_helper::network::live;
 use airlock_shared::ipc::protocol::{RequestBody, ResponseBody};
 use airlock_shared::platform::Platform;
-use airlock_shared::selftest::{self, Attempt, Report, Target};
+use airlock_shared::selftest::{self, Attempt, Report, Target, Verdict};
 use anyhow::Context;
 use clap::Args;
 
@@ -125,17 +125,17 @@ pub fn text(report: &Report) -> String {
     for skipped in &report.skipped {
         s.push_str(&format!("skip  {skipped}\n"));
     }
-    let failed = report.checks.iter().filter(|c| !c.pass).count();
-    s.push_str(&match (report.pass, failed) {
-        (true, _) => format!(
-            "Protected: all {} checks passed; nothing got out outside the tunnel.\n",
-            report.checks.len()
-        ),
-        (false, 0) => "NOT PROVEN: no check could be made.\n".to_string(),
-        (false, n) => format!(
-            "NOT PROTECTED: {n} of {} checks failed.\n",
-            report.checks.len()
-        ),
+    s.push_str(&match report.verdict() {
+        Verdict::Passed { checks } => {
+            format!("Protected: all {checks} checks passed; nothing got out outside the tunnel.\n")
+        }
+        Verdict::NothingTested => "NOT PROVEN: no check could be made.\n".to_string(),
+        Verdict::Failed { failed, checks } => {
+            format!(
+                "NOT PROTECTED: {} of {checks} checks failed.\n",
+                failed.len()
+            )
+        }
     });
     s
 }

@@ -326,6 +326,36 @@ impl Report {
             cannot: plan.cannot.clone(),
         }
     }
+
+    /// The verdict every surface words its own way (the CLI's last line,
+    /// the menu's line, the notification).
+    pub fn verdict(&self) -> Verdict<'_> {
+        let failed: Vec<&CheckResult> = self.checks.iter().filter(|c| !c.pass).collect();
+        match (self.pass, failed.is_empty()) {
+            (true, _) => Verdict::Passed {
+                checks: self.checks.len(),
+            },
+            (false, true) => Verdict::NothingTested,
+            (false, false) => Verdict::Failed {
+                failed,
+                checks: self.checks.len(),
+            },
+        }
+    }
+}
+
+/// What a [`Report`] comes to.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Verdict<'a> {
+    /// Every check passed (and there was one).
+    Passed { checks: usize },
+    /// These of `checks` failed: something may be getting out.
+    Failed {
+        failed: Vec<&'a CheckResult>,
+        checks: usize,
+    },
+    /// No check could be made (the kill switch is off or paused).
+    NothingTested,
 }
 
 #[cfg(test)]
@@ -362,6 +392,26 @@ mod tests {
         assert!(judge(&attempt(Via::InTunnel, Outcome::TimedOut, 0)).pass);
         assert!(judge(&attempt(Via::InTunnel, Outcome::Refused, 0)).pass);
         assert!(!judge(&attempt(Via::InTunnel, Outcome::Refused, 1)).pass);
+    }
+
+    #[test]
+    fn the_verdict_names_the_failed_checks() {
+        let plan = Plan::default();
+        let ok = judge(&attempt(Via::OffTunnel, Outcome::Refused, 1));
+        let bad = judge(&attempt(Via::OffTunnel, Outcome::Reached, 0));
+        assert_eq!(
+            Report::new(vec![ok.clone()], &plan).verdict(),
+            Verdict::Passed { checks: 1 }
+        );
+        let mixed = Report::new(vec![ok, bad.clone()], &plan);
+        assert_eq!(
+            mixed.verdict(),
+            Verdict::Failed {
+                failed: vec![&bad],
+                checks: 2
+            }
+        );
+        assert_eq!(Report::new(vec![], &plan).verdict(), Verdict::NothingTested);
     }
 
     #[test]

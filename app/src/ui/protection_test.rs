@@ -2,7 +2,7 @@
 //! self-test run (`airlockctl selftest --json`, run by `crate::selftest_run`
 //! off the UI thread). Pure, so every wording is a test row.
 
-use airlock_shared::selftest::Report;
+use airlock_shared::selftest::{Report, Verdict};
 use airlock_shared::status::Protection;
 
 use crate::ui::notify_rules::{Notification, NotificationKind};
@@ -36,21 +36,15 @@ pub fn line(t: &ProtectionTest) -> String {
 /// "Protection test: all 6 checks passed", "Protection test: 1 of 6
 /// FAILED: UDP over IPv4 on eth0 to 192.0.2.1:443: got through …".
 pub fn summary(r: &Report) -> String {
-    let n = r.checks.len();
-    let failed: Vec<_> = r.checks.iter().filter(|c| !c.pass).collect();
-    if let Some(why) = &r.cannot {
-        return format!("Protection test: nothing tested — {why}");
-    }
-    match failed.first() {
-        _ if n == 0 => "Protection test: nothing could be tested".into(),
-        None if r.pass => format!("Protection test: all {n} checks passed"),
-        // Not a pass with no failed check cannot happen; never say "passed".
-        None => format!("Protection test: not proven ({n} checks)"),
-        Some(first) => format!(
-            "Protection test: {} of {n} FAILED: {}: {}",
+    match (r.verdict(), &r.cannot) {
+        (Verdict::NothingTested, Some(why)) => format!("Protection test: nothing tested — {why}"),
+        (Verdict::NothingTested, None) => "Protection test: nothing could be tested".into(),
+        (Verdict::Passed { checks }, _) => format!("Protection test: all {checks} checks passed"),
+        (Verdict::Failed { failed, checks }, _) => format!(
+            "Protection test: {} of {checks} FAILED: {}: {}",
             failed.len(),
-            first.what,
-            first.words
+            failed[0].what,
+            failed[0].words
         ),
     }
 }
@@ -58,10 +52,10 @@ pub fn summary(r: &Report) -> String {
 /// The notification for a finished run: the menu closed on the click.
 /// Urgent when a check failed: something may be getting out.
 pub fn notification(result: &Result<Report, String>) -> Notification {
-    let (title, urgent) = match result {
-        Ok(r) if r.pass => ("Protection test passed", false),
-        Ok(r) if r.checks.iter().any(|c| !c.pass) => ("Protection test FAILED", true),
-        Ok(_) => ("Protection test: nothing tested", false),
+    let (title, urgent) = match result.as_ref().map(Report::verdict) {
+        Ok(Verdict::Passed { .. }) => ("Protection test passed", false),
+        Ok(Verdict::Failed { .. }) => ("Protection test FAILED", true),
+        Ok(Verdict::NothingTested) => ("Protection test: nothing tested", false),
         Err(_) => ("Protection test did not run", false),
     };
     let body = match result {
