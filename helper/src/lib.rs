@@ -19,6 +19,8 @@ pub mod inbox;
 pub mod install;
 pub mod learn;
 pub mod log;
+#[cfg(target_os = "linux")]
+mod netlink_linux;
 pub mod network;
 mod peer;
 pub mod persist;
