@@ -399,13 +399,11 @@ impl Engine {
                 endpoint: None,
             },
         };
+        let faults = self.faults();
         let firewall = FirewallHealth {
             backend: self.firewall.kind(),
-            healthy: self.fault.is_none()
-                && self.check_fault.is_none()
-                && self.action_fault.is_none()
-                && self.problems.is_empty(),
-            faults: self.faults(),
+            healthy: faults.is_empty() && self.problems.is_empty(),
+            faults,
             problems: self.problems.clone(),
             last_tamper: self.last_tamper,
             blocked_packets: self.blocked_packets,
