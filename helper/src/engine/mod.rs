@@ -263,10 +263,12 @@ impl Engine {
     /// over) and re-renders only if the policy changed.
     pub fn on_network(&mut self, snapshot: NetworkSnapshot, learned: Vec<Endpoint>, now: u64) {
         self.snapshot = snapshot;
-        let mut probe = self.settings.endpoints.clone();
-        if airlock_shared::endpoint::book::learn(&mut probe, &learned, now).changed() {
+        let mut endpoints = self.settings.endpoints.clone();
+        if airlock_shared::endpoint::book::learn(&mut endpoints, &learned, now).changed() {
+            // New servers or a fresher `last_seen`: saved like any change
+            // (kernel first, then disk).
             if let Err(e) = self.change(now, move |s| {
-                airlock_shared::endpoint::book::learn(&mut s.endpoints, &learned, now);
+                s.endpoints = endpoints;
                 Ok(())
             }) {
                 self.action_fault = Some(Fault::LearnFailed {
