@@ -33,7 +33,7 @@ use std::time::{Duration, Instant};
 use airlock_shared::status::Protection;
 use common::dbusmenu::{self, wait_for_submenu};
 use common::procs::Proc;
-use common::real_helper::{tool_missing, workspace_binary, Netns, RealHelper};
+use common::real_helper::{real_helper_ready, workspace_binary, Netns, RealHelper};
 use common::*;
 
 const WAIT: Duration = Duration::from_secs(10);
@@ -56,15 +56,7 @@ fn wait_menu(desktop: &Desktop, limit: Duration, wanted: &str, ok: impl Fn(&str)
 
 #[test]
 fn blocked_traffic_and_the_protection_test_in_the_menu() {
-    if let Some(why) = tool_missing() {
-        assert!(
-            std::env::var("CI").as_deref() != Ok("true"),
-            "the blocked UI test cannot run on CI: {why}"
-        );
-        eprintln!("skipping the blocked UI test: {why}");
-        return;
-    }
-    if !ui_prerequisites("the blocked UI test") {
+    if !real_helper_ready("the blocked UI test") {
         return;
     }
     // The app finds airlockctl beside itself, as packages install it.

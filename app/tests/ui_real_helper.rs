@@ -26,20 +26,12 @@ use std::time::{Duration, Instant};
 
 use airlock_app::icons::{AMBER, GREEN, GREY, RED};
 use airlock_shared::status::{KillSwitch, Protection};
-use common::real_helper::{tool_missing, Netns, RealHelper};
+use common::real_helper::{real_helper_ready, Netns, RealHelper};
 use common::*;
 
 #[test]
 fn tray_app_against_the_real_helper() {
-    if let Some(why) = tool_missing() {
-        assert!(
-            std::env::var("CI").as_deref() != Ok("true"),
-            "the real-helper UI test cannot run on CI: {why}"
-        );
-        eprintln!("skipping the real-helper UI test: {why}");
-        return;
-    }
-    if !ui_prerequisites("the real-helper UI test") {
+    if !real_helper_ready("the real-helper UI test") {
         return;
     }
     let shots = shots_dir("real-helper");

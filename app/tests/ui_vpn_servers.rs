@@ -29,7 +29,7 @@ use airlock_app::icons::GREEN;
 use airlock_shared::status::{KillSwitch, Protection};
 use common::dbusmenu::{self, wait_for_submenu};
 use common::procs::Proc;
-use common::real_helper::{tool_missing, Netns, RealHelper};
+use common::real_helper::{real_helper_ready, Netns, RealHelper};
 use common::*;
 
 const WAIT: Duration = Duration::from_secs(10);
@@ -83,15 +83,7 @@ fn wait_menu(desktop: &Desktop, wanted: &str, ok: impl Fn(&str) -> bool) {
 
 #[test]
 fn first_launch_to_protected_from_the_menu() {
-    if let Some(why) = tool_missing() {
-        assert!(
-            std::env::var("CI").as_deref() != Ok("true"),
-            "the VPN servers UI test cannot run on CI: {why}"
-        );
-        eprintln!("skipping the VPN servers UI test: {why}");
-        return;
-    }
-    if !ui_prerequisites("the VPN servers UI test") {
+    if !real_helper_ready("the VPN servers UI test") {
         return;
     }
     // Drop order: app, desktop, helper, namespace.
@@ -335,7 +327,7 @@ fn click_when_shown(desktop: &Desktop, clicks: &mut u32, path: &[&str]) {
 /// in the kernel's set once the kill switch is on.
 #[test]
 fn the_connected_vpns_server_in_one_click() {
-    if tool_missing().is_some() || !ui_prerequisites("the connected-VPN UI test") {
+    if !real_helper_ready("the connected-VPN UI test") {
         eprintln!("skipping the connected-VPN UI test");
         return;
     }
@@ -621,7 +613,7 @@ fn the_real_file_dialog_cancels_and_picks() {
 /// happens next, and the app connects by itself once the helper runs.
 #[test]
 fn the_helper_installed_from_the_menu() {
-    if tool_missing().is_some() || !ui_prerequisites("the helper install UI test") {
+    if !real_helper_ready("the helper install UI test") {
         eprintln!("skipping the helper install UI test");
         return;
     }
