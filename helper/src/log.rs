@@ -60,23 +60,26 @@ pub fn level_from(value: Option<&str>) -> LevelFilter {
 #[derive(Default)]
 pub struct Line(pub String);
 
-impl Visit for Line {
-    fn record_debug(&mut self, field: &Field, value: &dyn std::fmt::Debug) {
-        let sep = if self.0.is_empty() { "" } else { " " };
-        if field.name() == "message" {
-            let _ = write!(self.0, "{sep}{value:?}");
-        } else {
-            let _ = write!(self.0, "{sep}{}={value:?}", field.name());
-        }
-    }
-
-    fn record_str(&mut self, field: &Field, value: &str) {
+impl Line {
+    fn push(&mut self, field: &Field, value: &dyn std::fmt::Display) {
         let sep = if self.0.is_empty() { "" } else { " " };
         if field.name() == "message" {
             let _ = write!(self.0, "{sep}{value}");
         } else {
             let _ = write!(self.0, "{sep}{}={value}", field.name());
         }
+    }
+}
+
+impl Visit for Line {
+    fn record_debug(&mut self, field: &Field, value: &dyn std::fmt::Debug) {
+        // A formatted message arrives as `fmt::Arguments`, whose Debug is
+        // its text.
+        self.push(field, &format_args!("{value:?}"));
+    }
+
+    fn record_str(&mut self, field: &Field, value: &str) {
+        self.push(field, &value);
     }
 }
 
