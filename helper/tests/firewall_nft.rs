@@ -18,6 +18,7 @@ use airlock_shared::network::{Interface, InterfaceFlags, NetworkSnapshot};
 use airlock_shared::platform::Platform;
 use airlock_shared::policy;
 use airlock_shared::settings::Settings;
+use airlock_shared::status::{Guard, GuardGap};
 
 mod support;
 use support::{sh, Netns};
@@ -430,4 +431,161 @@ fn a_missing_nft_says_what_and_how_to_get_it() {
     let err = nft.load(STRICT).unwrap_err().to_string();
     assert!(err.contains("/nonexistent/nft"), "{err}");
     assert!(err.contains("apt-get install nftables"), "{err}");
+}
+
+/// The kill switch's policy for [`snapshot`]'s laptop: nothing but
+/// loopback passes (10.200.1.2 is neither a VPN server nor allowed LAN).
+fn blocking_policy() -> policy::Policy {
+    let settings = Settings {
+        kill_switch: true,
+        ..Settings::default()
+    };
+    policy::build(&settings, &snapshot(), Platform::Linux, 0)
+}
+
+/// Whether a TCP connection from the laptop to the server's `listener`
+/// gets through (the accept is what proves it: a refused or dropped SYN
+/// never reaches it).
+fn gets_through(laptop: &Netns, listener: &TcpListener) -> bool {
+    let addr = listener.local_addr().unwrap();
+    let connected = laptop.within(|| {
+        TcpStream::connect_timeout(&addr, std::time::Duration::from_millis(300)).is_ok()
+    });
+    listener.set_nonblocking(true).unwrap();
+    // The handshake has completed on the server's side once connect returned.
+    let accepted = listener.accept().is_ok();
+    connected && accepted
+}
+
+/// The shape of table `name` in `ns`, as another process reads it.
+fn shape_of(ns: &Netns, name: &str) -> nft::shape::TableShape {
+    let json = ns.exec(&["nft", "-j", "list", "table", "inet", name]);
+    nft::shape::parse(&json, name).unwrap()
+}
+
+/// The tamper guard (docs/security.md, "The tamper guard"): the same rules
+/// in a table only the driver's socket may touch. Another root process
+/// deleting or flushing `inet airlock` opens nothing, cannot delete the
+/// guard, and the guard goes when its owner does, leaving `inet airlock`.
+#[test]
+fn the_guard_blocks_while_the_table_is_gone_and_dies_with_its_owner() {
+    if !ready() {
+        return;
+    }
+    let (laptop, server) = laptop_and_server();
+    let web = server.within(|| TcpListener::bind("10.200.1.2:8080").unwrap());
+    assert!(
+        gets_through(&laptop, &web),
+        "the probe must pass with no rules"
+    );
+
+    let policy = blocking_policy();
+    let (main, guard) = (
+        airlock_shared::render::nft::render(&policy),
+        airlock_shared::render::nft::render_guard(&policy),
+    );
+    let mut nft = laptop.within(|| NftDriver::new(NftConfig::default()));
+    let got = laptop.within(|| nft.load_with_guard(&main, &guard).unwrap());
+    assert_eq!(got, Guard::On);
+    assert_eq!(
+        shape_of(&laptop, nft::GUARD),
+        shape_of(&laptop, nft::TABLE),
+        "the guard holds other rules than the table"
+    );
+    assert!(!gets_through(&laptop, &web), "blocked by both tables");
+
+    laptop.exec(&["nft", "delete", "table", "inet", "airlock"]);
+    assert!(!laptop.table_present());
+    assert!(!gets_through(&laptop, &web), "the guard alone must block");
+    assert_eq!(
+        laptop.within(|| nft.check(true).unwrap()),
+        vec![Problem::TableMissing]
+    );
+
+    let refused = support::run(&[
+        "ip",
+        "netns",
+        "exec",
+        &laptop.0,
+        "nft",
+        "delete",
+        "table",
+        "inet",
+        nft::GUARD,
+    ]);
+    assert!(!refused.status.success(), "someone else deleted the guard");
+    assert!(
+        String::from_utf8_lossy(&refused.stderr).contains("Operation not permitted"),
+        "{refused:?}"
+    );
+    laptop.exec(&["nft", "flush", "ruleset"]);
+    assert!(
+        !gets_through(&laptop, &web),
+        "flush ruleset must pass the guard by"
+    );
+
+    let got = laptop.within(|| nft.load_with_guard(&main, &guard).unwrap());
+    assert_eq!(got, Guard::On);
+    assert_eq!(laptop.within(|| nft.check(true).unwrap()), vec![]);
+
+    // The owner goes (as a crashed helper does): its socket closes, the
+    // kernel removes the guard, and `inet airlock` stays and blocks.
+    drop(nft);
+    assert!(!laptop.ok(&["nft", "list", "table", "inet", nft::GUARD]));
+    assert!(
+        laptop.table_present(),
+        "the unowned table must outlive the helper"
+    );
+    assert!(!gets_through(&laptop, &web), "blocked with the owner gone");
+    drop(server);
+}
+
+/// Whatever goes wrong with the guard costs the guard, never the rules,
+/// and never leaves a guard of older rules behind to block newer ones.
+#[test]
+fn a_guard_that_cannot_load_costs_the_guard_not_the_rules() {
+    if !ready() {
+        return;
+    }
+    let ns = Netns::new();
+    let policy = blocking_policy();
+    let main = airlock_shared::render::nft::render(&policy);
+    let guard = airlock_shared::render::nft::render_guard(&policy);
+    ns.within(|| {
+        let mut nft = NftDriver::new(NftConfig::default());
+        assert_eq!(nft.load_with_guard(&main, &guard).unwrap(), Guard::On);
+        let broken = guard.replace("policy drop;", "policy nonsense;");
+        let got = nft.load_with_guard(STRICT, &broken).unwrap();
+        assert!(
+            matches!(
+                &got,
+                Guard::Unavailable {
+                    why: GuardGap::LoadFailed { error }
+                } if error.contains("syntax error")
+            ),
+            "{got:?}"
+        );
+        assert!(
+            nft.loaded_text().unwrap().contains("VPN server"),
+            "STRICT is in"
+        );
+        assert_eq!(nft.check(true).unwrap(), vec![]);
+    });
+    assert!(
+        !ns.ok(&["nft", "list", "table", "inet", nft::GUARD]),
+        "a guard of the older rules was left behind"
+    );
+
+    // Through the command (here: another namespace) no table can be owned.
+    let mut nft = driver(&ns);
+    let got = nft.load_with_guard(&main, &guard).unwrap();
+    assert_eq!(
+        got,
+        Guard::Unavailable {
+            why: GuardGap::NoLibrary
+        }
+    );
+    assert!(ns.table_present());
+    assert!(!ns.ok(&["nft", "list", "table", "inet", nft::GUARD]));
+    nft.remove().unwrap();
 }

@@ -17,7 +17,8 @@ use crate::render;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum FirewallKind {
-    /// Linux nftables: one `inet airlock` table, loaded with `nft -f`.
+    /// Linux nftables: one `inet airlock` table, loaded with `nft -f`,
+    /// and its owned copy `inet airlock_guard`.
     Nft,
     /// macOS pf: one anchor under `com.apple/`, loaded with `pfctl -a`.
     Pf,
@@ -40,6 +41,16 @@ impl FirewallKind {
         match self {
             FirewallKind::Nft => render::nft::render(policy),
             FirewallKind::Pf => render::pf::render(policy),
+        }
+    }
+
+    /// The script of the kernel-protected copy of the rules, where the
+    /// firewall has such a thing: nftables' owned table
+    /// ([`render::nft::render_guard`]). pf has no owner for an anchor.
+    pub fn render_guard(self, policy: &Policy) -> Option<String> {
+        match self {
+            FirewallKind::Nft => Some(render::nft::render_guard(policy)),
+            FirewallKind::Pf => None,
         }
     }
 

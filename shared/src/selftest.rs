@@ -474,6 +474,7 @@ mod tests {
                 problems: vec![],
                 last_tamper: None,
                 blocked_packets: 0,
+                guard: Default::default(),
             },
             options: Options {
                 allow_lan: false,

@@ -216,6 +216,7 @@ impl StatusBuilder {
                 problems: self.problems,
                 last_tamper: self.last_tamper,
                 blocked_packets: self.blocked_packets,
+                guard: Default::default(),
             },
             options: self.options,
             endpoints: self.endpoints,
@@ -287,6 +288,7 @@ mod tests {
                 problems: vec![],
                 last_tamper: Some(1_709_210_096),
                 blocked_packets: 1234,
+                guard: Default::default(),
             },
             options: Options {
                 allow_lan: true,

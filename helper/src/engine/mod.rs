@@ -409,6 +409,7 @@ impl Engine {
             problems: self.problems.clone(),
             last_tamper: self.last_tamper,
             blocked_packets: self.blocked_packets,
+            guard: self.firewall.guard().clone(),
         };
         let reason = firewall.issues().next();
         let healthy = firewall.healthy;

@@ -5,6 +5,7 @@
 use airlock_shared::firewall_kind::FirewallKind;
 use airlock_shared::network::NetworkSnapshot;
 use airlock_shared::policy::Policy;
+use airlock_shared::status::Guard;
 
 use super::flow::Flow;
 use super::{DriverError, Problem};
@@ -24,6 +25,15 @@ pub trait Backend: Send {
     /// Atomically replaces Airlock's rules with `ruleset`. `Ok` only once
     /// the kernel has been read back and holds them.
     fn load(&mut self, ruleset: &str) -> Result<(), DriverError>;
+
+    /// [`Backend::load`], together with `guard`, the kernel-protected copy
+    /// of the same rules ([`FirewallKind::render_guard`]), in one
+    /// transaction where the backend can hold it. `Ok` once `ruleset` is
+    /// in; what became of the guard is the value. A backend that cannot
+    /// hold one loads `ruleset` alone.
+    fn load_with_guard(&mut self, ruleset: &str, _guard: &str) -> Result<Guard, DriverError> {
+        self.load(ruleset).map(|()| Guard::Off)
+    }
 
     /// Removes Airlock's rules entirely (kill switch off). A missing table
     /// or empty anchor is fine. On pf this also releases our enable token.

@@ -37,6 +37,7 @@ use airlock_shared::network::NetworkSnapshot;
 use airlock_shared::policy::Policy;
 
 pub use airlock_shared::status::Problem;
+use airlock_shared::status::{Guard, GuardGap};
 pub use backend::Backend;
 pub use error::DriverError;
 
@@ -92,6 +93,8 @@ pub enum Enforced {
 struct InKernel {
     policy: Policy,
     text: String,
+    /// The guard's script, where the firewall has one.
+    guard: Option<String>,
 }
 
 /// One kernel firewall holding (or not) Airlock's rules.
@@ -99,6 +102,8 @@ pub struct Firewall {
     backend: Box<dyn Backend>,
     /// `None`: nothing of ours is loaded (kill switch off).
     loaded: Option<InKernel>,
+    /// What became of the tamper guard at the last load.
+    guard: Guard,
 }
 
 impl Firewall {
@@ -106,6 +111,7 @@ impl Firewall {
         Firewall {
             backend,
             loaded: None,
+            guard: Guard::Off,
         }
     }
 
@@ -115,6 +121,11 @@ impl Firewall {
 
     pub fn tamper_watch(&self) -> TamperWatch {
         TamperWatch::for_kind(self.kind())
+    }
+
+    /// Whether the kernel keeps others from deleting our rules.
+    pub fn guard(&self) -> &Guard {
+        &self.guard
     }
 
     /// Whether our rules are loaded (as far as we loaded them).
@@ -144,13 +155,15 @@ impl Firewall {
             }
             self.backend.remove()?;
             self.loaded = None;
+            self.guard = Guard::Off;
             return Ok(Enforced::Removed);
         }
         let text = self.render(policy);
         if self.loaded.as_ref().is_some_and(|l| l.text == text) {
             return Ok(Enforced::Unchanged);
         }
-        self.backend.load(&text)?;
+        let guard = self.kind().render_guard(policy);
+        self.guard = self.load(&text, guard.as_deref())?;
         // A pause lets everything through: nothing to cut. Otherwise cut
         // unless the new rules only add to rules that enforced everything.
         let stricter = policy.pause.is_none()
@@ -161,6 +174,7 @@ impl Firewall {
         self.loaded = Some(InKernel {
             policy: policy.clone(),
             text,
+            guard,
         });
         // The rules are in; now cut what was open before them.
         let cut = stricter.then(|| self.backend.kill_forbidden(policy, snapshot));
@@ -172,10 +186,27 @@ impl Firewall {
     /// the kernel's rules, and tamper checks must keep them there).
     pub fn adopt(&mut self, policy: &Policy) {
         let text = self.render(policy);
+        // No guard: one of other rules than the kernel's could block what
+        // they allow. The next load brings it.
+        let guard = self.kind().render_guard(policy);
+        if guard.is_some() {
+            self.guard = Guard::Unavailable {
+                why: GuardGap::Adopted,
+            };
+        }
         self.loaded = Some(InKernel {
             policy: policy.clone(),
             text,
+            guard: None,
         });
+    }
+
+    /// Loads `text`, with `guard` in the same transaction where there is one.
+    fn load(&mut self, text: &str, guard: Option<&str>) -> Result<Guard, DriverError> {
+        match guard {
+            Some(guard) => self.backend.load_with_guard(text, guard),
+            None => self.backend.load(text).map(|()| Guard::Off),
+        }
     }
 
     /// The settings the backend acts on by itself during checks (pf puts
@@ -201,10 +232,18 @@ impl Firewall {
     /// Loads what we loaded last again (after a tamper). Nothing to do
     /// when the kill switch is off.
     pub fn restore(&mut self) -> Result<(), DriverError> {
-        match &self.loaded {
-            Some(l) => self.backend.load(&l.text),
-            None => Ok(()),
+        let Some(l) = self.loaded.take() else {
+            return Ok(());
+        };
+        let loaded = self.load(&l.text, l.guard.as_deref());
+        if let Ok(guard) = &loaded {
+            // An adopted start has no guard text: it stays as it was.
+            if l.guard.is_some() {
+                self.guard = guard.clone();
+            }
         }
+        self.loaded = Some(l);
+        loaded.map(drop)
     }
 
     /// Removes our rules whatever the facade thinks is loaded (the
@@ -212,6 +251,7 @@ impl Firewall {
     pub fn remove(&mut self) -> Result<(), DriverError> {
         self.backend.remove()?;
         self.loaded = None;
+        self.guard = Guard::Off;
         Ok(())
     }
 

@@ -26,19 +26,99 @@ use crate::policy::{Direction, DnsCatch, Policy};
 
 /// The table every script creates and replaces.
 pub const TABLE: &str = "inet airlock";
+/// Its owned copy ([`render_guard`]).
+pub const GUARD_TABLE: &str = "inet airlock_guard";
+
+/// Which of Airlock's two tables a script is for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Table {
+    /// `inet airlock`: the rules users read, count and see blocked
+    /// packets in.
+    Main,
+    /// `inet airlock_guard`: the same rules, in a table only the helper's
+    /// own netlink socket may change or delete.
+    Guard,
+}
+
+impl Table {
+    fn name(self) -> &'static str {
+        match self {
+            Table::Main => TABLE,
+            Table::Guard => GUARD_TABLE,
+        }
+    }
+
+    /// The base chains' priority. The guard's run just after the main
+    /// table's: a packet the main table drops is counted and logged there
+    /// and never reaches the guard; one it accepts must be accepted by the
+    /// guard too (a drop in any table at a hook is final, an accept is
+    /// not), which the same rules do. Only with the main table gone do the
+    /// guard's own counters and log see anything.
+    fn priority(self) -> &'static str {
+        match self {
+            Table::Main => "filter",
+            Table::Guard => "filter + 1",
+        }
+    }
+
+    /// The DNS redirect's nat priority. The kernel sets up a connection's
+    /// address translation once, in the first nat chain that makes one,
+    /// so the guard's copy only acts when the main table is gone.
+    fn nat_priority(self) -> i32 {
+        match self {
+            Table::Main => -100,
+            Table::Guard => -99,
+        }
+    }
+
+    /// The lines that create the table if it is missing and delete it, so
+    /// the definition after them replaces it in the same transaction. The
+    /// guard must be named with its flag: an update that leaves `owner`
+    /// out would try to clear it, which the kernel refuses.
+    fn replace(self) -> String {
+        let name = self.name();
+        match self {
+            Table::Main => format!("table {name}\ndelete table {name}\n"),
+            Table::Guard => format!("table {name} {{\n\tflags owner\n}}\ndelete table {name}\n"),
+        }
+    }
+}
 
 /// The complete `nft -f` script for `policy`.
 pub fn render(policy: &Policy) -> String {
+    render_table(policy, Table::Main)
+}
+
+/// The script of the tamper guard: `inet airlock_guard`, the same rules as
+/// [`render`]'s in a table created with the `owner` flag. The kernel lets
+/// only the netlink socket that created such a table change or delete it,
+/// and `nft flush ruleset` passes it by, so while the helper keeps that
+/// socket open a root process that deletes or flushes `inet airlock` opens
+/// nothing: the guard goes on blocking until the helper has put the main
+/// table back. The kernel removes an owned table when its socket closes, so
+/// the guard never stands alone: with the helper dead, `inet airlock`
+/// (owned by no one) stays and blocks, as before. Loaded only by a helper
+/// that runs nftables in its own process; the `nft` command's socket
+/// closes when it exits, and the table with it.
+pub fn render_guard(policy: &Policy) -> String {
+    render_table(policy, Table::Guard)
+}
+
+fn render_table(policy: &Policy, table: Table) -> String {
     if !policy.enforce {
-        return off();
+        return off(table);
     }
+    let name = table.name();
     // ~40 bytes per endpoint line; the rest is a few kilobytes.
     let mut out = String::with_capacity(4096 + 48 * policy.endpoints.len());
-    header(&mut out, policy);
-    let _ = writeln!(
-        out,
-        "table {TABLE}\ndelete table {TABLE}\n\ntable {TABLE} {{"
-    );
+    match table {
+        Table::Main => header(&mut out, policy),
+        Table::Guard => guard_header(&mut out),
+    }
+    let _ = writeln!(out, "{}\ntable {name} {{", table.replace());
+    if table == Table::Guard {
+        out.push_str("\tflags owner\n\n");
+    }
     counters(&mut out);
     endpoint_sets(&mut out, policy);
     if let Some(pause) = &policy.pause {
@@ -60,6 +140,7 @@ pub fn render(policy: &Policy) -> String {
         .map(|p| format!("paused until {}", crate::time::utc(p.until)));
     base_chain(
         &mut out,
+        table,
         "input",
         "packets for this machine",
         paused.as_deref(),
@@ -68,6 +149,7 @@ pub fn render(policy: &Policy) -> String {
     out.push('\n');
     base_chain(
         &mut out,
+        table,
         "output",
         "packets from this machine",
         paused.as_deref(),
@@ -75,10 +157,11 @@ pub fn render(policy: &Policy) -> String {
     );
     out.push('\n');
     if let Some(dns) = &policy.dns_catch {
-        dns_redirect(&mut out, dns);
+        dns_redirect(&mut out, table, dns);
     }
     base_chain(
         &mut out,
+        table,
         "forward",
         "packets routed through this machine (VMs, containers): both ways must allow them",
         paused.as_deref(),
@@ -90,18 +173,43 @@ pub fn render(policy: &Policy) -> String {
 
 /// With the kill switch off the script only removes the table; creating
 /// it first makes the delete succeed whether or not it exists.
-fn off() -> String {
+fn off(table: Table) -> String {
+    let what = match table {
+        Table::Main => {
+            "Airlock's\n\
+         # nftables table"
+        }
+        Table::Guard => {
+            "the owned\n\
+         # copy of Airlock's nftables table"
+        }
+    };
     format!(
         "# Airlock VPN kill switch for Linux: the kill switch is OFF.\n\
          #\n\
-         # Generated by airlockd; do not edit. This script only removes Airlock's\n\
-         # nftables table, so nothing is blocked. Loaded with one `nft -f`\n\
+         # Generated by airlockd; do not edit. This script only removes {what}, so nothing is blocked. Loaded with one `nft -f`\n\
          # transaction: creating the table first lets the delete work whether or\n\
          # not it exists.\n\
          \n\
-         table {TABLE}\n\
-         delete table {TABLE}\n"
+         {}",
+        table.replace()
     )
+}
+
+/// What the guard is, for whoever finds it in `nft list ruleset`.
+fn guard_header(out: &mut String) {
+    out.push_str(
+        "# Airlock VPN kill switch for Linux: the tamper guard.\n\
+         #\n\
+         # The same rules as table inet airlock, in a table only airlockd may change\n\
+         # or delete (flag \"owner\": the kernel refuses everyone else, and\n\
+         # `nft flush ruleset` passes it by). If inet airlock is deleted or flushed,\n\
+         # this goes on blocking until airlockd has put it back. The kernel removes\n\
+         # this table when airlockd exits; inet airlock stays then and blocks alone.\n\
+         # Its chains run just after inet airlock's, so packets are counted and\n\
+         # logged there.\n\
+         \n",
+    );
 }
 
 fn header(out: &mut String, policy: &Policy) {
@@ -226,12 +334,20 @@ fn policy_chain(out: &mut String, policy: &Policy, direction: Direction) {
     out.push_str("\t}\n\n");
 }
 
-fn base_chain(out: &mut String, hook: &str, what: &str, paused: Option<&str>, jumps: &[&str]) {
+fn base_chain(
+    out: &mut String,
+    table: Table,
+    hook: &str,
+    what: &str,
+    paused: Option<&str>,
+    jumps: &[&str],
+) {
     let _ = writeln!(
         out,
         "\tchain {hook} {{\n\
          \t\tcomment \"{what}\"\n\
-         \t\ttype filter hook {hook} priority filter; policy drop;"
+         \t\ttype filter hook {hook} priority {}; policy drop;",
+        table.priority()
     );
     if let Some(until) = paused {
         let _ = writeln!(out, "\t\tmeta nfproto @paused accept comment \"{until}\"");
@@ -287,18 +403,19 @@ fn dns_upstream(out: &mut String, dns: &DnsCatch) {
 /// While blocking, DNS from this machine goes to Airlock's resolver on
 /// loopback instead of the network: it answers the OS's network check and
 /// the VPN servers' names, and refuses the rest.
-fn dns_redirect(out: &mut String, dns: &DnsCatch) {
+fn dns_redirect(out: &mut String, table: Table, dns: &DnsCatch) {
     let _ = write!(
         out,
         "\tchain dns_redirect {{\n\
          \t\tcomment \"while blocking: DNS from this machine goes to Airlock's resolver\"\n\
-         \t\ttype nat hook output priority -100; policy accept;\n\
+         \t\ttype nat hook output priority {nat}; policy accept;\n\
          \t\tmeta mark {mark:#x} return comment \"the resolver's own upstream queries go out as they are\"\n\
          \t\toifname \"lo\" return comment \"DNS to a local resolver stays local\"\n\
          \t\tmeta l4proto {{ tcp, udp }} th dport 53 redirect to :{port} \
          comment \"every other DNS query: to Airlock's resolver on port {port}\"\n\
          \t}}\n\n",
         mark = dns.upstream_mark,
-        port = dns.resolver_port
+        port = dns.resolver_port,
+        nat = table.nat_priority(),
     );
 }

@@ -7,9 +7,11 @@ use serde::{Deserialize, Serialize};
 use crate::firewall_kind::FirewallKind;
 
 mod fault;
+mod guard;
 mod problem;
 
 pub use fault::Fault;
+pub use guard::{Guard, GuardGap};
 pub use problem::Problem;
 
 /// The kill switch as the user set it.
@@ -85,6 +87,10 @@ pub struct FirewallHealth {
     pub last_tamper: Option<u64>,
     /// Packets refused by the kill switch since the rules were loaded.
     pub blocked_packets: u64,
+    /// Whether the kernel keeps others from deleting the rules (absent
+    /// from older helpers' statuses: off).
+    #[serde(default)]
+    pub guard: Guard,
 }
 
 impl FirewallHealth {

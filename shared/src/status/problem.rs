@@ -15,6 +15,9 @@ use crate::firewall_kind::FirewallKind;
 pub enum Problem {
     /// nft: the `inet airlock` table is gone.
     TableMissing,
+    /// nft: the tamper guard `inet airlock_guard`, which only the helper's
+    /// own socket may delete, is gone all the same.
+    GuardMissing,
     /// nft: a chain we loaded is gone.
     ChainMissing { chain: String },
     /// nft: a chain holds a different number of rules than we loaded
@@ -63,6 +66,7 @@ impl Problem {
     pub fn is_repairable(&self) -> bool {
         match self {
             Problem::TableMissing
+            | Problem::GuardMissing
             | Problem::ChainMissing { .. }
             | Problem::ChainChanged { .. }
             | Problem::ChainEmpty { .. }
@@ -91,8 +95,13 @@ impl fmt::Display for Problem {
             Problem::TableMissing => write!(
                 f,
                 "the nftables table `inet airlock` is gone (someone ran `nft flush ruleset` or \
-                 `nft delete table inet airlock`), so nothing is blocked; fix: Airlock reloads \
-                 it by itself, or run `airlockctl enable`"
+                 `nft delete table inet airlock`), so only the tamper guard blocks, where it is \
+                 on; fix: Airlock reloads it by itself, or run `airlockctl enable`"
+            ),
+            Problem::GuardMissing => write!(
+                f,
+                "the tamper guard `inet airlock_guard` is gone although airlockd owns it (the \
+                 kernel removed it); fix: Airlock loads it again by itself"
             ),
             Problem::ChainMissing { chain } => write!(
                 f,

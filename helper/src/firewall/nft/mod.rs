@@ -1,4 +1,5 @@
-//! Linux backend: one nftables table, `inet airlock`.
+//! Linux backend: one nftables table, `inet airlock`, and its tamper
+//! guard `inet airlock_guard`.
 //!
 //! Loading is one `nft -f -` transaction with the rendered script on stdin
 //! (the renderer emits `table inet airlock` + `delete table inet airlock` +
@@ -14,6 +15,17 @@
 //! another network namespace (`ip netns exec NS nft ...`), which is how
 //! the tests drive a real kernel without touching the host; that always
 //! uses the command.
+//!
+//! The guard (the same rules in a table with the kernel's `owner` flag,
+//! see [`airlock_shared::render::nft::render_guard`]) needs the library:
+//! the kernel ties an owned table to the netlink socket that created it,
+//! and libnftables keeps one socket per context, open for as long as the
+//! helper runs. Every later change and the delete go through that socket;
+//! anyone else's are refused with EPERM. Why not `NFT_TABLE_F_PERSIST`,
+//! which keeps an owned table when its owner dies: nft 1.0.6 cannot spell
+//! it, kernels before 6.9 lack it, and an owned table alone would vanish
+//! with a crashed helper. Beside the unowned table it need not persist:
+//! whichever of the two survives blocks.
 
 use std::path::PathBuf;
 
@@ -24,6 +36,7 @@ use super::command::{self, Output};
 use super::flow::{self, Flow};
 use super::{Backend, DriverError, Problem};
 use airlock_shared::firewall_kind::FirewallKind;
+use airlock_shared::status::{Guard, GuardGap};
 use shape::TableShape;
 
 pub mod conntrack;
@@ -46,6 +59,9 @@ pub fn open_events() -> std::io::Result<std::os::fd::OwnedFd> {
 
 /// Our table's name in family `inet`.
 pub const TABLE: &str = "airlock";
+/// The tamper guard's, its owned copy
+/// ([`airlock_shared::render::nft::render_guard`]).
+pub const GUARD: &str = "airlock_guard";
 /// The named counters the renderer puts on its final reject/drop rules.
 pub const BLOCK_COUNTERS: [&str; 2] = ["blocked_in", "blocked_out"];
 
@@ -99,6 +115,8 @@ pub struct NftDriver {
     config: NftConfig,
     /// The table's shape right after our last successful load.
     loaded: Option<TableShape>,
+    /// The guard's, while our socket holds it.
+    guard: Option<TableShape>,
     /// libnftables, when in use (see [`NftConfig::library`]), and the
     /// network namespace its netlink socket was opened in.
     #[cfg(target_os = "linux")]
@@ -130,6 +148,7 @@ impl NftDriver {
         NftDriver {
             config,
             loaded: None,
+            guard: None,
             #[cfg(target_os = "linux")]
             library,
         }
@@ -199,17 +218,67 @@ impl NftDriver {
 
     /// The table's shape as the kernel holds it now, `None` if it is gone.
     pub fn read_shape(&self) -> Result<Option<TableShape>, DriverError> {
-        let args = ["-j", "list", "table", "inet", TABLE];
+        self.read_table(TABLE)
+    }
+
+    /// The shape of our table `name` (ours or the guard).
+    fn read_table(&self, name: &str) -> Result<Option<TableShape>, DriverError> {
+        let args = ["-j", "list", "table", "inet", name];
         match self.list(&args)? {
             None => Ok(None),
             Some(json) => {
-                shape::parse(&json, TABLE)
+                shape::parse(&json, name)
                     .map(Some)
                     .map_err(|reason| DriverError::Parse {
-                        command: "nft -j list table inet airlock".into(),
+                        command: format!("nft -j list table inet {name}"),
                         reason,
                     })
             }
+        }
+    }
+
+    /// Reads table `name` back after a load of `script` succeeded: `Ok`
+    /// with its shape once it holds everything the script declares.
+    fn verify(&self, name: &str, script: &str) -> Result<TableShape, DriverError> {
+        let found = self.read_table(name)?.ok_or_else(|| {
+            DriverError::Verification(format!(
+                "`nft -f -` succeeded but table `inet {name}` does not exist afterwards \
+                 (does the script define it?)"
+            ))
+        })?;
+        let missing = shape::missing(&shape::declared(script), &found);
+        if !missing.is_empty() {
+            return Err(DriverError::Verification(format!(
+                "table `inet {name}` lacks {} after `nft -f -` succeeded",
+                missing.join(", ")
+            )));
+        }
+        Ok(found)
+    }
+
+    /// Whether nft commands run in this process, in the namespace the
+    /// library's socket belongs to: the only way to own a table.
+    fn owns_tables(&self) -> bool {
+        #[cfg(target_os = "linux")]
+        if let Some((_, netns)) = &self.library {
+            return this_netns() == Some(*netns);
+        }
+        false
+    }
+
+    /// Deletes a guard of ours that a new load could not replace: one of
+    /// older rules would block what the new ones allow. If even that
+    /// fails it stays and blocks more than the rules do, never less.
+    fn drop_guard(&mut self) {
+        let delete = ["delete", "table", "inet", GUARD];
+        match self.nft(&delete, None) {
+            Ok((_, out)) if out.success || out.stderr.contains("No such file or directory") => {
+                self.guard = None;
+            }
+            Ok((argv, out)) => {
+                tracing::warn!("{}", command::failed(&argv, &out));
+            }
+            Err(e) => tracing::warn!("{e}"),
         }
     }
 
@@ -285,25 +354,59 @@ impl Backend for NftDriver {
         if !out.success {
             return Err(command::failed(&argv, &out));
         }
-        let found = self.read_shape()?.ok_or_else(|| {
-            DriverError::Verification(
-                "`nft -f -` succeeded but table `inet airlock` does not exist afterwards \
-                 (does the script define it?)"
-                    .into(),
-            )
-        })?;
-        let missing = shape::missing(&shape::declared(ruleset), &found);
-        if !missing.is_empty() {
-            return Err(DriverError::Verification(format!(
-                "table `inet airlock` lacks {} after `nft -f -` succeeded",
-                missing.join(", ")
-            )));
-        }
-        self.loaded = Some(found);
+        self.loaded = Some(self.verify(TABLE, ruleset)?);
         Ok(())
     }
 
+    /// Both tables in one transaction, so there is no moment in which the
+    /// guard still holds older rules than the main table (the two block
+    /// what either blocks). When that fails, the main table alone, so a
+    /// kernel without owned tables (or any other trouble with the guard)
+    /// costs the guard, never the rules.
+    fn load_with_guard(&mut self, ruleset: &str, guard: &str) -> Result<Guard, DriverError> {
+        if !self.owns_tables() {
+            self.load(ruleset)?;
+            return Ok(Guard::Unavailable {
+                why: GuardGap::NoLibrary,
+            });
+        }
+        let both = format!("{ruleset}\n{guard}");
+        let (argv, out) = self.nft(&["-f", "-"], Some(&both))?;
+        if out.success {
+            self.loaded = Some(self.verify(TABLE, ruleset)?);
+            return Ok(match self.verify(GUARD, guard) {
+                Ok(found) => {
+                    self.guard = Some(found);
+                    Guard::On
+                }
+                Err(e) => {
+                    self.drop_guard();
+                    Guard::Unavailable {
+                        why: GuardGap::LoadFailed {
+                            error: e.to_string(),
+                        },
+                    }
+                }
+            });
+        }
+        self.load(ruleset)?;
+        self.drop_guard();
+        // The main table loads alone, so the guard was what failed.
+        let why = if out.stderr.contains("Operation not supported") {
+            GuardGap::KernelLacksOwner
+        } else {
+            GuardGap::LoadFailed {
+                error: command::failed(&argv, &out).to_string(),
+            }
+        };
+        tracing::warn!("tamper guard not loaded: {why}");
+        Ok(Guard::Unavailable { why })
+    }
+
     fn remove(&mut self) -> Result<(), DriverError> {
+        if self.guard.is_some() {
+            self.drop_guard();
+        }
         let (argv, out) = self.nft(&["delete", "table", "inet", TABLE], None)?;
         if !out.success && !out.stderr.contains("No such file or directory") {
             return Err(command::failed(&argv, &out));
@@ -319,7 +422,9 @@ impl Backend for NftDriver {
 
     fn check(&mut self, expect_loaded: bool) -> Result<Vec<Problem>, DriverError> {
         let found = self.read_shape()?;
-        Ok(match (expect_loaded, found) {
+        // No one else can change the guard; only its loss is looked for.
+        let guard_gone = expect_loaded && self.guard.is_some() && self.read_table(GUARD)?.is_none();
+        let mut problems = match (expect_loaded, found) {
             (true, None) => vec![Problem::TableMissing],
             (true, Some(found)) => match &self.loaded {
                 Some(loaded) => shape::compare(loaded, &found),
@@ -329,7 +434,11 @@ impl Backend for NftDriver {
                 kind: FirewallKind::Nft,
             }],
             (false, None) => Vec::new(),
-        })
+        };
+        if guard_gone {
+            problems.push(Problem::GuardMissing);
+        }
+        Ok(problems)
     }
 
     fn kill_forbidden(
