@@ -104,6 +104,12 @@ pub fn render_guard(policy: &Policy) -> String {
     render_table(policy, Table::Guard)
 }
 
+/// Removes both tables in one transaction (one wait for the kernel to
+/// unhook their chains instead of two), whether or not either exists.
+pub fn removal() -> String {
+    off(Table::Main) + &off(Table::Guard)
+}
+
 fn render_table(policy: &Policy, table: Table) -> String {
     if !policy.enforce {
         return off(table);

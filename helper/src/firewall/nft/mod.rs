@@ -93,6 +93,8 @@ pub struct NftConfig {
     /// libnftables, to run nft commands in-process when acting in our own
     /// namespace; `None`, or a library that cannot be opened, runs `nft`.
     pub library: Option<String>,
+    /// Whether to load the tamper guard beside the table.
+    pub guard: bool,
 }
 
 /// The soname every nftables install provides (`nft` links it).
@@ -107,6 +109,7 @@ impl Default for NftConfig {
             netns: None,
             proc_conntrack: Some(PROC_CONNTRACK.into()),
             library: Some(LIBRARY.into()),
+            guard: true,
         }
     }
 }
@@ -364,6 +367,12 @@ impl Backend for NftDriver {
     /// kernel without owned tables (or any other trouble with the guard)
     /// costs the guard, never the rules.
     fn load_with_guard(&mut self, ruleset: &str, guard: &str) -> Result<Guard, DriverError> {
+        if !self.config.guard {
+            self.load(ruleset)?;
+            return Ok(Guard::Unavailable {
+                why: GuardGap::TurnedOff,
+            });
+        }
         if !self.owns_tables() {
             self.load(ruleset)?;
             return Ok(Guard::Unavailable {
@@ -405,11 +414,17 @@ impl Backend for NftDriver {
 
     fn remove(&mut self) -> Result<(), DriverError> {
         if self.guard.is_some() {
-            self.drop_guard();
-        }
-        let (argv, out) = self.nft(&["delete", "table", "inet", TABLE], None)?;
-        if !out.success && !out.stderr.contains("No such file or directory") {
-            return Err(command::failed(&argv, &out));
+            let both = airlock_shared::render::nft::removal();
+            let (argv, out) = self.nft(&["-f", "-"], Some(&both))?;
+            if !out.success {
+                return Err(command::failed(&argv, &out));
+            }
+            self.guard = None;
+        } else {
+            let (argv, out) = self.nft(&["delete", "table", "inet", TABLE], None)?;
+            if !out.success && !out.stderr.contains("No such file or directory") {
+                return Err(command::failed(&argv, &out));
+            }
         }
         self.loaded = None;
         if self.read_shape()?.is_some() {
