@@ -56,6 +56,11 @@ enum Command {
         /// empty or absent: no signature check
         #[arg(long, value_name = "REQUIREMENT")]
         client_requirement: Option<String>,
+        /// Linux: load no tamper guard (the owned copy of the rules that
+        /// keeps blocking while someone deletes `inet airlock`). For
+        /// measuring what it is worth; the status then says it is off
+        #[arg(long)]
+        no_tamper_guard: bool,
     },
     /// Install the helper as a system service that starts at boot, before
     /// the network (systemd unit on Linux, LaunchDaemon on macOS), and
@@ -103,12 +108,14 @@ fn main() -> ExitCode {
             backend,
             admin_group,
             client_requirement,
+            no_tamper_guard,
         } => run(
             socket,
             state_dir,
             backend,
             admin_group,
             client_requirement.as_deref(),
+            !no_tamper_guard,
         ),
         Command::Install => install_service(),
         Command::Uninstall {
@@ -132,12 +139,13 @@ fn run(
     backend: Option<BackendArg>,
     admin_group: Option<String>,
     client_requirement: Option<&str>,
+    tamper_guard: bool,
 ) -> anyhow::Result<()> {
     let platform = Platform::current();
     let signing = SigningPolicy::new(client_requirement, platform)?;
     let kind = FirewallKind::choose(platform, backend.map(BackendArg::kind));
     let state_dir = state_dir.unwrap_or_else(|| names::default_state_dir(platform));
-    let firewall = firewall::open(kind, &state_dir);
+    let firewall = firewall::open(kind, &state_dir, tamper_guard);
     let config = Config {
         platform,
         socket: socket.unwrap_or_else(paths::socket_path_from_env),
@@ -188,7 +196,8 @@ fn uninstall_service(
     let platform = Platform::current();
     let state_dir = state_dir.unwrap_or_else(|| names::default_state_dir(platform));
     let kind = FirewallKind::choose(platform, backend.map(BackendArg::kind));
-    let mut firewall = firewall::open(kind, &state_dir);
+    // Loads nothing, so no guard; a running helper's goes with its socket.
+    let mut firewall = firewall::open(kind, &state_dir, false);
     let mut remove_rules = || firewall.remove().map_err(|e| e.to_string());
     if rules_only {
         remove_rules().map_err(anyhow::Error::msg)?;

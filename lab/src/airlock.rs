@@ -65,6 +65,8 @@ pub struct Airlock {
     pub socket: PathBuf,
     pub state_dir: PathBuf,
     helper: Option<usize>,
+    /// Extra `airlockd run` arguments for the next start.
+    pub run_args: Vec<String>,
     /// Every start's log slot, so a failure report can show all of them.
     pub(crate) slots: Vec<usize>,
 }
@@ -80,6 +82,7 @@ impl Airlock {
             socket: lab.dir().join("airlock.sock"),
             state_dir: lab.dir().join("airlock-state"),
             helper: None,
+            run_args: Vec::new(),
             slots: Vec::new(),
         }
     }
@@ -101,20 +104,18 @@ impl Airlock {
             self.socket.display().to_string(),
             self.state_dir.display().to_string(),
         );
-        let slot = lab.spawn_in(
-            Ns::Client,
-            "airlockd",
-            &[
-                &d,
-                "run",
-                "--socket",
-                &sock,
-                "--state-dir",
-                &state,
-                "--backend",
-                "nft",
-            ],
-        )?;
+        let mut argv = vec![
+            d.as_str(),
+            "run",
+            "--socket",
+            &sock,
+            "--state-dir",
+            &state,
+            "--backend",
+            "nft",
+        ];
+        argv.extend(self.run_args.iter().map(String::as_str));
+        let slot = lab.spawn_in(Ns::Client, "airlockd", &argv)?;
         self.helper = Some(slot);
         self.slots.push(slot);
         Ok(())

@@ -29,7 +29,7 @@ use airlock_lab::{
     addr, Airlock, Binaries, Capture, Class, Lab, LabError, Ns, Outcome, PacketSummary, Probe,
     WebConn, CLIENT_WAN,
 };
-use airlock_shared::status::{KillSwitch, Protection, Status, TunnelState};
+use airlock_shared::status::{Guard, KillSwitch, Protection, Status, TunnelState};
 use nix::sys::signal::Signal;
 
 /// Probes against a kill switch fail fast (reject); this only bounds a drop.
@@ -1025,13 +1025,64 @@ fn tamper_round(s: &mut Suite, argv: &[&str]) -> R<(Duration, usize, usize)> {
 }
 
 /// 10. Tamper: `nft delete table inet airlock` and `nft flush ruleset` in
-///     the client: the rules come back within 1 s, status reports it, and
-///     leaks in that window are counted (nothing may leak after it).
+///     the client, by another root process. With the tamper guard (the
+///     default) nothing may leak at all, and deleting the guard itself is
+///     refused. Then once more with `airlockd --no-tamper-guard`: the
+///     rules come back within 1 s and the leaks in that window are counted
+///     and reported, not failed (what the guard is worth). Either way the
+///     status reports the tamper and nothing may leak after the repair.
 fn s10_tamper(s: &mut Suite) -> R<Done> {
+    let mut failures = Vec::new();
+    let guard = s.status()?.firewall.guard;
+    if guard != Guard::On {
+        failures.push(format!("the tamper guard is not on: {guard}"));
+    }
+    let refused = s
+        .lab
+        .client_exec(&["nft", "delete", "table", "inet", "airlock_guard"]);
+    if refused.is_ok() {
+        failures.push("another root process could delete the tamper guard".into());
+    }
+    let (guarded, leaked) = tamper_rounds(s, &mut failures)?;
+    if leaked > 0 {
+        failures.push(format!(
+            "{leaked} packets leaked with the tamper guard on ({guarded})"
+        ));
+    }
+    restart_with(s, &["--no-tamper-guard"])?;
+    let (bare, _window) = tamper_rounds(s, &mut failures)?;
+    restart_with(s, &[])?;
+    ensure(failures.is_empty(), || failures.join("; "))?;
+    Ok(Done {
+        leaks: leaked,
+        note: format!(
+            "guard on: {guarded}; guard off: {bare} (tamper window, reported not failed)"
+        ),
+    })
+}
+
+/// Restarts the helper with `args` added to `airlockd run`, and waits for
+/// it to protect as before (the rules stayed in the kernel meanwhile).
+fn restart_with(s: &mut Suite, args: &[&str]) -> R<()> {
+    let was = s.status()?.protection;
+    s.al.stop(&mut s.lab, Signal::SIGTERM);
+    s.al.run_args = args.iter().map(|a| a.to_string()).collect();
+    s.al.start(&mut s.lab)
+        .map_err(|e| format!("restart with {args:?}: {e}"))?;
+    s.wait_status(
+        "restarted: protecting as before",
+        Duration::from_secs(2),
+        |st| st.protection == was,
+    )
+    .map(drop)
+}
+
+/// Both tampers once: a note of restore times and window leaks, and the
+/// leaks in the windows. What must not happen goes to `failures`.
+fn tamper_rounds(s: &mut Suite, failures: &mut Vec<String>) -> R<(String, usize)> {
     let before = SystemTime::now();
     let mut notes = Vec::new();
     let mut window_total = 0;
-    let mut failures = Vec::new();
     for argv in [
         &["nft", "delete", "table", "inet", "airlock"][..],
         &["nft", "flush", "ruleset"][..],
@@ -1077,11 +1128,7 @@ fn s10_tamper(s: &mut Suite) -> R<Done> {
             st.firewall
         ));
     }
-    ensure(failures.is_empty(), || failures.join("; "))?;
-    Ok(Done {
-        leaks: window_total,
-        note: format!("{} (tamper window, reported not failed)", notes.join("; ")),
-    })
+    Ok((notes.join(", "), window_total))
 }
 
 /// 11. allow-LAN: on, a TCP connection to a LAN service (the router's

@@ -65,10 +65,14 @@ impl TamperWatch {
 }
 
 /// The driver for `kind`, on this machine's real tools. `state_dir` keeps
-/// pf's enable token across restarts.
-pub fn open(kind: FirewallKind, state_dir: &Path) -> Firewall {
+/// pf's enable token across restarts; `tamper_guard` is nft's owned copy
+/// of the rules (pf has none).
+pub fn open(kind: FirewallKind, state_dir: &Path, tamper_guard: bool) -> Firewall {
     let backend: Box<dyn Backend> = match kind {
-        FirewallKind::Nft => Box::new(nft::NftDriver::new(nft::NftConfig::default())),
+        FirewallKind::Nft => Box::new(nft::NftDriver::new(nft::NftConfig {
+            guard: tamper_guard,
+            ..nft::NftConfig::default()
+        })),
         FirewallKind::Pf => Box::new(pf::PfDriver::new(pf::PfConfig::new(state_dir))),
     };
     Firewall::new(backend)

@@ -37,6 +37,8 @@ pub enum GuardGap {
     /// read the settings): a guard of other rules could block what the
     /// kernel's rules allow.
     Adopted,
+    /// `airlockd run --no-tamper-guard`.
+    TurnedOff,
     /// Loading it failed for another reason.
     LoadFailed { error: String },
 }
@@ -72,6 +74,7 @@ impl fmt::Display for GuardGap {
                 "airlockd kept rules it could not read the settings of, and guards only \
                  rules it loaded",
             ),
+            GuardGap::TurnedOff => f.write_str("airlockd runs with --no-tamper-guard"),
             GuardGap::LoadFailed { error } => write!(f, "loading it failed: {error}"),
         }
     }
