@@ -5,7 +5,7 @@
 use std::path::{Path, PathBuf};
 
 use airlock_shared::platform::Platform;
-use airlock_shared::status::{KillSwitch, Protection, Status};
+use airlock_shared::status::{Guard, KillSwitch, Protection, Status};
 use airlock_shared::time::Clock;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -289,6 +289,23 @@ fn status_checks(status: &Status, clock: &Clock) -> Vec<Check> {
             check(Level::Ok, "resolver", r.summary())
         });
     }
+    if let Guard::Unavailable { why } = &fw.guard {
+        out.push(check(
+            Level::Warn,
+            "tamper guard",
+            format!(
+                "off ({why}): a root process deleting Airlock's rules opens a gap of a few \
+                 milliseconds until the helper puts them back"
+            ),
+        ));
+    } else if fw.guard == Guard::On {
+        out.push(check(
+            Level::Ok,
+            "tamper guard",
+            "on: only the helper may change or delete its copy of the rules \
+             (table inet airlock_guard)",
+        ));
+    }
     if let Some(t) = fw.last_tamper {
         out.push(check(
             Level::Warn,
@@ -509,6 +526,36 @@ mod tests {
         s.resolver = Some(Box::new(r));
         f.helper = Ok(("airlockd".into(), s));
         assert!(judge(&f, &clock()).iter().all(|c| c.name != "resolver"));
+    }
+
+    /// The guard's state is told, and only a missing one is a warning:
+    /// on Debian 11's kernel, say, a deleted table opens a short gap.
+    #[test]
+    fn the_tamper_guard_is_told_and_its_absence_warned_of() {
+        use airlock_shared::status::GuardGap;
+        let name = "tamper guard";
+        let level_of = |guard: Guard| {
+            let mut s = status();
+            s.firewall.guard = guard;
+            let mut f = healthy();
+            f.helper = Ok(("airlockd".into(), s));
+            judge(&f, &clock())
+                .iter()
+                .find(|c| c.name == name)
+                .map(|c| (c.level, c.detail.clone()))
+        };
+        assert_eq!(
+            level_of(Guard::Off),
+            None,
+            "off with the kill switch: not a check"
+        );
+        assert_eq!(level_of(Guard::On).map(|c| c.0), Some(Level::Ok));
+        let (level, detail) = level_of(Guard::Unavailable {
+            why: GuardGap::KernelLacksOwner,
+        })
+        .unwrap();
+        assert_eq!(level, Level::Warn);
+        assert!(detail.contains("Linux 5.12"), "{detail}");
     }
 
     #[test]

@@ -33,6 +33,8 @@ Examples:
       the ruleset for this machine, with no VPN endpoints yet
   airlockctl render --endpoint 198.51.100.7:1194/udp
       ... letting an OpenVPN server through
+  airlockctl render --guard
+      the same rules as the tamper guard the helper loads beside them (Linux)
   airlockctl render --settings /etc/airlock/settings.toml
       ... with the helper's saved settings
   airlockctl render --platform macos --interfaces en0=192.168.1.20/24,utun4=10.8.0.2/24 \\
@@ -66,6 +68,11 @@ pub struct RenderArgs {
     /// --interfaces en0=192.168.1.20/24+2001:db8::20/64,utun4=10.8.0.2/24,lo0=127.0.0.1/8
     #[arg(long, value_name = "LIST")]
     interfaces: Option<Described>,
+
+    /// Linux: print the tamper guard instead, the owned copy of the same
+    /// rules the helper loads beside them (table inet airlock_guard)
+    #[arg(long)]
+    guard: bool,
 }
 
 pub fn run(args: RenderArgs) -> anyhow::Result<()> {
@@ -84,7 +91,13 @@ pub fn run(args: RenderArgs) -> anyhow::Result<()> {
     };
     let now = crate::clock::now();
     let policy = policy::build(&settings, &snapshot, platform, now);
-    let text = FirewallKind::choose(platform, None).render(&policy);
+    let kind = FirewallKind::choose(platform, None);
+    let text = if args.guard {
+        kind.render_guard(&policy)
+            .ok_or_else(|| BadInput(format!("{kind} has no tamper guard (only nft does)")))?
+    } else {
+        kind.render(&policy)
+    };
     print!("{text}");
     Ok(())
 }

@@ -3,7 +3,7 @@
 //! the clock and the time zone come in as a [`Clock`], so every word here
 //! is tested.
 
-use airlock_shared::status::{KillSwitch, Options, Protection, Status, TunnelState};
+use airlock_shared::status::{Guard, KillSwitch, Options, Protection, Status, TunnelState};
 use airlock_shared::time::Clock;
 
 use crate::duration::format_seconds;
@@ -139,6 +139,9 @@ pub fn describe(status: &Status, clock: &Clock) -> String {
         None => "never".to_string(),
     };
     lines.push(format!("Last tamper:  {tamper}"));
+    if fw.guard != Guard::Off {
+        lines.push(format!("Tamper guard: {}", fw.guard));
+    }
     let mut text = lines.join("\n");
     text.push('\n');
     text
