@@ -10,7 +10,7 @@ use airlock_shared::network::NetworkSnapshot;
 use airlock_shared::platform::Platform;
 use airlock_shared::policy::Policy;
 use airlock_shared::settings::Settings;
-use airlock_shared::status::{Fault, KillSwitch, Protection};
+use airlock_shared::status::{Fault, Guard, GuardGap, KillSwitch, Protection};
 
 use super::Engine;
 use crate::firewall::test_support::{iface, route};
@@ -32,6 +32,10 @@ struct Kernel {
     fail_kill: bool,
     /// What the block counters say on top of 7 (the self-test's reading).
     more_blocked: u64,
+    /// The tamper guard's script, while held.
+    guard: Option<String>,
+    /// Why this kernel cannot hold a guard (`None`: it can).
+    no_guard: Option<GuardGap>,
 }
 
 struct FakeDriver(Arc<Mutex<Kernel>>);
@@ -49,9 +53,21 @@ impl Backend for FakeDriver {
         k.loads += 1;
         Ok(())
     }
+    fn load_with_guard(&mut self, ruleset: &str, guard: &str) -> Result<Guard, DriverError> {
+        self.load(ruleset)?;
+        let mut k = self.0.lock().unwrap();
+        Ok(match k.no_guard.clone() {
+            Some(why) => Guard::Unavailable { why },
+            None => {
+                k.guard = Some(guard.to_string());
+                Guard::On
+            }
+        })
+    }
     fn remove(&mut self) -> Result<(), DriverError> {
         let mut k = self.0.lock().unwrap();
         k.rules = None;
+        k.guard = None;
         k.removes += 1;
         Ok(())
     }
@@ -350,6 +366,49 @@ fn tamper_is_repaired_and_reported() {
     assert_eq!(st.protection, Protection::Blocking);
 }
 
+/// The guard goes in with every load, of the same policy, survives the
+/// repair of a deleted table, and is off once the rules are removed; a
+/// kernel that cannot hold one still gets the rules, and the status says
+/// why it is missing.
+#[test]
+fn the_tamper_guard_follows_the_rules_and_its_absence_is_reported() {
+    let rig = Rig::new();
+    let mut e = rig.engine();
+    assert_eq!(e.status(T0).firewall.guard, Guard::Off);
+    ok(
+        &mut e,
+        RequestBody::AddEndpoints {
+            endpoints: vec![endpoint()],
+        },
+    );
+    ok(&mut e, RequestBody::Enable);
+    assert_eq!(e.status(T0).firewall.guard, Guard::On);
+    let guard = rig.k().guard.clone().unwrap();
+    assert!(
+        guard.contains("table inet airlock_guard") && guard.contains("198.51.100.7"),
+        "{guard}"
+    );
+    rig.k().rules = None; // someone ran `nft delete table inet airlock`
+    assert!(e.check_firewall(T0 + 5));
+    assert_eq!(e.status(T0 + 5).firewall.guard, Guard::On);
+    assert_eq!(rig.k().guard.as_ref(), Some(&guard), "the same guard");
+    ok(&mut e, RequestBody::Disable);
+    assert_eq!(e.status(T0).firewall.guard, Guard::Off);
+    assert_eq!(rig.k().guard, None);
+
+    rig.k().no_guard = Some(GuardGap::KernelLacksOwner);
+    ok(&mut e, RequestBody::Enable);
+    let st = e.status(T0);
+    assert_eq!(
+        st.firewall.guard,
+        Guard::Unavailable {
+            why: GuardGap::KernelLacksOwner
+        }
+    );
+    assert!(rig.k().rules.is_some(), "the rules are in all the same");
+    assert!(st.firewall.healthy, "a missing guard is no fault: {st:?}");
+}
+
 #[test]
 fn disable_removes_the_rules() {
     let rig = Rig::new();
@@ -405,6 +464,13 @@ fn corrupt_state_keeps_the_kernel_rules_and_faults() {
         st.kill_switch,
         KillSwitch::On,
         "the rules in the kernel still block"
+    );
+    assert_eq!(
+        st.firewall.guard,
+        Guard::Unavailable {
+            why: GuardGap::Adopted
+        },
+        "no guard of rules the helper did not load"
     );
     assert!(
         matches!(
