@@ -7,7 +7,9 @@
 //! - idle RSS, and wakeups (context switches) per minute while idle.
 //!
 //! Run as root: `cargo build --release -p airlock-helper && cargo run --release -p
-//! airlockd --example bench [-- --idle-secs N]` (default 60). The helper
+//! airlockd --example bench [-- --idle-secs N] [--no-tamper-guard]` (default
+//! 60 s idle; the last flag runs the helper without its owned copy of the
+//! rules, to compare). The helper
 //! binary is found beside this example's directory, or in `$AIRLOCKD`.
 
 use std::fs::File;
@@ -27,6 +29,8 @@ use anyhow::{bail, Context};
 
 const CYCLES: usize = 50;
 const STATUS_ROUNDS: usize = 1000;
+/// The pause after each enable or disable (see its use).
+const SETTLE: Duration = Duration::from_millis(50);
 
 struct Netns(String);
 
@@ -89,8 +93,20 @@ fn proc_field(text: &str, key: &str) -> Option<u64> {
 }
 
 fn rss_kib(pid: i32) -> Option<u64> {
+    status_kib(pid, "VmRSS:")
+}
+
+/// A `kB` line of /proc/PID/status.
+fn status_kib(pid: i32, key: &str) -> Option<u64> {
     let text = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
-    proc_field(&text, "VmRSS:")
+    proc_field(&text, key)
+}
+
+/// The proportional set size: shared library pages divided among the
+/// processes mapping them (what the helper adds to the machine).
+fn pss_kib(pid: i32) -> Option<u64> {
+    let text = std::fs::read_to_string(format!("/proc/{pid}/smaps_rollup")).ok()?;
+    proc_field(&text, "Pss:")
 }
 
 /// Context switches of every thread of `pid`: each is one wakeup.
@@ -130,6 +146,7 @@ pub fn main() -> anyhow::Result<()> {
     if unsafe { libc::geteuid() } != 0 {
         bail!("run as root: the bench creates a network namespace");
     }
+    let guard = !std::env::args().any(|a| a == "--no-tamper-guard");
     let idle_secs: u64 = match std::env::args().skip_while(|a| a != "--idle-secs").nth(1) {
         Some(v) => v.parse().context("--idle-secs N")?,
         None => 60,
@@ -195,6 +212,7 @@ pub fn main() -> anyhow::Result<()> {
             .arg("--state-dir")
             .arg(dir.path().join("state"))
             .args(["--backend", "nft"])
+            .args((!guard).then_some("--no-tamper-guard"))
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(File::create(dir.path().join("helper.log"))?)
@@ -212,7 +230,11 @@ pub fn main() -> anyhow::Result<()> {
             Err(e) => bail!("helper did not come up: {e}"),
         }
     };
-    println!("helper up {:?} after spawn", started.elapsed());
+    println!(
+        "helper up {:?} after spawn; tamper guard {}",
+        started.elapsed(),
+        if guard { "on" } else { "off" }
+    );
 
     let mut enable = Vec::new();
     let mut disable = Vec::new();
@@ -222,9 +244,13 @@ pub fn main() -> anyhow::Result<()> {
             ResponseBody::Done(_) => enable.push(t.elapsed()),
             other => bail!("enable: {other:?}"),
         }
+        // Each change wakes the tamper watch, whose check of the new rules
+        // would otherwise be paid by the next request: measure each alone.
+        std::thread::sleep(SETTLE);
         let t = Instant::now();
         client.request(RequestBody::Disable)?;
         disable.push(t.elapsed());
+        std::thread::sleep(SETTLE);
     }
     match client.rules() {
         Ok(_) => {}
@@ -267,6 +293,12 @@ pub fn main() -> anyhow::Result<()> {
         "helper idle RSS {} KiB; its child processes {} KiB (none expected: the tamper watch is in-process)",
         rss_kib(pid).unwrap_or(0),
         kids.iter().filter_map(|k| rss_kib(*k)).sum::<u64>()
+    );
+    println!(
+        "  of which anonymous {} KiB, file-backed (code of the binary and its libraries) {} KiB; PSS {} KiB",
+        status_kib(pid, "RssAnon:").unwrap_or(0),
+        status_kib(pid, "RssFile:").unwrap_or(0),
+        pss_kib(pid).unwrap_or(0)
     );
     println!(
         "idle wakeups over {idle_secs} s: helper {woke} ({:.1}/min), children {kids_woke} ({:.1}/min)",
