@@ -57,6 +57,10 @@ pub enum OptionArg {
     /// ruleset without `anchor "com.apple/*"`, put it back (on by default;
     /// off if you manage /etc/pf.conf yourself).
     PfRestoreHook,
+    /// Only root's programs may reach the VPN servers outside the tunnel
+    /// (off by default; for VPN clients whose daemon runs as root, which
+    /// `airlockctl doctor` tells).
+    VpnRootOnly,
 }
 
 impl From<OptionArg> for OptionName {
@@ -67,6 +71,7 @@ impl From<OptionArg> for OptionName {
             OptionArg::AllowAirprint => OptionName::AllowAirprint,
             OptionArg::AllowDns => OptionName::AllowDns,
             OptionArg::PfRestoreHook => OptionName::PfRestoreHook,
+            OptionArg::VpnRootOnly => OptionName::VpnRootOnly,
         }
     }
 }

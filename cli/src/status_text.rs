@@ -56,8 +56,13 @@ pub fn headline(status: &Status, clock: &Clock) -> String {
 /// `allow-lan off, allow-airdrop off, ...`: spelled as `set` takes them.
 pub fn options_text(o: &Options) -> String {
     let word = |b: bool| if b { "on" } else { "off" };
+    let root_only = if o.vpn_root_only {
+        ", vpn-root-only on"
+    } else {
+        ""
+    };
     format!(
-        "allow-lan {}, allow-airdrop {}, allow-airprint {}, allow-dns {}",
+        "allow-lan {}, allow-airdrop {}, allow-airprint {}, allow-dns {}{root_only}",
         word(o.allow_lan),
         word(o.allow_airdrop),
         word(o.allow_airprint),

@@ -241,6 +241,7 @@ fn every_request_round_trips_and_reaches_the_kernel() {
         OptionName::AllowAirdrop,
         OptionName::AllowAirprint,
         OptionName::AllowDns,
+        OptionName::VpnRootOnly,
     ] {
         let before = settings(&mut c);
         let s = done(
@@ -256,6 +257,7 @@ fn every_request_round_trips_and_reaches_the_kernel() {
             OptionName::AllowAirdrop => st.allow_airdrop,
             OptionName::AllowAirprint => st.allow_airprint,
             OptionName::AllowDns => st.allow_dns,
+            OptionName::VpnRootOnly => st.vpn_root_only,
             OptionName::PfRestoreHook => unreachable!("on by default: turned off below"),
         };
         assert!(!flag(&before) && flag(&after), "{option}");
@@ -265,11 +267,17 @@ fn every_request_round_trips_and_reaches_the_kernel() {
             OptionName::AllowAirdrop => s.options.allow_airdrop,
             OptionName::AllowAirprint => s.options.allow_airprint,
             OptionName::AllowDns => s.options.allow_dns,
+            OptionName::VpnRootOnly => s.options.vpn_root_only,
             OptionName::PfRestoreHook => unreachable!("not in the status"),
         };
         assert!(shown, "{option} not in the status");
         assert!(ns.table_present());
     }
+    let table = ns.exec(&["nft", "list", "table", "inet", "airlock"]);
+    assert!(
+        table.contains("meta skuid 0 ip daddr . meta l4proto . th dport @endpoints_v4"),
+        "vpn-root-only is not in the kernel's rules:\n{table}"
+    );
     // The pf hook option is on by default; nft ignores it.
     assert!(settings(&mut c).pf_restore_hook);
     done(

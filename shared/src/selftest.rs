@@ -481,6 +481,7 @@ mod tests {
                 allow_airdrop: false,
                 allow_airprint: false,
                 allow_dns,
+                vpn_root_only: false,
             },
             endpoints: 0,
             resolver,

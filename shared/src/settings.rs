@@ -62,6 +62,15 @@ pub struct Settings {
     /// only reported.
     #[serde(skip_serializing_if = "is_true")]
     pub pf_restore_hook: bool,
+    /// Let only root's sockets reach the VPN servers outside the tunnel.
+    /// Off by default. For VPN clients whose tunnel daemon runs as root
+    /// (OpenVPN and WireGuard from the command line, Tunnelblick's and
+    /// Viscosity's helpers): any other program could otherwise send data
+    /// to the VPN server's address and port while everything is blocked.
+    /// A client that connects as the user (some GUI apps) cannot connect
+    /// with it on; `airlockctl doctor` says which kind is running.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub vpn_root_only: bool,
 }
 
 impl Default for Settings {
@@ -79,6 +88,7 @@ impl Default for Settings {
             network_check_names: None,
             vpn_server_names: Vec::new(),
             pf_restore_hook: true,
+            vpn_root_only: false,
         }
     }
 }

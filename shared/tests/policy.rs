@@ -695,3 +695,65 @@ fn every_rule_says_why() {
         }
     }
 }
+
+/// `vpn_root_only`: the VPN servers' hole is for root's sockets alone, so
+/// no other program can send to the server's address and port while
+/// blocking, and a routed packet (a VM's VPN client) has no socket at
+/// all. A tracked connection, whose owner conntrack and pf states do not
+/// keep, is not cut for it: the kernel checks every packet's sender itself.
+#[test]
+fn vpn_root_only_lets_only_roots_sockets_reach_the_servers() {
+    for platform in [Platform::Linux, Platform::Macos] {
+        let (_, phys, _) = names(platform);
+        let vpn = || Packet::out(phys, Udp, "192.168.1.20", "198.51.100.7").ports(40000, 1194);
+        let guest = || {
+            Packet::forward("virbr0", "wlan0", Udp, "192.168.122.5", "198.51.100.7")
+                .ports(40000, 1194)
+        };
+        let open = policy(platform, on());
+        let root_only = policy(
+            platform,
+            Settings {
+                vpn_root_only: true,
+                ..on()
+            },
+        );
+        check(
+            &open,
+            &[
+                ("a user's program, option off", vpn().from_user(501), Pass),
+                ("root's VPN daemon, option off", vpn().from_user(0), Pass),
+            ],
+        );
+        check(
+            &root_only,
+            &[
+                ("root's VPN daemon", vpn().from_user(0), Pass),
+                (
+                    "root's, v6 tcp",
+                    Packet::out(phys, Tcp, "2001:db8:1::20", "2001:db8:7::1")
+                        .ports(40000, 443)
+                        .from_user(0),
+                    Pass,
+                ),
+                (
+                    "a user's program to the VPN server",
+                    vpn().from_user(501),
+                    Reject,
+                ),
+                ("a tracked connection, owner unknown", vpn(), Pass),
+                (
+                    "reply from the VPN server",
+                    Packet::inbound(phys, Udp, "198.51.100.7", "192.168.1.20")
+                        .ports(1194, 40000)
+                        .reply(),
+                    Pass,
+                ),
+            ],
+        );
+        if platform == Platform::Linux {
+            check(&open, &[("a VM's VPN client, option off", guest(), Pass)]);
+            check(&root_only, &[("a VM's VPN client", guest(), Reject)]);
+        }
+    }
+}

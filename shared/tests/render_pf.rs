@@ -10,7 +10,9 @@ use std::net::IpAddr;
 
 use airlock_shared::endpoint::Endpoint;
 use airlock_shared::platform::Platform;
-use airlock_shared::policy::{self, Direction, Packet, PacketPath, Policy, Protocol, Verdict};
+use airlock_shared::policy::{
+    self, Direction, Packet, PacketPath, Policy, Protocol, Sender, Verdict,
+};
 use airlock_shared::render::pf;
 use pf_model::{Action, Host, Ruleset};
 
@@ -492,6 +494,12 @@ fn probes(policy: &Policy) -> Vec<Probe> {
             out("en0", proto, me, &addr).ports(50000, e.port),
         ));
         v.push(probe(
+            name("right, from root (the VPN's daemon)"),
+            out("en0", proto, me, &addr)
+                .ports(50000, e.port)
+                .from_user(0),
+        ));
+        v.push(probe(
             name("wrong port"),
             out("en0", proto, me, &addr).ports(50000, e.port.wrapping_add(1)),
         ));
@@ -506,12 +514,23 @@ fn probes(policy: &Policy) -> Vec<Probe> {
         ));
         v.push(probe(
             name("reply"),
-            inb("en0", proto, &addr, me).ports(e.port, 50000).reply(),
+            // To the VPN's daemon, whose socket opened the connection.
+            inb("en0", proto, &addr, me)
+                .ports(e.port, 50000)
+                .reply()
+                .from_user(0),
         ));
         v.push(probe(
             name("unsolicited in"),
             inb("en0", proto, &addr, me).ports(e.port, 50000),
         ));
+    }
+    // pf knows every local packet's socket: a probe is an ordinary
+    // program's unless it says otherwise.
+    for p in &mut v {
+        if matches!(p.packet.path, PacketPath::Out { .. }) && p.packet.sender == Sender::Unknown {
+            p.packet.sender = Sender::User(501);
+        }
     }
     v
 }
@@ -681,5 +700,6 @@ fn out_packet(protocol: Protocol, dst: &str, port: u16) -> Packet {
         icmp_type: None,
         reply: false,
         hop_limit: None,
+        sender: Default::default(),
     }
 }

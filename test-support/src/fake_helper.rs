@@ -306,6 +306,7 @@ fn answer(st: &mut State, req: &Request, writer: &UnixStream) -> ServerMessage {
                 OptionName::AllowAirdrop => s.options.allow_airdrop = value,
                 OptionName::AllowAirprint => s.options.allow_airprint = value,
                 OptionName::AllowDns => s.options.allow_dns = value,
+                OptionName::VpnRootOnly => s.options.vpn_root_only = value,
                 // Not in the status's options: nothing for a client to see.
                 OptionName::PfRestoreHook => {}
             })

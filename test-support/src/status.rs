@@ -72,6 +72,7 @@ impl StatusBuilder {
                 allow_airdrop: false,
                 allow_airprint: false,
                 allow_dns: false,
+                vpn_root_only: false,
             },
             endpoints: 1,
         }
@@ -295,6 +296,7 @@ mod tests {
                 allow_airdrop: false,
                 allow_airprint: false,
                 allow_dns: false,
+                vpn_root_only: false,
             },
             endpoints: 2,
             resolver: None,

@@ -211,6 +211,8 @@ fn option_words(o: OptionName) -> &'static str {
         OptionName::AllowDns => "DNS while disconnected",
         // No menu item sends it (`airlockctl set pf-restore-hook`).
         OptionName::PfRestoreHook => "the pf hook repair",
+        // Nor this one (`airlockctl set vpn-root-only`).
+        OptionName::VpnRootOnly => "VPN servers for root's programs only",
     }
 }
 

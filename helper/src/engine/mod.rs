@@ -425,6 +425,7 @@ impl Engine {
                 allow_airdrop: s.allow_airdrop,
                 allow_airprint: s.allow_airprint,
                 allow_dns: s.allow_dns,
+                vpn_root_only: s.vpn_root_only,
             },
             endpoints: s.endpoints.len(),
             resolver: Some(Box::new(self.resolver_status(now))),

@@ -186,6 +186,7 @@ fn option_field(s: &mut Settings, option: OptionName) -> &mut bool {
         OptionName::AllowAirprint => &mut s.allow_airprint,
         OptionName::AllowDns => &mut s.allow_dns,
         OptionName::PfRestoreHook => &mut s.pf_restore_hook,
+        OptionName::VpnRootOnly => &mut s.vpn_root_only,
     }
 }
 

@@ -157,6 +157,8 @@ pub enum OptionName {
     /// macOS: put pf's `com.apple/*` hook back when another program's main
     /// ruleset drops it (see `Settings::pf_restore_hook`).
     PfRestoreHook,
+    /// VPN servers only for root's sockets (see `Settings::vpn_root_only`).
+    VpnRootOnly,
 }
 
 impl OptionName {
@@ -167,6 +169,7 @@ impl OptionName {
             OptionName::AllowAirprint => "allow_airprint",
             OptionName::AllowDns => "allow_dns",
             OptionName::PfRestoreHook => "pf_restore_hook",
+            OptionName::VpnRootOnly => "vpn_root_only",
         }
     }
 }
@@ -462,6 +465,8 @@ mod tests {
             OptionName::AllowAirdrop,
             OptionName::AllowAirprint,
             OptionName::AllowDns,
+            OptionName::PfRestoreHook,
+            OptionName::VpnRootOnly,
         ] {
             assert_eq!(
                 serde_json::to_string(&o).unwrap(),

@@ -90,13 +90,20 @@ pub fn build(
         )
         .replies_only(),
     );
-    rules.push(
+    rules.push(if settings.vpn_root_only {
+        Rule::new(
+            Direction::Out,
+            "VPN servers, from root's programs only (vpn_root_only): the VPN's daemon connects, other programs cannot use the hole",
+        )
+        .remote(Remote::Endpoints)
+        .sender_uid(Some(0))
+    } else {
         Rule::new(
             Direction::Out,
             "VPN servers: lets the VPN connect and reconnect",
         )
-        .remote(Remote::Endpoints),
-    );
+        .remote(Remote::Endpoints)
+    });
     if !virtuals.patterns.is_empty() {
         both(
             &mut rules,
@@ -269,6 +276,7 @@ impl Rule {
             local_port: None,
             icmp_types: Vec::new(),
             hop_limit: None,
+            sender_uid: None,
             replies_only: false,
             why: why.to_string(),
         }
@@ -317,6 +325,10 @@ impl Rule {
     }
     fn hop_limit(mut self, h: Option<u8>) -> Rule {
         self.hop_limit = h;
+        self
+    }
+    fn sender_uid(mut self, uid: Option<u32>) -> Rule {
+        self.sender_uid = uid;
         self
     }
     fn replies_only(mut self) -> Rule {

@@ -22,7 +22,7 @@ use crate::network::classify::{self, InterfaceKind};
 
 pub use build::build;
 pub use flow::Flow;
-pub use packet::{Packet, PacketPath, Verdict};
+pub use packet::{Packet, PacketPath, Sender, Verdict};
 
 /// The side of the machine a rule looks at.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -172,6 +172,10 @@ pub struct Rule {
     /// came from (or could go) beyond the link. Needs `family`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub hop_limit: Option<u8>,
+    /// Only packets sent by this user's sockets (going out; a routed
+    /// packet has none and never matches): nft `meta skuid`, pf `user`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sender_uid: Option<u32>,
     /// Only packets of connections these rules already let through.
     pub replies_only: bool,
     /// One line for the ruleset comment: why this hole exists.
@@ -350,6 +354,7 @@ impl Rule {
             && (self.icmp_types.is_empty()
                 || p.icmp_type.is_some_and(|t| self.icmp_types.contains(&t)))
             && self.hop_limit.is_none_or(|h| p.hop_limit == Some(h))
+            && self.sender_uid.is_none_or(|uid| p.sender.may_be(uid))
             && self
                 .local
                 .as_ref()

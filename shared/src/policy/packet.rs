@@ -35,6 +35,41 @@ pub struct Packet {
     pub hop_limit: Option<u8>,
     /// Part of a connection the rules already let through (a reply).
     pub reply: bool,
+    /// Whose socket sent it, for the rules that ask (`Rule::sender_uid`).
+    #[serde(default, skip_serializing_if = "Sender::is_unknown")]
+    pub sender: Sender,
+}
+
+/// Whose socket sent a packet, as far as the firewall can tell.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Sender {
+    /// Not known: a tracked connection, when deciding whether to cut it.
+    /// A rule for one user's sockets lets it go on, because the kernel
+    /// checks the sender of every packet itself (nft `meta skuid`, pf
+    /// `user`), so a connection of another user's gets no further packet
+    /// out anyway, while cutting the VPN's own would drop the tunnel.
+    #[default]
+    Unknown,
+    /// A socket of this user on this machine.
+    User(u32),
+    /// Routed through this machine: no local socket sent it.
+    Routed,
+}
+
+impl Sender {
+    fn is_unknown(&self) -> bool {
+        *self == Sender::Unknown
+    }
+
+    /// Whether a rule for `uid`'s sockets passes this sender.
+    pub fn may_be(self, uid: u32) -> bool {
+        match self {
+            Sender::Unknown => true,
+            Sender::User(u) => u == uid,
+            Sender::Routed => false,
+        }
+    }
 }
 
 /// What happens to a packet.
@@ -59,6 +94,7 @@ impl Packet {
             dst_port: None,
             icmp_type: None,
             hop_limit: None,
+            sender: Sender::Unknown,
             reply: false,
         }
     }
@@ -122,7 +158,14 @@ impl Packet {
     pub fn forwarded(&self) -> Packet {
         let mut p = self.clone();
         p.hop_limit = p.hop_limit.map(|h| h.saturating_sub(1));
+        p.sender = Sender::Routed;
         p
+    }
+
+    /// Sent by a socket of user `uid`.
+    pub fn from_user(mut self, uid: u32) -> Packet {
+        self.sender = Sender::User(uid);
+        self
     }
 
     pub fn reply(mut self) -> Packet {

@@ -112,6 +112,9 @@ pub struct Options {
     pub allow_airdrop: bool,
     pub allow_airprint: bool,
     pub allow_dns: bool,
+    /// VPN servers only for root's sockets (absent from older helpers).
+    #[serde(default)]
+    pub vpn_root_only: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -116,6 +116,14 @@ pub fn scenarios(platform: Platform) -> Vec<Scenario> {
             snapshot: laptop(platform, &[]),
         },
         Scenario {
+            name: "vpn_root_only",
+            settings: Settings {
+                vpn_root_only: true,
+                ..on(&["198.51.100.7:1194/udp", "[2001:db8:7::1]:443/tcp"])
+            },
+            snapshot: laptop(platform, &[]),
+        },
+        Scenario {
             name: "allow_lan",
             settings: Settings {
                 allow_lan: true,

@@ -15,7 +15,7 @@
 use std::collections::HashMap;
 use std::net::IpAddr;
 
-use airlock_shared::policy::{Direction, Family, Packet, PacketPath, Protocol, Verdict};
+use airlock_shared::policy::{Direction, Family, Packet, PacketPath, Protocol, Sender, Verdict};
 use ipnet::IpNet;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -53,9 +53,8 @@ pub struct PfRule {
     pub allow_opts: bool,
     pub keep_state: bool,
     pub if_bound: bool,
-    /// `user N`: only sockets of that uid. The probes model ordinary
-    /// programs (what `Policy::decides` speaks for), so such a rule never
-    /// matches one.
+    /// `user N`: only sockets of that uid. A packet whose sender is not
+    /// said is an ordinary program's (uid 0 is not assumed).
     pub user: Option<u32>,
 }
 
@@ -348,7 +347,7 @@ impl Ruleset {
         interface: &str,
     ) -> bool {
         let tcp = p.protocol == Protocol::Tcp;
-        rule.user.is_none()
+        rule.user.is_none_or(|u| p.sender == Sender::User(u))
             && rule.direction.is_none_or(|d| d == direction)
             && rule
                 .interfaces
@@ -446,5 +445,6 @@ pub fn reversed(reply: &Packet, interface: &str) -> Packet {
         icmp_type: reply.icmp_type,
         hop_limit: reply.hop_limit,
         reply: false,
+        sender: reply.sender,
     }
 }

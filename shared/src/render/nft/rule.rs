@@ -89,6 +89,11 @@ fn lines(rule: &Rule) -> Result<Vec<String>, &'static str> {
     if rule.replies_only {
         head.push_str("ct state established,related ");
     }
+    if let Some(uid) = rule.sender_uid {
+        // The sending socket's owner; a routed packet has no socket and
+        // never matches.
+        let _ = write!(head, "meta skuid {uid} ");
+    }
 
     if matches!(rule.remote, Remote::Any) && rule.local.is_none() {
         let mut line = head;

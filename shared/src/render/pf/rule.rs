@@ -178,6 +178,11 @@ fn pass_line(
             s.push_str(&format!(" port {p}"));
         }
     }
+    if let Some(uid) = rule.sender_uid {
+        // The sending socket's owner; pf looks it up for TCP and UDP only
+        // (pf.conf(5)), which is all an endpoint rule names.
+        s.push_str(&format!(" user {uid}"));
+    }
     if !rule.icmp_types.is_empty() {
         let keyword = match far.proto {
             Proto::One(Protocol::Icmpv6) => "icmp6-type",
