@@ -44,6 +44,8 @@ enum As {
     BindsAsRootSendsAsNobody,
     /// Root with a raw socket.
     RawRoot,
+    /// Root with an ordinary socket, as a VPN's daemon sends.
+    Root,
 }
 
 impl As {
@@ -52,6 +54,7 @@ impl As {
             As::Nobody => "nobody",
             As::BindsAsRootSendsAsNobody => "nobody (port bound as root)",
             As::RawRoot => "root, raw socket",
+            As::Root => "root",
         }
     }
 }
@@ -749,9 +752,10 @@ fn tcp_syn_to(dst: IpAddr, dport: u16) -> Pred {
     })
 }
 
-/// The options' holes (off by default): AirPrint and LAN, each turned on
-/// alone while blocking. Each row is (misuse: must stay off the wire,
-/// protocol: must reach it). "Allow DNS" has no row: while blocking on
+/// The options (off by default): AirPrint and LAN, each turned on alone
+/// while blocking, must open no more than their protocol; vpn-root-only
+/// must close the VPN server's hole to every program but root's. Each row
+/// is (misuse: must stay off the wire, protocol: must reach it). "Allow DNS" has no row: while blocking on
 /// Linux every DNS query is redirected to Airlock's resolver first
 /// (`lab/tests/resolver.rs`), so no port-53 packet of a program reaches
 /// the option's rule. AirDrop's interfaces do not exist on Linux.
@@ -769,11 +773,43 @@ fn the_options_holes_misused_put_nothing_on_the_wire() {
     let bins = Binaries::locate().unwrap_or_else(|e| panic!("{e}"));
     let mut al = Airlock::new(&lab, bins);
     al.start(&mut lab).unwrap();
+    al.ctl(&lab, &["endpoints", "add", "198.51.100.7:1194/udp"])
+        .unwrap();
     let bin = misuser(&lab);
     let web4 = IpAddr::V4(addr::WEB_V4);
+    let vpn = IpAddr::V4(addr::VPN_SERVER);
     let router = IpAddr::V4(addr::ROUTER_V4);
     let ssdp = IpAddr::V4(Ipv4Addr::new(239, 255, 255, 250));
     let options: Vec<(&str, Vec<Misuse>, Vec<Misuse>)> = vec![
+        (
+            "vpn-root-only",
+            vec![Misuse {
+                hole: "VPN server",
+                what: format!("UDP -> {vpn}:1194 (the allowed server, as nobody)"),
+                who: As::Nobody,
+                args: s(&[
+                    "udp",
+                    "--bind",
+                    "0.0.0.0:40196",
+                    "--to",
+                    "198.51.100.7:1194",
+                ]),
+                on_wire: udp_to(vpn, 40196, 1194),
+            }],
+            vec![Misuse {
+                hole: "VPN server",
+                what: format!("UDP -> {vpn}:1194 (as root, like the VPN's daemon)"),
+                who: As::Root,
+                args: s(&[
+                    "udp",
+                    "--bind",
+                    "0.0.0.0:40197",
+                    "--to",
+                    "198.51.100.7:1194",
+                ]),
+                on_wire: udp_to(vpn, 40197, 1194),
+            }],
+        ),
         (
             "allow-airprint",
             vec![Misuse {
@@ -878,4 +914,79 @@ fn the_options_holes_misused_put_nothing_on_the_wire() {
         failures.join("\n"),
         al.log(&lab)
     );
+}
+
+/// vpn-root-only against the real OpenVPN client, which runs as root:
+/// it still connects through the kill switch, and traffic then flows in
+/// the tunnel, while an ordinary program's packets to the same server and
+/// port stay off the wire.
+#[test]
+fn vpn_root_only_still_lets_openvpn_connect() {
+    let Some(mut lab) = Lab::start().map(Some).unwrap_or_else(|e| match e {
+        LabError::NotRoot | LabError::MissingTool(_) => {
+            eprintln!("SKIPPED: {e}");
+            None
+        }
+        e => panic!("lab: {e}"),
+    }) else {
+        return;
+    };
+    let bins = Binaries::locate().unwrap_or_else(|e| panic!("{e}"));
+    let mut al = Airlock::new(&lab, bins);
+    al.start(&mut lab).unwrap();
+    lab.start_vpn_server().unwrap();
+    for args in [
+        &["endpoints", "add", "198.51.100.7:1194/udp"][..],
+        &["enable"],
+    ] {
+        al.ctl(&lab, args).unwrap();
+    }
+    let bin = misuser(&lab);
+    let vpn = IpAddr::V4(addr::VPN_SERVER);
+    let nobody = Misuse {
+        hole: "VPN server",
+        what: format!("UDP -> {vpn}:1194 as nobody"),
+        who: As::Nobody,
+        args: s(&[
+            "udp",
+            "--bind",
+            "0.0.0.0:40198",
+            "--to",
+            "198.51.100.7:1194",
+        ]),
+        on_wire: udp_to(vpn, 40198, 1194),
+    };
+    // The hole this option closes: while blocking, without it, any
+    // program reaches the allowed server.
+    let (open, _) = measure(&lab, &bin, std::slice::from_ref(&nobody));
+    assert_eq!(
+        open,
+        [1],
+        "without vpn-root-only nobody's packet should pass"
+    );
+    al.ctl(&lab, &["set", "vpn-root-only", "on"]).unwrap();
+    let meter = lab.meter_start().unwrap();
+    let connect = lab
+        .connect_vpn("tun0")
+        .unwrap_or_else(|e| panic!("OpenVPN did not connect: {e}\n{}", lab.vpn_client_log()));
+    let (st, _) = al
+        .wait_status(&lab, "protected", Duration::from_secs(5), |st| {
+            st.protection == Protection::Protected
+        })
+        .unwrap();
+    assert!(st.options.vpn_root_only);
+    let said = run(&lab, &bin, nobody.who, &nobody.args);
+    let capture = meter.stop().unwrap();
+    let vpn_packets = wire(&capture, &|p, _| {
+        p.dst == vpn && p.dport == Some(addr::VPN_PORT) && p.sport != Some(40198)
+    })
+    .len();
+    let misused = wire(&capture, &*nobody.on_wire).len();
+    eprintln!(
+        "vpn-root-only: OpenVPN connected in {connect:.0?} ({vpn_packets} of its packets on the wire); {}: {misused} on the wire ({said})",
+        nobody.what
+    );
+    assert!(vpn_packets > 0, "no OpenVPN packet on the wire");
+    assert_eq!(misused, 0, "{} reached the wire", nobody.what);
+    lab.kill_vpn_client();
 }
