@@ -8,6 +8,8 @@ use airlock_shared::platform::Platform;
 use airlock_shared::status::{Guard, KillSwitch, Protection, Status};
 use airlock_shared::time::Clock;
 
+use crate::vpn_daemons::Daemon;
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Level {
     Ok,
@@ -61,6 +63,8 @@ pub struct Facts {
     pub helper: Result<(String, Status), String>,
     /// The firewall tool's name and where it was found.
     pub backend: (&'static str, Option<PathBuf>),
+    /// The VPN daemons running, and as whom.
+    pub vpn_daemons: Vec<Daemon>,
 }
 
 /// The firewall tool the helper drives on `platform`.
@@ -82,7 +86,10 @@ pub fn judge(facts: &Facts, clock: &Clock) -> Vec<Check> {
     out.extend(socket_checks(facts));
     out.push(backend_check(facts));
     match &facts.helper {
-        Ok((_, status)) => out.extend(status_checks(status, clock)),
+        Ok((_, status)) => {
+            out.extend(status_checks(status, clock));
+            out.extend(root_only_check(status, &facts.vpn_daemons));
+        }
         Err(_) => out.push(check(
             Level::Warn,
             "rules",
@@ -320,6 +327,60 @@ fn status_checks(status: &Status, clock: &Clock) -> Vec<Check> {
     out
 }
 
+/// Whether `vpn-root-only` suits the VPN daemons running: it lets only
+/// root's sockets reach the VPN servers, so a daemon running as another
+/// user cannot connect with it on.
+fn root_only_check(status: &Status, daemons: &[Daemon]) -> Option<Check> {
+    let name = "vpn-root-only";
+    let on = status.options.vpn_root_only;
+    let who = |d: &Daemon| match d.uid {
+        0 => format!("{} ({}) runs as root", d.product, d.process),
+        uid => format!("{} ({}) runs as uid {uid}", d.product, d.process),
+    };
+    let not_root: Vec<String> = daemons.iter().filter(|d| d.uid != 0).map(who).collect();
+    let all: Vec<String> = daemons.iter().map(who).collect();
+    Some(match (on, daemons.is_empty(), not_root.is_empty()) {
+        (false, true, _) => return None,
+        (true, true, _) => check(
+            Level::Ok,
+            name,
+            "on: only root's programs may reach the VPN servers (no known VPN daemon is \
+             running to check against)",
+        ),
+        (true, false, true) => check(
+            Level::Ok,
+            name,
+            format!(
+                "on: only root's programs may reach the VPN servers, and {}",
+                all.join(", ")
+            ),
+        ),
+        (true, false, false) => check(
+            Level::Warn,
+            name,
+            format!(
+                "on, but {}: the kill switch refuses its packets to the VPN server, so it \
+                 cannot connect; turn it off: `sudo airlockctl set vpn-root-only off`",
+                not_root.join(", ")
+            ),
+        ),
+        (false, false, true) => check(
+            Level::Ok,
+            name,
+            format!(
+                "off; {}, so `sudo airlockctl set vpn-root-only on` would keep every other \
+                 program away from the VPN servers",
+                all.join(", ")
+            ),
+        ),
+        (false, false, false) => check(
+            Level::Ok,
+            name,
+            format!("off, as it must stay: {}", not_root.join(", ")),
+        ),
+    })
+}
+
 /// `ok    helper       airlockd 0.1.0 answers on ...`: aligned columns.
 pub fn format(checks: &[Check]) -> String {
     let width = checks.iter().map(|c| c.name.len()).max().unwrap_or(0);
@@ -383,6 +444,7 @@ mod tests {
             socket_dir: Some(("/run/airlock".into(), ROOT_DIR)),
             helper: Ok(("airlockd 0.1.0".into(), status())),
             backend: ("nft", Some("/usr/sbin/nft".into())),
+            vpn_daemons: vec![],
         }
     }
 
@@ -556,6 +618,45 @@ mod tests {
         .unwrap();
         assert_eq!(level, Level::Warn);
         assert!(detail.contains("Linux 5.12"), "{detail}");
+    }
+
+    /// Said from the daemons' users, warned of only when the option would
+    /// keep the VPN from connecting.
+    #[test]
+    fn vpn_root_only_is_judged_against_the_daemons_users() {
+        let daemon = |uid| Daemon {
+            product: "OpenVPN",
+            process: "openvpn".into(),
+            uid,
+        };
+        let verdict = |on: bool, daemons: Vec<Daemon>| {
+            let mut s = status();
+            s.options.vpn_root_only = on;
+            let mut f = healthy();
+            f.helper = Ok(("airlockd".into(), s));
+            f.vpn_daemons = daemons;
+            judge(&f, &clock())
+                .into_iter()
+                .find(|c| c.name == "vpn-root-only")
+                .map(|c| (c.level, c.detail))
+        };
+        assert_eq!(verdict(false, vec![]), None);
+        let (level, detail) = verdict(false, vec![daemon(0)]).unwrap();
+        assert_eq!(level, Level::Ok);
+        assert!(detail.contains("runs as root") && detail.contains("set vpn-root-only on"));
+        let (level, detail) = verdict(true, vec![daemon(0), daemon(501)]).unwrap();
+        assert_eq!(level, Level::Warn);
+        assert!(
+            detail.contains("uid 501") && detail.contains("vpn-root-only off"),
+            "{detail}"
+        );
+        assert_eq!(verdict(true, vec![daemon(0)]).unwrap().0, Level::Ok);
+        let (level, detail) = verdict(false, vec![daemon(1000)]).unwrap();
+        assert_eq!(level, Level::Ok);
+        assert!(
+            detail.contains("must stay") && detail.contains("uid 1000"),
+            "{detail}"
+        );
     }
 
     #[test]

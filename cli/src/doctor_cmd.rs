@@ -60,6 +60,7 @@ pub fn run(_args: DoctorArgs, socket: &Path) -> anyhow::Result<()> {
             program,
             find_program(program, &search_dirs(path_var.as_deref())),
         ),
+        vpn_daemons: crate::vpn_daemons::running(),
     };
     let checks = doctor::judge(&facts, &crate::clock::system());
     std::io::stdout()

@@ -23,6 +23,7 @@ mod rules_cmd;
 mod selftest_cmd;
 mod status_cmd;
 mod status_text;
+mod vpn_daemons;
 mod watch_cmd;
 
 use std::path::PathBuf;

@@ -975,6 +975,16 @@ fn vpn_root_only_still_lets_openvpn_connect() {
         })
         .unwrap();
     assert!(st.options.vpn_root_only);
+    // doctor finds the daemon in the process table and its user.
+    let doctor = al.ctl(&lab, &["doctor"]).unwrap_or_else(|e| e.to_string());
+    let line = doctor
+        .lines()
+        .find(|l| l.contains("vpn-root-only"))
+        .unwrap_or_else(|| panic!("doctor says nothing of vpn-root-only:\n{doctor}"));
+    assert!(
+        line.starts_with("ok") && line.contains("OpenVPN (openvpn) runs as root"),
+        "{line}"
+    );
     let said = run(&lab, &bin, nobody.who, &nobody.args);
     let capture = meter.stop().unwrap();
     let vpn_packets = wire(&capture, &|p, _| {
