@@ -278,6 +278,7 @@ impl Rule {
             hop_limit: None,
             sender_uid: None,
             replies_only: false,
+            no_way_back: false,
             why: why.to_string(),
         }
     }
@@ -329,6 +330,10 @@ impl Rule {
     }
     fn sender_uid(mut self, uid: Option<u32>) -> Rule {
         self.sender_uid = uid;
+        self
+    }
+    pub(super) fn no_way_back(mut self) -> Rule {
+        self.no_way_back = true;
         self
     }
     fn replies_only(mut self) -> Rule {

@@ -178,6 +178,11 @@ pub struct Rule {
     pub sender_uid: Option<u32>,
     /// Only packets of connections these rules already let through.
     pub replies_only: bool,
+    /// A packet this passes in opens no way back out: its answer needs an
+    /// outbound rule of its own. Only pf needs telling (`no state`: its
+    /// states pass both directions); nft lets nothing out by conntrack.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub no_way_back: bool,
     /// One line for the ruleset comment: why this hole exists.
     pub why: String,
 }

@@ -306,6 +306,10 @@ fn parse_rule(t: &mut Tokens) -> PfRule {
                 let uid = t.next();
                 rule.user = Some(uid.parse().unwrap_or_else(|_| t.fail("a numeric uid")));
             }
+            "no" => {
+                t.expect("state");
+                rule.keep_state = false;
+            }
             "keep" => {
                 t.expect("state");
                 rule.keep_state = true;
@@ -407,22 +411,22 @@ impl Ruleset {
     }
 
     /// What pf does with `p`. A reply passes by state if pf passed (and
-    /// kept state for) the packet that opened its connection.
+    /// kept state for) the packet that opened its connection, in either
+    /// direction: a state passes both.
     pub fn verdict(&self, p: &Packet) -> Verdict {
         match &p.path {
             PacketPath::In { interface } => {
-                if p.reply {
-                    let opener = reversed(p, interface);
-                    let kept = self
-                        .first_match(&opener, Direction::Out, interface)
-                        .is_some_and(|i| self.rules[i].keep_state);
-                    if kept && self.hop(&opener, Direction::Out, interface) == Verdict::Pass {
-                        return Verdict::Pass;
-                    }
+                if p.reply && self.opened_state(p, Direction::Out, interface) {
+                    return Verdict::Pass;
                 }
                 self.hop(p, Direction::In, interface)
             }
-            PacketPath::Out { interface } => self.hop(p, Direction::Out, interface),
+            PacketPath::Out { interface } => {
+                if p.reply && self.opened_state(p, Direction::In, interface) {
+                    return Verdict::Pass;
+                }
+                self.hop(p, Direction::Out, interface)
+            }
             PacketPath::Forward { from, to } => match self.hop(p, Direction::In, from) {
                 Verdict::Pass => self.hop(p, Direction::Out, to),
                 blocked => blocked,
@@ -431,11 +435,25 @@ impl Ruleset {
     }
 }
 
-/// The packet that opened the connection `reply` answers.
+impl Ruleset {
+    /// Whether the packet that opened `reply`'s connection, going
+    /// `opened` on `interface`, passed and kept a state.
+    fn opened_state(&self, reply: &Packet, opened: Direction, interface: &str) -> bool {
+        let opener = reversed(reply, interface);
+        self.first_match(&opener, opened, interface)
+            .is_some_and(|i| self.rules[i].keep_state)
+            && self.hop(&opener, opened, interface) == Verdict::Pass
+    }
+}
+
+/// The packet that opened the connection `reply` answers: the other way
+/// on the same interface.
 pub fn reversed(reply: &Packet, interface: &str) -> Packet {
+    let interface = interface.to_string();
     Packet {
-        path: PacketPath::Out {
-            interface: interface.to_string(),
+        path: match reply.path {
+            PacketPath::Out { .. } => PacketPath::In { interface },
+            _ => PacketPath::Out { interface },
         },
         protocol: reply.protocol,
         src: reply.dst,

@@ -36,13 +36,19 @@ pub(super) fn link_local(rules: &mut Vec<Rule>, snapshot: &NetworkSnapshot, plat
         )
         .remote(Remote::Nets(dhcp4_to)),
     );
-    rules.push(Rule::udp(
-        Direction::In,
-        Family::V4,
-        68,
-        67,
-        "DHCPv4: the server's offer and ack",
-    ));
+    // From any address: the first offer comes from a server not known
+    // yet. So it must open no way back to that address; answers go out by
+    // the rule above, to broadcast and the subnet only.
+    rules.push(
+        Rule::udp(
+            Direction::In,
+            Family::V4,
+            68,
+            67,
+            "DHCPv4: the server's offer and ack",
+        )
+        .no_way_back(),
+    );
     // DHCPv6 clients always send from their link-local address, to the
     // All_DHCP_Relay_Agents_and_Servers group or a server's link-local
     // address, and are answered link-local to link-local (RFC 8415 §7.1, §13).

@@ -209,7 +209,10 @@ fn pass_line(
         // and the policy never looks at options.
         s.push_str(" allow-opts");
     }
-    s.push_str(if if_bound {
+    s.push_str(if rule.no_way_back {
+        // A state would pass the answer out to whoever sent this.
+        " no state"
+    } else if if_bound {
         " keep state (if-bound)"
     } else {
         " keep state"
