@@ -115,9 +115,15 @@ pub fn run(config: Config, firewall: Firewall) -> anyhow::Result<()> {
                     return;
                 }
             };
+            let resolvers_tx = tx.clone();
             tokio::spawn(async move {
                 if let Err(e) = monitor::run(fd, tx).await {
                     tracing::warn!("network monitor stopped: {e}");
+                }
+            });
+            tokio::spawn(async move {
+                if let Err(e) = monitor::watch_resolvers(resolvers_tx).await {
+                    tracing::warn!("resolver settings no longer watched: {e}");
                 }
             });
             while rx.recv().await.is_some() {

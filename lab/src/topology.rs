@@ -449,6 +449,18 @@ impl Lab {
         )
     }
 
+    /// Rewrites the client's resolv.conf in place, as its processes see
+    /// it (DHCP labs): what a DHCP client or NetworkManager does, with no
+    /// routing message to announce it.
+    pub fn set_client_resolv_conf(&self, text: &str) -> Result<()> {
+        let etc = self.netns_etc.as_ref().ok_or_else(|| LabError::Exited {
+            what: "the client's resolv.conf (not a DHCP lab)".into(),
+            log: String::new(),
+        })?;
+        let path = etc.join("resolv.conf");
+        std::fs::write(&path, text).map_err(LabError::io("writing the client's resolv.conf"))
+    }
+
     /// The client's resolv.conf as its processes see it (DHCP labs).
     pub fn client_resolv_conf(&self) -> String {
         self.netns_etc

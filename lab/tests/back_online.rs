@@ -536,3 +536,45 @@ fn the_provider_moves_the_server_and_the_vpn_follows_through_the_kill_switch() {
     // Deterministic bound only: it reconnected by itself, in reasonable time.
     assert!(w < Duration::from_secs(20), "{w:?}");
 }
+
+/// Resolvers that change with no routing message (a renewal that hands out
+/// other DNS servers, or a DHCP client that writes them only after the
+/// address, as NetworkManager does): the helper reads them again when
+/// the file changes, and its rules let its own queries go to the new ones
+/// only. Without the file watch nothing would announce the change and the
+/// helper would keep asking the old resolvers (this test would time out).
+#[test]
+fn resolvers_that_change_without_a_routing_message_are_read_again() {
+    let Some(mut lab) = start_lab() else { return };
+    let bins = Binaries::locate().unwrap_or_else(|e| panic!("{e}"));
+    let mut al = Airlock::new(&lab, bins);
+    al.start(&mut lab).unwrap();
+    al.ctl(&lab, &["enable"]).unwrap();
+    let upstreams = |st: &airlock_shared::status::Status| {
+        st.resolver
+            .as_ref()
+            .map(|r| r.upstreams.clone())
+            .unwrap_or_default()
+    };
+    let mut times = Vec::new();
+    for resolver in ["192.0.2.53", "192.0.2.54"] {
+        let want: Vec<IpAddr> = vec![resolver.parse().unwrap()];
+        lab.set_client_resolv_conf(&format!("nameserver {resolver}\n"))
+            .unwrap();
+        let (_, took) = al
+            .wait_status(&lab, "the new resolvers", Duration::from_secs(3), |st| {
+                upstreams(st) == want
+            })
+            .unwrap_or_else(|e| panic!("{e}\nairlockd:\n{}", al.log(&lab)));
+        let table = lab
+            .client_exec(&["nft", "list", "chain", "inet", "airlock", "outbound"])
+            .unwrap();
+        let upstream_rule = table
+            .lines()
+            .find(|l| l.contains("asking the network's resolvers"))
+            .unwrap_or_else(|| panic!("no upstream rule:\n{table}"));
+        assert!(upstream_rule.contains(resolver), "{upstream_rule}");
+        times.push(took);
+    }
+    eprintln!("resolv.conf rewritten in place: status and rules followed in {times:?}");
+}

@@ -15,3 +15,5 @@ pub mod monitor;
 mod monitor_linux;
 #[cfg(target_os = "macos")]
 mod monitor_macos;
+#[cfg(target_os = "linux")]
+mod resolv_watch_linux;

@@ -29,3 +29,17 @@ pub fn open() -> std::io::Result<OwnedFd> {
 pub async fn run(fd: OwnedFd, tx: mpsc::Sender<()>) -> std::io::Result<()> {
     crate::bursts::forward(fd, COALESCE, tx).await
 }
+
+/// Sends `()` on `tx` whenever the system's resolver settings change,
+/// which no routing message announces (Linux: `resolv_watch_linux.rs`).
+/// macOS: not built; its resolvers are read again on every routing
+/// change, and the DNS configuration's own notification is not watched.
+pub async fn watch_resolvers(tx: mpsc::Sender<()>) -> std::io::Result<()> {
+    #[cfg(target_os = "linux")]
+    return super::resolv_watch_linux::run(COALESCE, tx).await;
+    #[cfg(not(target_os = "linux"))]
+    {
+        drop(tx);
+        Ok(())
+    }
+}

@@ -1,0 +1,135 @@
+//! Linux: the resolver files watched with inotify. Resolvers change
+//! without any rtnetlink message (a DHCP renewal that hands out other DNS
+//! servers), and a DHCP client may write them only after configuring the
+//! address whose event made the helper look (NetworkManager does), so the
+//! snapshot taken then still held the old ones. Watched: `/etc/resolv.conf`
+//! itself (through its symlink, for in-place writes), its folder and the
+//! folder of its target (for a new file renamed over it), and
+//! systemd-resolved's list of upstreams. A watch follows an inode, and a
+//! rename replaces it, so the watches are made afresh after every event.
+
+use std::ffi::OsStr;
+use std::os::fd::{AsFd, AsRawFd, RawFd};
+use std::path::PathBuf;
+use std::time::Duration;
+
+use airlock_shared::network::resolv::RESOLVED_UPSTREAMS;
+use nix::sys::inotify::{AddWatchFlags, InitFlags, Inotify};
+use tokio::io::unix::AsyncFd;
+use tokio::sync::mpsc;
+
+const RESOLV_CONF: &str = "/etc/resolv.conf";
+
+/// What a file watch reports: written, or the file itself replaced/gone.
+fn file_events() -> AddWatchFlags {
+    AddWatchFlags::IN_CLOSE_WRITE
+        | AddWatchFlags::IN_MODIFY
+        | AddWatchFlags::IN_DELETE_SELF
+        | AddWatchFlags::IN_MOVE_SELF
+}
+
+/// What a folder watch reports: a name created, renamed in or removed.
+fn folder_events() -> AddWatchFlags {
+    AddWatchFlags::IN_CREATE
+        | AddWatchFlags::IN_MOVED_TO
+        | AddWatchFlags::IN_DELETE
+        | AddWatchFlags::IN_MOVED_FROM
+}
+
+/// The files whose names matter in a watched folder.
+fn watched_files() -> Vec<PathBuf> {
+    let mut files = vec![
+        PathBuf::from(RESOLV_CONF),
+        PathBuf::from(RESOLVED_UPSTREAMS),
+    ];
+    if let Ok(target) = std::fs::canonicalize(RESOLV_CONF) {
+        files.push(target);
+    }
+    files
+}
+
+/// A fresh inotify instance watching the files and their folders; the
+/// file names that matter in those folders.
+fn watch() -> std::io::Result<(Inotify, Vec<std::ffi::OsString>)> {
+    let inotify = Inotify::init(InitFlags::IN_NONBLOCK | InitFlags::IN_CLOEXEC)?;
+    let mut names = Vec::new();
+    for file in watched_files() {
+        // A file that does not exist yet is seen through its folder.
+        let _ = inotify.add_watch(&file, file_events());
+        if let (Some(folder), Some(name)) = (file.parent(), file.file_name()) {
+            if inotify.add_watch(folder, folder_events()).is_ok() {
+                names.push(name.to_owned());
+            }
+        }
+    }
+    Ok((inotify, names))
+}
+
+/// Whether an event is about a resolver file (a folder's other files
+/// change too: /etc has many).
+fn matters(name: Option<&OsStr>, names: &[std::ffi::OsString]) -> bool {
+    name.is_none_or(|n| names.iter().any(|w| w == n))
+}
+
+/// An inotify instance as tokio's reactor wants it.
+struct Watch(Inotify);
+
+impl AsRawFd for Watch {
+    fn as_raw_fd(&self) -> RawFd {
+        self.0.as_fd().as_raw_fd()
+    }
+}
+
+/// Sends `()` on `tx` after each burst of changes to the resolver files,
+/// until the receiver is gone.
+pub async fn run(coalesce: Duration, tx: mpsc::Sender<()>) -> std::io::Result<()> {
+    loop {
+        let (inotify, names) = watch()?;
+        // SAFETY: the Inotify owns its descriptor and keeps it open, the
+        // same one, for as long as the AsyncFd owns the Inotify.
+        let afd = unsafe { AsyncFd::register(Watch(inotify)) }?;
+        loop {
+            let mut guard = afd.readable().await?;
+            let events = match afd.get_ref().0.read_events() {
+                Ok(events) => events,
+                Err(nix::errno::Errno::EAGAIN) => {
+                    guard.clear_ready();
+                    continue;
+                }
+                Err(e) => return Err(e.into()),
+            };
+            if events.iter().any(|e| matters(e.name.as_deref(), &names)) {
+                break;
+            }
+        }
+        drop(afd);
+        // Let the writer finish (write, then rename), then look again.
+        tokio::time::sleep(coalesce).await;
+        if tx.send(()).await.is_err() {
+            return Ok(());
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_the_resolver_files_of_a_folder_matter() {
+        let names = vec!["resolv.conf".into()];
+        assert!(matters(Some(OsStr::new("resolv.conf")), &names));
+        assert!(!matters(Some(OsStr::new("passwd")), &names));
+        assert!(matters(None, &names), "a file watch's own event");
+    }
+
+    #[test]
+    fn the_symlinks_target_is_watched_too() {
+        let files = watched_files();
+        assert!(files.contains(&PathBuf::from(RESOLV_CONF)));
+        assert!(files.contains(&PathBuf::from(RESOLVED_UPSTREAMS)));
+        if let Ok(target) = std::fs::canonicalize(RESOLV_CONF) {
+            assert!(files.contains(&target));
+        }
+    }
+}
