@@ -6,6 +6,7 @@ use std::process::ExitCode;
 
 use airlock_helper::client_signature::SigningPolicy;
 use airlock_helper::daemon::{self, Config};
+use airlock_helper::dns_switch_macos::{DnsSwitch, SwitchConfig};
 use airlock_helper::firewall;
 use airlock_helper::install::{self, names, SystemRunner, Target};
 use airlock_helper::server::Limits;
@@ -198,7 +199,18 @@ fn uninstall_service(
     let kind = FirewallKind::choose(platform, backend.map(BackendArg::kind));
     // Loads nothing, so no guard; a running helper's goes with its socket.
     let mut firewall = firewall::open(kind, &state_dir, false);
-    let mut remove_rules = || firewall.remove().map_err(|e| e.to_string());
+    let mut remove_rules = || {
+        firewall.remove().map_err(|e| e.to_string())?;
+        // A helper that died while blocking left the Mac's DNS pointed at
+        // its resolver (the dynamic store keeps that until a reboot); the
+        // next start would have restored it, but none will come.
+        if platform == Platform::Macos {
+            DnsSwitch::new(SwitchConfig::default())
+                .apply(false)
+                .map_err(|e| format!("restoring the DNS settings: {e}"))?;
+        }
+        Ok(())
+    };
     if rules_only {
         remove_rules().map_err(anyhow::Error::msg)?;
         tracing::info!("firewall rules removed");
