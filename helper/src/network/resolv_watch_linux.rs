@@ -83,14 +83,40 @@ impl AsRawFd for Watch {
 /// Sends `()` on `tx` after each burst of changes to the resolver files,
 /// until the receiver is gone.
 pub async fn run(coalesce: Duration, tx: mpsc::Sender<()>) -> std::io::Result<()> {
+    let mut watching = Watching::new()?;
     loop {
+        watching.changed().await?;
+        // Let the writer finish (write, then rename). Then watch afresh
+        // before telling: the snapshot that follows reads the files after
+        // the new watches exist, so no later change can fall in between.
+        tokio::time::sleep(coalesce).await;
+        watching = Watching::new()?;
+        if tx.send(()).await.is_err() {
+            return Ok(());
+        }
+    }
+}
+
+/// One set of watches, registered with tokio's reactor.
+struct Watching {
+    afd: AsyncFd<Watch>,
+    names: Vec<std::ffi::OsString>,
+}
+
+impl Watching {
+    fn new() -> std::io::Result<Watching> {
         let (inotify, names) = watch()?;
         // SAFETY: the Inotify owns its descriptor and keeps it open, the
         // same one, for as long as the AsyncFd owns the Inotify.
         let afd = unsafe { AsyncFd::register(Watch(inotify)) }?;
+        Ok(Watching { afd, names })
+    }
+
+    /// Returns at the first event about a resolver file.
+    async fn changed(&self) -> std::io::Result<()> {
         loop {
-            let mut guard = afd.readable().await?;
-            let events = match afd.get_ref().0.read_events() {
+            let mut guard = self.afd.readable().await?;
+            let events = match self.afd.get_ref().0.read_events() {
                 Ok(events) => events,
                 Err(nix::errno::Errno::EAGAIN) => {
                     guard.clear_ready();
@@ -98,15 +124,12 @@ pub async fn run(coalesce: Duration, tx: mpsc::Sender<()>) -> std::io::Result<()
                 }
                 Err(e) => return Err(e.into()),
             };
-            if events.iter().any(|e| matters(e.name.as_deref(), &names)) {
-                break;
+            if events
+                .iter()
+                .any(|e| matters(e.name.as_deref(), &self.names))
+            {
+                return Ok(());
             }
-        }
-        drop(afd);
-        // Let the writer finish (write, then rename), then look again.
-        tokio::time::sleep(coalesce).await;
-        if tx.send(()).await.is_err() {
-            return Ok(());
         }
     }
 }
