@@ -75,6 +75,11 @@ pub struct Airlock {
 const START_TIMEOUT: Duration = Duration::from_secs(10);
 
 impl Airlock {
+    /// [`Airlock::new`] with this build's binaries ([`Binaries::locate`]).
+    pub fn for_lab(lab: &Lab) -> Result<Airlock> {
+        Ok(Airlock::new(lab, Binaries::locate()?))
+    }
+
     /// Paths under the lab's scratch dir; nothing is started yet.
     pub fn new(lab: &Lab, bins: Binaries) -> Airlock {
         Airlock {

@@ -88,6 +88,22 @@ impl Lab {
         Lab::start_with(LabOptions::default())
     }
 
+    /// The lab for a test, or `None` (said on stderr) when this machine
+    /// cannot host it: not root, or a tool missing. Under CI (`CI=true`)
+    /// that is a failure instead, so a test never passes there by
+    /// skipping. Any other trouble starting the lab panics.
+    pub fn start_or_skip(options: LabOptions) -> Option<Lab> {
+        let ci = std::env::var("CI").is_ok_and(|v| v == "true" || v == "1");
+        match Lab::start_with(options) {
+            Ok(lab) => Some(lab),
+            Err(e @ (LabError::NotRoot | LabError::MissingTool(_))) if !ci => {
+                eprintln!("SKIPPED: {e}");
+                None
+            }
+            Err(e) => panic!("the lab cannot start (CI={ci}): {e}"),
+        }
+    }
+
     /// [`Lab::start`] with options (DHCP needs `dnsmasq` and `udhcpc`).
     pub fn start_with(options: LabOptions) -> Result<Lab> {
         if !nix::unistd::geteuid().is_root() {

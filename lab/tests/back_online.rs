@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 
 use airlock_lab::dnsmasq::VPN_NAME;
 use airlock_lab::wire_dns::{dns_queries, WireQuery};
-use airlock_lab::{addr, Airlock, Binaries, Capture, Lab, LabError, LabOptions, Ns, Probe};
+use airlock_lab::{addr, Airlock, Capture, Lab, LabOptions, Ns, Probe};
 use airlock_shared::dns::{
     check_upstream, parse_query, Header, Name, Rcode, PLACEHOLDER_V4, TYPE_A,
 };
@@ -70,14 +70,7 @@ fn addresses(reply: &[u8], id: u16, name: &str) -> Vec<IpAddr> {
 }
 
 fn start_lab() -> Option<Lab> {
-    match Lab::start_with(LabOptions { dhcp: true }) {
-        Ok(l) => Some(l),
-        Err(e @ (LabError::NotRoot | LabError::MissingTool(_))) => {
-            eprintln!("SKIPPED: {e}");
-            None
-        }
-        Err(e) => panic!("lab: {e}"),
-    }
+    Lab::start_or_skip(LabOptions { dhcp: true })
 }
 
 /// The capture's DNS queries that are not the helper's own for the VPN
@@ -111,8 +104,7 @@ fn median(mut v: Vec<Duration>) -> Duration {
 #[test]
 fn blocking_on_a_dhcp_network_answers_the_check_imports_by_name_and_stays_blocked_when_killed() {
     let Some(mut lab) = start_lab() else { return };
-    let bins = Binaries::locate().unwrap_or_else(|e| panic!("{e}"));
-    let mut al = Airlock::new(&lab, bins);
+    let mut al = Airlock::for_lab(&lab).unwrap_or_else(|e| panic!("{e}"));
     let took = lab.start_dnsmasq().unwrap();
     eprintln!("dnsmasq serving after {took:?}");
     lab.start_vpn_server().unwrap();
@@ -446,8 +438,7 @@ fn move_server(lab: &mut Lab, from: u8, to: u8, ready_before: usize) -> Duration
 #[test]
 fn the_provider_moves_the_server_and_the_vpn_follows_through_the_kill_switch() {
     let Some(mut lab) = start_lab() else { return };
-    let bins = Binaries::locate().unwrap_or_else(|e| panic!("{e}"));
-    let mut al = Airlock::new(&lab, bins);
+    let mut al = Airlock::for_lab(&lab).unwrap_or_else(|e| panic!("{e}"));
     lab.start_dnsmasq().unwrap();
     lab.start_vpn_server().unwrap();
     al.start(&mut lab).unwrap();
@@ -546,8 +537,7 @@ fn the_provider_moves_the_server_and_the_vpn_follows_through_the_kill_switch() {
 #[test]
 fn resolvers_that_change_without_a_routing_message_are_read_again() {
     let Some(mut lab) = start_lab() else { return };
-    let bins = Binaries::locate().unwrap_or_else(|e| panic!("{e}"));
-    let mut al = Airlock::new(&lab, bins);
+    let mut al = Airlock::for_lab(&lab).unwrap_or_else(|e| panic!("{e}"));
     al.start(&mut lab).unwrap();
     al.ctl(&lab, &["enable"]).unwrap();
     let upstreams = |st: &airlock_shared::status::Status| {

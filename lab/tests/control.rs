@@ -16,19 +16,12 @@ use std::net::{IpAddr, SocketAddr};
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use airlock_lab::{addr, Capture, Lab, LabError, Ns, Outcome, Probe, ProbeKind};
+use airlock_lab::{addr, Capture, Lab, LabOptions, Ns, Outcome, Probe, ProbeKind};
 
 const PROBE_TIMEOUT: Duration = Duration::from_secs(2);
 
 fn start_or_skip() -> Option<Lab> {
-    match Lab::start() {
-        Ok(lab) => Some(lab),
-        Err(e @ (LabError::NotRoot | LabError::MissingTool(_))) => {
-            eprintln!("SKIPPED: {e}");
-            None
-        }
-        Err(e) => panic!("lab did not start: {e}"),
-    }
+    Lab::start_or_skip(LabOptions::default())
 }
 
 /// Runs every probe from `from` under a fresh meter.

@@ -26,8 +26,8 @@ use airlock_lab::plumbing::Plumbing;
 use airlock_lab::timed::TimedLines;
 use airlock_lab::web::WebServer;
 use airlock_lab::{
-    addr, Airlock, Binaries, Capture, Class, Lab, LabError, Ns, Outcome, PacketSummary, Probe,
-    WebConn, CLIENT_WAN,
+    addr, Airlock, Binaries, Capture, Class, Lab, LabError, LabOptions, Ns, Outcome, PacketSummary,
+    Probe, WebConn, CLIENT_WAN,
 };
 use airlock_shared::status::{Guard, KillSwitch, Protection, Status, TunnelState};
 use nix::sys::signal::Signal;
@@ -180,15 +180,7 @@ impl Suite {
 }
 
 fn start_or_skip() -> Option<Lab> {
-    let ci = std::env::var("CI").is_ok_and(|v| v == "true" || v == "1");
-    match Lab::start() {
-        Ok(lab) => Some(lab),
-        Err(e @ (LabError::NotRoot | LabError::MissingTool(_))) if !ci => {
-            eprintln!("SKIPPED the leak suite: {e}");
-            None
-        }
-        Err(e) => panic!("the leak suite cannot run here (CI={ci}): {e}"),
-    }
+    Lab::start_or_skip(LabOptions::default())
 }
 
 #[test]

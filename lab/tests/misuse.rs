@@ -28,7 +28,7 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use airlock_lab::meter::Captured;
-use airlock_lab::{addr, Airlock, Binaries, Capture, Class, Lab, LabError, LabOptions, Ns, Proto};
+use airlock_lab::{addr, Airlock, Capture, Class, Lab, LabOptions, Ns, Proto};
 use airlock_lab::{PacketSummary, CLIENT_WAN, INET_WIRE};
 use airlock_shared::status::Protection;
 use nix::sys::signal::Signal;
@@ -282,14 +282,7 @@ fn misuses(ll: Ipv6Addr) -> Vec<Misuse> {
 }
 
 fn start_lab() -> Option<Lab> {
-    match Lab::start_with(LabOptions { dhcp: true }) {
-        Ok(l) => Some(l),
-        Err(e @ (LabError::NotRoot | LabError::MissingTool(_))) => {
-            eprintln!("SKIPPED: {e}");
-            None
-        }
-        Err(e) => panic!("lab: {e}"),
-    }
+    Lab::start_or_skip(LabOptions { dhcp: true })
 }
 
 /// The misuser where nobody may run it: a copy in the lab's scratch dir,
@@ -386,8 +379,7 @@ fn wait_for(what: &str, timeout: Duration, mut f: impl FnMut() -> bool) -> Durat
 #[test]
 fn every_hole_misused_puts_nothing_on_the_wire_and_its_protocol_still_works() {
     let Some(mut lab) = start_lab() else { return };
-    let bins = Binaries::locate().unwrap_or_else(|e| panic!("{e}"));
-    let mut al = Airlock::new(&lab, bins);
+    let mut al = Airlock::for_lab(&lab).unwrap_or_else(|e| panic!("{e}"));
     lab.start_dnsmasq().unwrap();
     al.start(&mut lab).unwrap();
     let bin = misuser(&lab);
@@ -761,17 +753,10 @@ fn tcp_syn_to(dst: IpAddr, dport: u16) -> Pred {
 /// the option's rule. AirDrop's interfaces do not exist on Linux.
 #[test]
 fn the_options_holes_misused_put_nothing_on_the_wire() {
-    let Some(mut lab) = Lab::start().map(Some).unwrap_or_else(|e| match e {
-        LabError::NotRoot | LabError::MissingTool(_) => {
-            eprintln!("SKIPPED: {e}");
-            None
-        }
-        e => panic!("lab: {e}"),
-    }) else {
+    let Some(mut lab) = Lab::start_or_skip(LabOptions::default()) else {
         return;
     };
-    let bins = Binaries::locate().unwrap_or_else(|e| panic!("{e}"));
-    let mut al = Airlock::new(&lab, bins);
+    let mut al = Airlock::for_lab(&lab).unwrap_or_else(|e| panic!("{e}"));
     al.start(&mut lab).unwrap();
     al.ctl(&lab, &["endpoints", "add", "198.51.100.7:1194/udp"])
         .unwrap();
@@ -922,17 +907,10 @@ fn the_options_holes_misused_put_nothing_on_the_wire() {
 /// port stay off the wire.
 #[test]
 fn vpn_root_only_still_lets_openvpn_connect() {
-    let Some(mut lab) = Lab::start().map(Some).unwrap_or_else(|e| match e {
-        LabError::NotRoot | LabError::MissingTool(_) => {
-            eprintln!("SKIPPED: {e}");
-            None
-        }
-        e => panic!("lab: {e}"),
-    }) else {
+    let Some(mut lab) = Lab::start_or_skip(LabOptions::default()) else {
         return;
     };
-    let bins = Binaries::locate().unwrap_or_else(|e| panic!("{e}"));
-    let mut al = Airlock::new(&lab, bins);
+    let mut al = Airlock::for_lab(&lab).unwrap_or_else(|e| panic!("{e}"));
     al.start(&mut lab).unwrap();
     lab.start_vpn_server().unwrap();
     for args in [

@@ -9,7 +9,7 @@ use std::io::ErrorKind;
 use std::net::{SocketAddr, TcpStream, UdpSocket};
 use std::time::{Duration, Instant};
 
-use airlock_lab::{Airlock, Binaries, Lab, LabError, Ns};
+use airlock_lab::{Airlock, Lab, LabOptions, Ns};
 use airlock_shared::dns::{
     check_upstream, parse_query, Header, Name, Rcode, PLACEHOLDER_V4, TYPE_A,
 };
@@ -44,17 +44,11 @@ fn ask(q: &[u8]) -> (Option<Vec<u8>>, Duration) {
 
 #[test]
 fn blocking_answers_the_network_check_refuses_the_rest_and_leaks_nothing() {
-    let lab = match Lab::start() {
-        Ok(l) => l,
-        Err(e @ (LabError::NotRoot | LabError::MissingTool(_))) => {
-            eprintln!("SKIPPED: {e}");
-            return;
-        }
-        Err(e) => panic!("lab: {e}"),
+    let Some(lab) = Lab::start_or_skip(LabOptions::default()) else {
+        return;
     };
     let mut lab = lab;
-    let bins = Binaries::locate().unwrap_or_else(|e| panic!("{e}"));
-    let mut al = Airlock::new(&lab, bins);
+    let mut al = Airlock::for_lab(&lab).unwrap_or_else(|e| panic!("{e}"));
     al.start(&mut lab).unwrap();
     al.ctl(&lab, &["endpoints", "add", "198.51.100.7:1194/udp"])
         .unwrap();
@@ -165,13 +159,8 @@ fn stand_in_resolver(
 
 #[test]
 fn blocking_forwards_a_vpn_name_and_pins_the_answer_first() {
-    let mut lab = match Lab::start() {
-        Ok(l) => l,
-        Err(e @ (LabError::NotRoot | LabError::MissingTool(_))) => {
-            eprintln!("SKIPPED: {e}");
-            return;
-        }
-        Err(e) => panic!("lab: {e}"),
+    let Some(mut lab) = Lab::start_or_skip(LabOptions::default()) else {
+        return;
     };
     // The client's resolv.conf names the lab network's resolver (`ip netns
     // exec` shows this file as /etc/resolv.conf inside the namespace).
@@ -182,8 +171,7 @@ fn blocking_forwards_a_vpn_name_and_pins_the_answer_first() {
         format!("nameserver {}\n", airlock_lab::addr::RESOLVER_V4),
     )
     .unwrap();
-    let bins = Binaries::locate().unwrap_or_else(|e| panic!("{e}"));
-    let mut al = Airlock::new(&lab, bins);
+    let mut al = Airlock::for_lab(&lab).unwrap_or_else(|e| panic!("{e}"));
     std::fs::create_dir_all(&al.state_dir).unwrap();
     std::fs::write(
         al.state_dir.join("settings.toml"),
@@ -314,13 +302,8 @@ fn blocking_answers_over_ipv6_and_tcp_and_forwards_to_an_ipv6_resolver() {
     use airlock_lab::wire_dns::dns_queries;
     use std::net::IpAddr;
 
-    let mut lab = match Lab::start() {
-        Ok(l) => l,
-        Err(e @ (LabError::NotRoot | LabError::MissingTool(_))) => {
-            eprintln!("SKIPPED: {e}");
-            return;
-        }
-        Err(e) => panic!("lab: {e}"),
+    let Some(mut lab) = Lab::start_or_skip(LabOptions::default()) else {
+        return;
     };
     if !airlock_lab::netns::have_tool("dnsmasq") {
         eprintln!("SKIPPED: dnsmasq missing");
@@ -338,8 +321,7 @@ fn blocking_answers_over_ipv6_and_tcp_and_forwards_to_an_ipv6_resolver() {
     // must pin, not one the settings already allow.
     let moved = moved_vpn_server(1);
     lab.dnsmasq().unwrap().point(moved).unwrap();
-    let bins = Binaries::locate().unwrap_or_else(|e| panic!("{e}"));
-    let mut al = Airlock::new(&lab, bins);
+    let mut al = Airlock::for_lab(&lab).unwrap_or_else(|e| panic!("{e}"));
     std::fs::create_dir_all(&al.state_dir).unwrap();
     std::fs::write(
         al.state_dir.join("settings.toml"),

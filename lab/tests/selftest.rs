@@ -21,7 +21,7 @@ use std::path::{Path, PathBuf};
 use std::process::Output;
 use std::time::{Duration, Instant};
 
-use airlock_lab::{addr, Airlock, Binaries, Lab, LabError, Ns};
+use airlock_lab::{addr, Airlock, Binaries, Lab, LabOptions, Ns};
 use airlock_shared::selftest::Report;
 use airlock_shared::status::Protection;
 
@@ -88,13 +88,8 @@ fn report(out: &Output) -> Report {
 
 #[test]
 fn the_self_test_proves_the_kill_switch_and_leaks_nothing_itself() {
-    let mut lab = match Lab::start() {
-        Ok(l) => l,
-        Err(e @ (LabError::NotRoot | LabError::MissingTool(_))) => {
-            eprintln!("SKIPPED: {e}");
-            return;
-        }
-        Err(e) => panic!("lab: {e}"),
+    let Some(mut lab) = Lab::start_or_skip(LabOptions::default()) else {
+        return;
     };
     let bins = Binaries::locate().unwrap_or_else(|e| panic!("{e}"));
     let ctl = unprivileged_ctl(&lab, &bins);
