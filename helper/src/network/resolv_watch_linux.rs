@@ -10,7 +10,7 @@
 
 use std::ffi::OsStr;
 use std::os::fd::{AsFd, AsRawFd, RawFd};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use airlock_shared::network::resolv::RESOLVED_UPSTREAMS;
@@ -36,26 +36,28 @@ fn folder_events() -> AddWatchFlags {
         | AddWatchFlags::IN_MOVED_FROM
 }
 
-/// The files whose names matter in a watched folder.
-fn watched_files() -> Vec<PathBuf> {
-    let mut files = vec![
-        PathBuf::from(RESOLV_CONF),
-        PathBuf::from(RESOLVED_UPSTREAMS),
-    ];
-    if let Ok(target) = std::fs::canonicalize(RESOLV_CONF) {
-        files.push(target);
+/// The files to watch: `resolv_conf`, the symlink's target when it is
+/// one (`/run/systemd/resolve/stub-resolv.conf`,
+/// `/run/NetworkManager/resolv.conf`), and systemd-resolved's upstreams.
+/// Looked up afresh for every new set of watches: the link may change.
+fn watched_files(resolv_conf: &Path) -> Vec<PathBuf> {
+    let mut files = vec![resolv_conf.to_path_buf(), PathBuf::from(RESOLVED_UPSTREAMS)];
+    if let Ok(target) = std::fs::canonicalize(resolv_conf) {
+        if target != resolv_conf {
+            files.push(target);
+        }
     }
     files
 }
 
-/// A fresh inotify instance watching the files and their folders; the
-/// file names that matter in those folders.
-fn watch() -> std::io::Result<(Inotify, Vec<std::ffi::OsString>)> {
+/// A fresh inotify instance watching `files` and their folders; the file
+/// names that matter in those folders.
+fn watch(files: &[PathBuf]) -> std::io::Result<(Inotify, Vec<std::ffi::OsString>)> {
     let inotify = Inotify::init(InitFlags::IN_NONBLOCK | InitFlags::IN_CLOEXEC)?;
     let mut names = Vec::new();
-    for file in watched_files() {
+    for file in files {
         // A file that does not exist yet is seen through its folder.
-        let _ = inotify.add_watch(&file, file_events());
+        let _ = inotify.add_watch(file, file_events());
         if let (Some(folder), Some(name)) = (file.parent(), file.file_name()) {
             if inotify.add_watch(folder, folder_events()).is_ok() {
                 names.push(name.to_owned());
@@ -83,14 +85,23 @@ impl AsRawFd for Watch {
 /// Sends `()` on `tx` after each burst of changes to the resolver files,
 /// until the receiver is gone.
 pub async fn run(coalesce: Duration, tx: mpsc::Sender<()>) -> std::io::Result<()> {
-    let mut watching = Watching::new()?;
+    run_on(Path::new(RESOLV_CONF), coalesce, tx).await
+}
+
+/// [`run`] for the resolv.conf at `resolv_conf` (tests watch their own).
+async fn run_on(
+    resolv_conf: &Path,
+    coalesce: Duration,
+    tx: mpsc::Sender<()>,
+) -> std::io::Result<()> {
+    let mut watching = Watching::new(&watched_files(resolv_conf))?;
     loop {
         watching.changed().await?;
         // Let the writer finish (write, then rename). Then watch afresh
         // before telling: the snapshot that follows reads the files after
         // the new watches exist, so no later change can fall in between.
         tokio::time::sleep(coalesce).await;
-        watching = Watching::new()?;
+        watching = Watching::new(&watched_files(resolv_conf))?;
         if tx.send(()).await.is_err() {
             return Ok(());
         }
@@ -104,8 +115,8 @@ struct Watching {
 }
 
 impl Watching {
-    fn new() -> std::io::Result<Watching> {
-        let (inotify, names) = watch()?;
+    fn new(files: &[PathBuf]) -> std::io::Result<Watching> {
+        let (inotify, names) = watch(files)?;
         // SAFETY: the Inotify owns its descriptor and keeps it open, the
         // same one, for as long as the AsyncFd owns the Inotify.
         let afd = unsafe { AsyncFd::register(Watch(inotify)) }?;
@@ -147,12 +158,69 @@ mod tests {
     }
 
     #[test]
-    fn the_symlinks_target_is_watched_too() {
-        let files = watched_files();
-        assert!(files.contains(&PathBuf::from(RESOLV_CONF)));
-        assert!(files.contains(&PathBuf::from(RESOLVED_UPSTREAMS)));
-        if let Ok(target) = std::fs::canonicalize(RESOLV_CONF) {
-            assert!(files.contains(&target));
-        }
+    fn a_symlinks_target_is_watched_too() {
+        let dir = tempfile::tempdir().unwrap();
+        let target = dir.path().join("stub-resolv.conf");
+        std::fs::write(&target, "nameserver 127.0.0.53\n").unwrap();
+        let link = dir.path().join("resolv.conf");
+        std::os::unix::fs::symlink(&target, &link).unwrap();
+        let files = watched_files(&link);
+        assert!(
+            files.contains(&link) && files.contains(&target),
+            "{files:?}"
+        );
+        let plain = dir.path().join("plain.conf");
+        std::fs::write(&plain, "nameserver 192.0.2.1\n").unwrap();
+        assert_eq!(
+            watched_files(&plain)
+                .iter()
+                .filter(|f| **f == plain)
+                .count(),
+            1
+        );
+    }
+
+    /// Against the kernel's inotify, in a folder of its own: an in-place
+    /// write and a new file renamed over it are told, a neighbour's change
+    /// is not, and a write to the renamed-in file (a new inode, so new
+    /// watches) is told again.
+    /// Whether a notification comes within `ms`.
+    async fn told(rx: &mut mpsc::Receiver<()>, ms: u64) -> bool {
+        tokio::time::timeout(Duration::from_millis(ms), rx.recv())
+            .await
+            .is_ok()
+    }
+
+    #[test]
+    fn every_way_of_rewriting_the_file_is_told_and_nothing_else() {
+        let dir = tempfile::tempdir().unwrap();
+        let conf = dir.path().join("resolv.conf");
+        std::fs::write(&conf, "nameserver 192.0.2.1\n").unwrap();
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        runtime.block_on(async {
+            let (tx, mut rx) = mpsc::channel(4);
+            let watched = conf.clone();
+            tokio::spawn(async move { run_on(&watched, Duration::from_millis(5), tx).await });
+            // Let the watches be made before the first change.
+            tokio::time::sleep(Duration::from_millis(50)).await;
+            std::fs::write(&conf, "nameserver 192.0.2.2\n").unwrap();
+            assert!(told(&mut rx, 2000).await, "an in-place write was not told");
+            std::fs::write(dir.path().join("passwd"), "x\n").unwrap();
+            assert!(!told(&mut rx, 300).await, "another file's change was told");
+            let new = dir.path().join("resolv.conf.new");
+            std::fs::write(&new, "nameserver 192.0.2.3\n").unwrap();
+            std::fs::rename(&new, &conf).unwrap();
+            assert!(told(&mut rx, 2000).await, "a rename over it was not told");
+            // Drain what the rename's several events may have added.
+            while told(&mut rx, 100).await {}
+            std::fs::write(&conf, "nameserver 192.0.2.4\n").unwrap();
+            assert!(
+                told(&mut rx, 2000).await,
+                "a write after the rename was not told"
+            );
+        });
     }
 }
