@@ -48,9 +48,14 @@ impl FirewallKind {
     /// firewall has such a thing: nftables' owned table
     /// ([`render::nft::render_guard`]). pf has no owner for an anchor.
     pub fn render_guard(self, policy: &Policy) -> Option<String> {
+        self.has_guard().then(|| render::nft::render_guard(policy))
+    }
+
+    /// Whether this firewall has a kernel-protected copy of the rules.
+    pub fn has_guard(self) -> bool {
         match self {
-            FirewallKind::Nft => Some(render::nft::render_guard(policy)),
-            FirewallKind::Pf => None,
+            FirewallKind::Nft => true,
+            FirewallKind::Pf => false,
         }
     }
 

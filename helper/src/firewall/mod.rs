@@ -192,8 +192,7 @@ impl Firewall {
         let text = self.render(policy);
         // No guard: one of other rules than the kernel's could block what
         // they allow. The next load brings it.
-        let guard = self.kind().render_guard(policy);
-        if guard.is_some() {
+        if self.kind().has_guard() {
             self.guard = Guard::Unavailable {
                 why: GuardGap::Adopted,
             };

@@ -118,8 +118,9 @@ pub struct NftDriver {
     config: NftConfig,
     /// The table's shape right after our last successful load.
     loaded: Option<TableShape>,
-    /// The guard's, while our socket holds it.
-    guard: Option<TableShape>,
+    /// Whether our socket holds the guard (no one else can change it, so
+    /// only its presence is ever checked).
+    holds_guard: bool,
     /// libnftables, when in use (see [`NftConfig::library`]), and the
     /// network namespace its netlink socket was opened in.
     #[cfg(target_os = "linux")]
@@ -151,7 +152,7 @@ impl NftDriver {
         NftDriver {
             config,
             loaded: None,
-            guard: None,
+            holds_guard: false,
             #[cfg(target_os = "linux")]
             library,
         }
@@ -276,7 +277,7 @@ impl NftDriver {
         let delete = ["delete", "table", "inet", GUARD];
         match self.nft(&delete, None) {
             Ok((_, out)) if out.success || out.stderr.contains("No such file or directory") => {
-                self.guard = None;
+                self.holds_guard = false;
             }
             Ok((argv, out)) => {
                 tracing::warn!("{}", command::failed(&argv, &out));
@@ -384,8 +385,8 @@ impl Backend for NftDriver {
         if out.success {
             self.loaded = Some(self.verify(TABLE, ruleset)?);
             return Ok(match self.verify(GUARD, guard) {
-                Ok(found) => {
-                    self.guard = Some(found);
+                Ok(_) => {
+                    self.holds_guard = true;
                     Guard::On
                 }
                 Err(e) => {
@@ -413,13 +414,13 @@ impl Backend for NftDriver {
     }
 
     fn remove(&mut self) -> Result<(), DriverError> {
-        if self.guard.is_some() {
+        if self.holds_guard {
             let both = airlock_shared::render::nft::removal();
             let (argv, out) = self.nft(&["-f", "-"], Some(&both))?;
             if !out.success {
                 return Err(command::failed(&argv, &out));
             }
-            self.guard = None;
+            self.holds_guard = false;
         } else {
             let (argv, out) = self.nft(&["delete", "table", "inet", TABLE], None)?;
             if !out.success && !out.stderr.contains("No such file or directory") {
@@ -438,7 +439,7 @@ impl Backend for NftDriver {
     fn check(&mut self, expect_loaded: bool) -> Result<Vec<Problem>, DriverError> {
         let found = self.read_shape()?;
         // No one else can change the guard; only its loss is looked for.
-        let guard_gone = expect_loaded && self.guard.is_some() && self.read_table(GUARD)?.is_none();
+        let guard_gone = expect_loaded && self.holds_guard && self.read_table(GUARD)?.is_none();
         let mut problems = match (expect_loaded, found) {
             (true, None) => vec![Problem::TableMissing],
             (true, Some(found)) => match &self.loaded {
