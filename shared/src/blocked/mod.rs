@@ -7,11 +7,9 @@
 //! captured and constructed bytes on any platform. The helper's thin
 //! platform files only read the bytes and hand them over.
 
-use std::net::IpAddr;
-
 use serde::{Deserialize, Serialize};
 
-use crate::policy::Protocol;
+use crate::policy::{Flow, Protocol};
 
 pub mod bpf;
 pub mod ip;
@@ -61,12 +59,10 @@ pub struct Sender {
 pub struct BlockedEvent {
     pub direction: BlockedDirection,
     pub interface: InterfaceRef,
-    pub protocol: Protocol,
-    pub src: IpAddr,
-    pub dst: IpAddr,
-    pub src_port: Option<u16>,
-    pub dst_port: Option<u16>,
-    pub icmp_type: Option<u8>,
+    /// The packet's ends, as the IP parser read them (flattened: the
+    /// fields stand beside `direction` in JSON).
+    #[serde(flatten)]
+    pub flow: Flow,
     pub sender: Sender,
 }
 

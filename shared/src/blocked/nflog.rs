@@ -197,12 +197,7 @@ fn parse_packet(body: &[u8], at: usize) -> Result<NflogPacket, NflogError> {
         event: BlockedEvent {
             direction,
             interface: interface.map_or(InterfaceRef::Unknown, InterfaceRef::Index),
-            protocol: s.protocol,
-            src: s.src,
-            dst: s.dst,
-            src_port: s.src_port,
-            dst_port: s.dst_port,
-            icmp_type: s.icmp_type,
+            flow: s,
             sender: Sender {
                 uid,
                 pid: None,
@@ -297,9 +292,9 @@ mod tests {
         assert_eq!(p.prefix.as_deref(), Some("airlock blocked"));
         assert_eq!(p.event.direction, BlockedDirection::Out);
         assert_eq!(p.event.interface, InterfaceRef::Index(3));
-        assert_eq!(p.event.protocol, Protocol::Tcp);
-        assert_eq!(p.event.dst.to_string(), "198.51.100.7");
-        assert_eq!(p.event.dst_port, Some(443));
+        assert_eq!(p.event.flow.protocol, Protocol::Tcp);
+        assert_eq!(p.event.flow.dst.to_string(), "198.51.100.7");
+        assert_eq!(p.event.flow.dst_port, Some(443));
         assert_eq!(p.event.sender.uid, Some(1000));
     }
 

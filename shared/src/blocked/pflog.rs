@@ -154,12 +154,7 @@ pub fn parse(b: &[u8]) -> Result<(PflogHeader, BlockedEvent), PflogError> {
         } else {
             InterfaceRef::Name(h.ifname.clone())
         },
-        protocol: s.protocol,
-        src: s.src,
-        dst: s.dst,
-        src_port: s.src_port,
-        dst_port: s.dst_port,
-        icmp_type: s.icmp_type,
+        flow: s,
         sender: Sender {
             uid: h.uid,
             pid: h.pid,
@@ -212,9 +207,9 @@ mod tests {
         assert_eq!(h.rule_pid, 321);
         assert_eq!(e.direction, BlockedDirection::Out);
         assert_eq!(e.interface, InterfaceRef::Name("en0".into()));
-        assert_eq!(e.protocol, Protocol::Udp);
-        assert_eq!(e.dst.to_string(), "192.168.1.1");
-        assert_eq!(e.dst_port, Some(53));
+        assert_eq!(e.flow.protocol, Protocol::Udp);
+        assert_eq!(e.flow.dst.to_string(), "192.168.1.1");
+        assert_eq!(e.flow.dst_port, Some(53));
         assert_eq!(e.sender.uid, Some(501));
         assert_eq!(e.sender.pid, Some(4242));
     }
@@ -280,7 +275,7 @@ mod tests {
         let batch = super::super::bpf::events_from_bpf(&buf, "0.airlock");
         assert_eq!(batch.events.len(), 2);
         assert_eq!(batch.skipped, 3);
-        assert_eq!(batch.events[0].dst_port, Some(53));
+        assert_eq!(batch.events[0].flow.dst_port, Some(53));
         assert_eq!(batch.events[0].sender.pid, Some(4242));
         assert_eq!(
             super::super::bpf::events_from_bpf(&[], "0.airlock"),

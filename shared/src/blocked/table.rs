@@ -104,6 +104,7 @@ impl BlockedTable {
     /// Record one event at `now_ms`. Returns whether it was counted (false:
     /// over the rate bound, only `rate_dropped` moved).
     pub fn record(&mut self, e: &BlockedEvent, now_ms: u64, names: &dyn NameHint) -> bool {
+        let f = &e.flow;
         if now_ms.saturating_sub(self.window_start_ms) >= 1000 {
             self.window_start_ms = now_ms;
             self.in_window = 0;
@@ -114,9 +115,9 @@ impl BlockedTable {
         }
         self.in_window += 1;
         let key = Key {
-            dst: e.dst,
-            dst_port: e.dst_port,
-            protocol: e.protocol,
+            dst: f.dst,
+            dst_port: f.dst_port,
+            protocol: f.protocol,
             direction: e.direction,
             interface: e.interface.clone(),
             sender: e.sender.clone(),
@@ -124,7 +125,7 @@ impl BlockedTable {
         if let Some(entry) = self.entries.get_mut(&key) {
             entry.count += 1;
             entry.last_seen_ms = entry.last_seen_ms.max(now_ms);
-            entry.last_src = e.src;
+            entry.last_src = f.src;
             return true;
         }
         if self.limits.max_entries == 0 {
@@ -136,14 +137,14 @@ impl BlockedTable {
         self.entries.insert(
             key,
             BlockedEntry {
-                dst: e.dst,
-                dst_port: e.dst_port,
-                protocol: e.protocol,
+                dst: f.dst,
+                dst_port: f.dst_port,
+                protocol: f.protocol,
                 direction: e.direction,
                 interface: e.interface.clone(),
                 sender: e.sender.clone(),
-                name: names.name_for(e.dst),
-                last_src: e.src,
+                name: names.name_for(f.dst),
+                last_src: f.src,
                 count: 1,
                 first_seen_ms: now_ms,
                 last_seen_ms: now_ms,
@@ -205,17 +206,20 @@ impl BlockedTable {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::policy::Flow;
 
     fn event(dst: &str, port: u16, uid: Option<u32>) -> BlockedEvent {
         BlockedEvent {
             direction: BlockedDirection::Out,
             interface: InterfaceRef::Name("eth0".into()),
-            protocol: Protocol::Udp,
-            src: "192.168.1.20".parse().unwrap(),
-            dst: dst.parse().unwrap(),
-            src_port: Some(40000),
-            dst_port: Some(port),
-            icmp_type: None,
+            flow: Flow {
+                protocol: Protocol::Udp,
+                src: "192.168.1.20".parse().unwrap(),
+                dst: dst.parse().unwrap(),
+                src_port: Some(40000),
+                dst_port: Some(port),
+                icmp_type: None,
+            },
             sender: Sender {
                 uid,
                 pid: None,
@@ -289,7 +293,7 @@ mod tests {
         for i in 0..100_000u32 {
             let dst = IpAddr::from((0x0a00_0000u32 + i).to_be_bytes());
             let mut e = event("10.0.0.1", 53, None);
-            e.dst = dst;
+            e.flow.dst = dst;
             t.record(&e, u64::from(i), &NoNames);
         }
         assert_eq!(t.len(), limits.max_entries);

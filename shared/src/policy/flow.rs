@@ -5,11 +5,13 @@
 
 use std::net::IpAddr;
 
+use serde::{Deserialize, Serialize};
+
 use super::Protocol;
 
 /// A connection (or one packet of it) in its original direction: who sent
 /// the first packet, to whom.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct Flow {
     pub protocol: Protocol,
     pub src: IpAddr,
