@@ -235,18 +235,16 @@ impl Firewall {
     /// Loads what we loaded last again (after a tamper). Nothing to do
     /// when the kill switch is off.
     pub fn restore(&mut self) -> Result<(), DriverError> {
-        let Some(l) = self.loaded.take() else {
+        let Some(l) = &self.loaded else {
             return Ok(());
         };
-        let loaded = self.load(&l.text, l.guard.as_deref());
-        if let Ok(guard) = &loaded {
-            // An adopted start has no guard text: it stays as it was.
-            if l.guard.is_some() {
-                self.guard = guard.clone();
-            }
+        let (text, guard) = (l.text.clone(), l.guard.clone());
+        let loaded = self.load(&text, guard.as_deref())?;
+        // An adopted start has no guard text: its state stays as it was.
+        if guard.is_some() {
+            self.guard = loaded;
         }
-        self.loaded = Some(l);
-        loaded.map(drop)
+        Ok(())
     }
 
     /// Removes our rules whatever the facade thinks is loaded (the
