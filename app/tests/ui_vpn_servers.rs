@@ -22,13 +22,11 @@ mod common;
 
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
-use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use airlock_app::icons::GREEN;
 use airlock_shared::status::{KillSwitch, Protection};
 use common::dbusmenu::{self, wait_for_submenu};
-use common::procs::Proc;
 use common::real_helper::{real_helper_ready, Netns, RealHelper};
 use common::*;
 
@@ -102,16 +100,14 @@ fn first_launch_to_protected_from_the_menu() {
     put(&picked, "client\nremote 198.51.100.50 1194\n");
 
     let launched = Instant::now();
-    let child = desktop
-        .command(env!("CARGO_BIN_EXE_airlock"))
-        .env("AIRLOCK_SOCKET", &helper.socket)
-        .env("AIRLOCK_VPN_CONFIG_ROOT", &root)
-        .env("AIRLOCK_PICK_FILE", &picked)
-        .stdout(Stdio::null())
-        .stderr(std::fs::File::create(desktop.dir.path().join("airlock.stderr")).unwrap())
-        .spawn()
-        .expect("airlock");
-    let _app = Proc::new("airlock", child);
+    let _app = desktop.start_app_with(
+        Path::new(env!("CARGO_BIN_EXE_airlock")),
+        &helper.socket,
+        &[
+            ("AIRLOCK_VPN_CONFIG_ROOT", root.as_path()),
+            ("AIRLOCK_PICK_FILE", picked.as_path()),
+        ],
+    );
     let mut clicks = 0;
 
     // First launch: off, nothing allowed, three connections found and
@@ -373,15 +369,14 @@ fn the_connected_vpns_server_in_one_click() {
     let mut helper = RealHelper::new(&ns, dir.path());
     helper.start();
     let desktop = Desktop::start(TrayHost::StatusNotifier);
-    let child = desktop
-        .command(env!("CARGO_BIN_EXE_airlock"))
-        .env("AIRLOCK_SOCKET", &helper.socket)
-        .env("AIRLOCK_VPN_CONFIG_ROOT", dir.path().join("empty-root"))
-        .stdout(Stdio::null())
-        .stderr(std::fs::File::create(desktop.dir.path().join("airlock.stderr")).unwrap())
-        .spawn()
-        .expect("airlock");
-    let _app = Proc::new("airlock", child);
+    let _app = desktop.start_app_with(
+        Path::new(env!("CARGO_BIN_EXE_airlock")),
+        &helper.socket,
+        &[(
+            "AIRLOCK_VPN_CONFIG_ROOT",
+            dir.path().join("empty-root").as_path(),
+        )],
+    );
     let mut clicks = 0;
 
     // The VPN's packets to its server, after the route: a connection
@@ -442,15 +437,11 @@ fn a_refused_allow_says_why() {
         airlock_shared::ipc::protocol::ErrorCode::NotAuthorized,
         why,
     )));
-    let child = desktop
-        .command(env!("CARGO_BIN_EXE_airlock"))
-        .env("AIRLOCK_SOCKET", &fake.socket)
-        .env("AIRLOCK_VPN_CONFIG_ROOT", &root)
-        .stdout(Stdio::null())
-        .stderr(std::fs::File::create(desktop.dir.path().join("airlock.stderr")).unwrap())
-        .spawn()
-        .expect("airlock");
-    let _app = Proc::new("airlock", child);
+    let _app = desktop.start_app_with(
+        Path::new(env!("CARGO_BIN_EXE_airlock")),
+        &fake.socket,
+        &[("AIRLOCK_VPN_CONFIG_ROOT", root.as_path())],
+    );
     let mut clicks = 0;
     click_when_shown(
         &desktop,
@@ -503,15 +494,14 @@ fn the_real_file_dialog_cancels_and_picks() {
     }
     let desktop = Desktop::start(TrayHost::StatusNotifier);
     let fake = FakeHelper::beside(&desktop, status(KillSwitch::Off, true, true));
-    let child = desktop
-        .command(env!("CARGO_BIN_EXE_airlock"))
-        .env("AIRLOCK_SOCKET", &fake.socket)
-        .env("AIRLOCK_VPN_CONFIG_ROOT", desktop.dir.path().join("root"))
-        .stdout(Stdio::null())
-        .stderr(std::fs::File::create(desktop.dir.path().join("airlock.stderr")).unwrap())
-        .spawn()
-        .expect("airlock");
-    let _app = Proc::new("airlock", child);
+    let _app = desktop.start_app_with(
+        Path::new(env!("CARGO_BIN_EXE_airlock")),
+        &fake.socket,
+        &[(
+            "AIRLOCK_VPN_CONFIG_ROOT",
+            desktop.dir.path().join("root").as_path(),
+        )],
+    );
     let mut clicks = 0;
     click_when_shown(
         &desktop,
@@ -647,15 +637,11 @@ fn the_helper_installed_from_the_menu() {
     .unwrap();
     std::fs::set_permissions(&pkexec, std::fs::Permissions::from_mode(0o755)).unwrap();
 
-    let child = desktop
-        .command(env!("CARGO_BIN_EXE_airlock"))
-        .env("AIRLOCK_SOCKET", &helper.socket)
-        .env("AIRLOCK_VPN_CONFIG_ROOT", dir.path().join("root"))
-        .stdout(Stdio::null())
-        .stderr(std::fs::File::create(desktop.dir.path().join("airlock.stderr")).unwrap())
-        .spawn()
-        .expect("airlock");
-    let _app = Proc::new("airlock", child);
+    let _app = desktop.start_app_with(
+        Path::new(env!("CARGO_BIN_EXE_airlock")),
+        &helper.socket,
+        &[("AIRLOCK_VPN_CONFIG_ROOT", dir.path().join("root").as_path())],
+    );
     let mut clicks = 0;
     wait_menu(&desktop, "the install hint", |m| {
         m.starts_with("Helper not running — Install Helper… sets it up")

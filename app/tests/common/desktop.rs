@@ -258,9 +258,18 @@ impl Desktop {
 
     /// Starts the real app binary `exe` against `socket`.
     pub fn start_app(&self, exe: &Path, socket: &Path) -> Proc {
-        let child = self
-            .command(exe)
-            .env("AIRLOCK_SOCKET", socket)
+        self.start_app_with(exe, socket, &[])
+    }
+
+    /// [`Desktop::start_app`] with more environment: the app's seams
+    /// (`AIRLOCK_VPN_CONFIG_ROOT`, `AIRLOCK_PICK_FILE`).
+    pub fn start_app_with(&self, exe: &Path, socket: &Path, env: &[(&str, &Path)]) -> Proc {
+        let mut command = self.command(exe);
+        command.env("AIRLOCK_SOCKET", socket);
+        for (key, value) in env {
+            command.env(key, value);
+        }
+        let child = command
             .stdout(Stdio::null())
             .stderr(std::fs::File::create(self.dir.path().join("airlock.stderr")).unwrap())
             .spawn()
