@@ -100,6 +100,13 @@ impl Item {
         let entries = self.menu(desktop)?;
         let id =
             id_of(&entries, label).ok_or_else(|| format!("no {label:?} in\n{}", text(&entries)))?;
+        self.clicked(desktop, id)
+    }
+}
+
+impl Item {
+    /// Sends the dbusmenu "clicked" event for entry `id`, as a host does.
+    fn clicked(&self, desktop: &Desktop, id: impl std::fmt::Display) -> Result<(), String> {
         desktop
             .busctl(&[
                 "call",
@@ -116,9 +123,7 @@ impl Item {
             ])
             .map(drop)
     }
-}
 
-impl Item {
     /// The whole layout tree (submenus included), as busctl gives it.
     fn layout(&self, desktop: &Desktop) -> Result<Value, String> {
         let v = desktop.busctl(&[
@@ -162,21 +167,7 @@ impl Item {
     pub fn click_path(&self, desktop: &Desktop, path: &[&str]) -> Result<(), String> {
         let node = self.node(desktop, path)?;
         let id = node[0].as_i64().ok_or("no id")?;
-        desktop
-            .busctl(&[
-                "call",
-                &self.bus,
-                &self.menu,
-                "com.canonical.dbusmenu",
-                "Event",
-                "isvu",
-                &id.to_string(),
-                "clicked",
-                "i",
-                "0",
-                "0",
-            ])
-            .map(drop)
+        self.clicked(desktop, id)
     }
 }
 
