@@ -214,16 +214,12 @@ fn dns(dst: SocketAddr, timeout: Duration) -> io::Result<Outcome> {
     Ok(Outcome::Answered { seen_as: None })
 }
 
-/// A minimal DNS query (A or AAAA for a name under example.com).
+/// A DNS query, A or AAAA, for a name under example.com.
 fn dns_query(v6: bool) -> Vec<u8> {
-    let mut q = vec![0x4c, 0x41, 0x01, 0x00, 0, 1, 0, 0, 0, 0, 0, 0];
-    for label in ["airlock-lab", "example", "com"] {
-        q.push(u8::try_from(label.len()).unwrap_or(0));
-        q.extend_from_slice(label.as_bytes());
-    }
-    q.push(0);
-    q.extend_from_slice(&[0, if v6 { 28 } else { 1 }, 0, 1]);
-    q
+    use airlock_shared::dns::{query, Name, TYPE_A, TYPE_AAAA};
+    let name = Name::from_dotted("airlock-lab.example.com")
+        .unwrap_or_else(|e| unreachable!("a valid literal name: {e}"));
+    query(0x4c41, &name, if v6 { TYPE_AAAA } else { TYPE_A })
 }
 
 /// A TCP connection to the web service that stays open: scenarios check a

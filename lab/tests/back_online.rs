@@ -22,14 +22,9 @@ use airlock_shared::dns::{
 use airlock_shared::status::Protection;
 use nix::sys::signal::Signal;
 
+/// An A query for `name`, as an app sends it.
 fn query(id: u16, name: &str) -> Vec<u8> {
-    let mut m = Vec::new();
-    m.extend_from_slice(&id.to_be_bytes());
-    m.extend_from_slice(&[0x01, 0x00, 0, 1, 0, 0, 0, 0, 0, 0]);
-    m.extend_from_slice(Name::from_dotted(name).unwrap().wire());
-    m.extend_from_slice(&TYPE_A.to_be_bytes());
-    m.extend_from_slice(&1u16.to_be_bytes());
-    m
+    airlock_shared::dns::query(id, &Name::from_dotted(name).unwrap(), TYPE_A)
 }
 
 /// Asks `resolver:53` as any app would (call inside the client
