@@ -376,7 +376,9 @@ fn icmp_reply(msg: &[u8], v4: bool, id: u16, seq: u16) -> Option<Outcome> {
     None
 }
 
-fn checksum(data: &[u8]) -> u16 {
+/// The Internet checksum (RFC 1071), for the ICMP and IGMP messages the
+/// lab builds by hand (the probes here, the misuser's raw packets).
+pub fn checksum(data: &[u8]) -> u16 {
     let mut sum: u32 = data
         .chunks(2)
         .map(|c| u32::from(u16::from_be_bytes([c[0], *c.get(1).unwrap_or(&0)])))

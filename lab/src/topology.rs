@@ -489,16 +489,10 @@ impl Lab {
     /// (for "connects through the kill switch": call
     /// [`Lab::wait_vpn_ready`] next). Replaces (kills) a running client.
     pub fn spawn_vpn_client(&mut self, dev: &str) -> Result<()> {
-        self.kill_vpn_client();
         let pki = self.pki()?;
         let conf = self.dir.path().join(format!("client-{dev}.conf"));
         write(&conf, &openvpn::client_config(&pki, &self.tunnel, dev))?;
-        self.vpn_client = Some(Proc::spawn(
-            "openvpn client",
-            self.client
-                .command(&["openvpn", "--config", &conf.to_string_lossy()]),
-        )?);
-        Ok(())
+        self.spawn_vpn_client_config(&conf)
     }
 
     /// Waits until the client's tunnel is up with its routes in place.
