@@ -15,12 +15,12 @@ use airlock_helper::blocked::{self, nflog_linux::NflogSocket};
 use airlock_shared::blocked::nflog::Message;
 use airlock_shared::blocked::{BlockedDirection, BlockedTable, InterfaceRef, Limits, NoNames};
 use airlock_shared::endpoint::Endpoint;
-use airlock_shared::network::classify::classify;
-use airlock_shared::network::{Interface, InterfaceFlags, NetworkSnapshot, Route};
+use airlock_shared::network::{Interface, NetworkSnapshot, Route};
 use airlock_shared::platform::Platform;
 use airlock_shared::policy::{self, BlockLog, Protocol};
 use airlock_shared::render::nft;
 use airlock_shared::settings::Settings;
+use airlock_test_support::network;
 
 mod support;
 use support::Netns;
@@ -29,16 +29,7 @@ const BLOCKED_DST: &str = "10.66.0.9";
 const NOBODY: u32 = 65534;
 
 fn iface(name: &str, addrs: &[&str]) -> Interface {
-    Interface {
-        name: name.into(),
-        kind: classify(Platform::Linux, name, &[]),
-        flags: InterfaceFlags {
-            up: true,
-            running: true,
-            ..Default::default()
-        },
-        addresses: addrs.iter().map(|a| a.parse().unwrap()).collect(),
-    }
+    network::iface(Platform::Linux, name, addrs)
 }
 
 /// A namespace with one "physical" interface (eth0, one end of a veth pair, on-link

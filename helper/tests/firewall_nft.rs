@@ -13,12 +13,12 @@ use airlock_helper::firewall::nft::{self, NftConfig, NftDriver};
 use airlock_helper::firewall::{Backend, Problem};
 use airlock_shared::endpoint::Endpoint;
 use airlock_shared::firewall_kind::FirewallKind;
-use airlock_shared::network::classify::classify;
-use airlock_shared::network::{Interface, InterfaceFlags, NetworkSnapshot};
+use airlock_shared::network::NetworkSnapshot;
 use airlock_shared::platform::Platform;
 use airlock_shared::policy;
 use airlock_shared::settings::Settings;
 use airlock_shared::status::{Guard, GuardGap};
+use airlock_test_support::network;
 
 mod support;
 use support::{sh, Netns};
@@ -292,16 +292,7 @@ fn counts_blocked_packets() {
 }
 
 fn snapshot() -> NetworkSnapshot {
-    let iface = |name: &str, addrs: &[&str]| Interface {
-        name: name.into(),
-        kind: classify(Platform::Linux, name, &[]),
-        flags: InterfaceFlags {
-            up: true,
-            running: true,
-            ..Default::default()
-        },
-        addresses: addrs.iter().map(|a| a.parse().unwrap()).collect(),
-    };
+    let iface = |name, addrs| network::iface(Platform::Linux, name, addrs);
     NetworkSnapshot {
         interfaces: vec![
             iface("lo", &["127.0.0.1/8"]),

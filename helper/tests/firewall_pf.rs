@@ -9,11 +9,11 @@ use airlock_helper::firewall::pf::{PfConfig, PfDriver, ANCHOR, LEGACY_ANCHOR, TO
 use airlock_helper::firewall::{Backend, DriverError, Problem};
 use airlock_shared::endpoint::Endpoint;
 use airlock_shared::firewall_kind::FirewallKind;
-use airlock_shared::network::classify::classify;
-use airlock_shared::network::{Interface, InterfaceFlags, NetworkSnapshot, Route};
+use airlock_shared::network::NetworkSnapshot;
 use airlock_shared::platform::Platform;
 use airlock_shared::policy;
 use airlock_shared::settings::Settings;
+use airlock_test_support::network;
 
 const RULES: &str = "\
 # loopback: this machine talking to itself
@@ -349,21 +349,8 @@ fn counters_and_text_come_from_the_anchor() {
 }
 
 fn mac_snapshot() -> NetworkSnapshot {
-    let iface = |name: &str, addrs: &[&str]| Interface {
-        name: name.into(),
-        kind: classify(Platform::Macos, name, &[]),
-        flags: InterfaceFlags {
-            up: true,
-            running: true,
-            ..Default::default()
-        },
-        addresses: addrs.iter().map(|a| a.parse().unwrap()).collect(),
-    };
-    let route = |dst: &str, dev: &str| Route {
-        destination: dst.parse().unwrap(),
-        gateway: None,
-        interface: dev.into(),
-    };
+    let iface = |name, addrs| network::iface(Platform::Macos, name, addrs);
+    let route = |dst, dev| network::route(dst, None, dev);
     NetworkSnapshot {
         interfaces: vec![
             iface("lo0", &["127.0.0.1/8", "::1/128"]),

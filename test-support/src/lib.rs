@@ -11,6 +11,7 @@
 //!   [`FakeHelper`] serves programs (the CLI, the app) with scriptable
 //!   answers and records what they asked; [`ScriptedHelper`] runs one
 //!   connection frame by frame for the client's edge cases.
+//! - [`network`]: interfaces and routes for test snapshots.
 //! - [`clock`]: the fake clock (a [`Clock`](airlock_shared::time::Clock)
 //!   fixed at an instant and a zone) and the instants the samples use.
 //!
@@ -21,6 +22,7 @@
 
 pub mod clock;
 pub mod fake_helper;
+pub mod network;
 pub mod status;
 
 pub use fake_helper::{FakeHelper, ScriptedHelper};

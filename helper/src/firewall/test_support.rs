@@ -4,8 +4,7 @@
 //! builder for test snapshots; other unit tests should use them too.
 
 use airlock_shared::endpoint::Endpoint;
-use airlock_shared::network::classify::classify;
-use airlock_shared::network::{Interface, InterfaceFlags, NetworkSnapshot, Route};
+use airlock_shared::network::{Interface, NetworkSnapshot};
 use airlock_shared::platform::Platform;
 use airlock_shared::policy::{self, Policy};
 use airlock_shared::settings::Settings;
@@ -14,26 +13,10 @@ pub const VPN_SERVER: &str = "198.51.100.7:1194/udp";
 
 /// An up, running Linux interface classified by its name.
 pub(crate) fn iface(name: &str, addrs: &[&str]) -> Interface {
-    Interface {
-        name: name.into(),
-        kind: classify(Platform::Linux, name, &[]),
-        flags: InterfaceFlags {
-            up: true,
-            running: true,
-            ..Default::default()
-        },
-        addresses: addrs.iter().map(|a| a.parse().unwrap()).collect(),
-    }
+    airlock_test_support::network::iface(Platform::Linux, name, addrs)
 }
 
-/// A route to `dst` via `gw` (or on-link) on `dev`.
-pub(crate) fn route(dst: &str, gw: Option<&str>, dev: &str) -> Route {
-    Route {
-        destination: dst.parse().unwrap(),
-        gateway: gw.map(|g| g.parse().unwrap()),
-        interface: dev.into(),
-    }
-}
+pub(crate) use airlock_test_support::network::route;
 
 pub fn laptop(tunnel_up: bool) -> NetworkSnapshot {
     let mut interfaces = vec![
