@@ -11,7 +11,7 @@ use std::net::IpAddr;
 use airlock_shared::endpoint::Endpoint;
 use airlock_shared::platform::Platform;
 use airlock_shared::policy::{
-    self, Direction, Packet, PacketPath, Policy, Protocol, Sender, Verdict,
+    self, Direction, Packet, PacketPath, Policy, Protocol, SentBy, Verdict,
 };
 use airlock_shared::render::pf;
 use pf_model::{Action, Host, Ruleset};
@@ -538,8 +538,8 @@ fn probes(policy: &Policy) -> Vec<Probe> {
     // pf knows every local packet's socket: a probe is an ordinary
     // program's unless it says otherwise.
     for p in &mut v {
-        if matches!(p.packet.path, PacketPath::Out { .. }) && p.packet.sender == Sender::Unknown {
-            p.packet.sender = Sender::User(501);
+        if matches!(p.packet.path, PacketPath::Out { .. }) && p.packet.sent_by == SentBy::Unknown {
+            p.packet.sent_by = SentBy::User(501);
         }
     }
     v
@@ -710,6 +710,6 @@ fn out_packet(protocol: Protocol, dst: &str, port: u16) -> Packet {
         icmp_type: None,
         reply: false,
         hop_limit: None,
-        sender: Default::default(),
+        sent_by: Default::default(),
     }
 }

@@ -29,7 +29,7 @@ use std::net::IpAddr;
 use airlock_shared::network::classify;
 use airlock_shared::network::{InterfaceKind, NetworkSnapshot};
 use airlock_shared::platform::Platform;
-use airlock_shared::policy::{Packet, PacketPath, Policy, Protocol, Sender, Verdict};
+use airlock_shared::policy::{Packet, PacketPath, Policy, Protocol, SentBy, Verdict};
 
 pub use airlock_shared::policy::Flow;
 
@@ -95,8 +95,8 @@ pub fn packets(snapshot: &NetworkSnapshot, flow: &Flow) -> (Packet, Packet) {
         // they pass is one-shot link-local traffic with nothing to cut.
         hop_limit: None,
         reply: false,
-        // Conntrack keeps no socket owner either; see `Sender::Unknown`.
-        sender: Sender::Unknown,
+        // Conntrack keeps no socket owner either; see `SentBy::Unknown`.
+        sent_by: SentBy::Unknown,
     };
     let reply = Packet {
         path: back,
@@ -108,7 +108,7 @@ pub fn packets(snapshot: &NetworkSnapshot, flow: &Flow) -> (Packet, Packet) {
         icmp_type: flow.icmp_type.map(|t| reply_icmp_type(flow.protocol, t)),
         hop_limit: None,
         reply: true,
-        sender: Sender::Unknown,
+        sent_by: SentBy::Unknown,
     };
     (first, reply)
 }

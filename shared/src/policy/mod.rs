@@ -22,7 +22,7 @@ use crate::network::classify::{self, InterfaceKind};
 
 pub use build::build;
 pub use flow::Flow;
-pub use packet::{Packet, PacketPath, Sender, Verdict};
+pub use packet::{Packet, PacketPath, SentBy, Verdict};
 
 /// The side of the machine a rule looks at.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -359,7 +359,7 @@ impl Rule {
             && (self.icmp_types.is_empty()
                 || p.icmp_type.is_some_and(|t| self.icmp_types.contains(&t)))
             && self.hop_limit.is_none_or(|h| p.hop_limit == Some(h))
-            && self.sender_uid.is_none_or(|uid| p.sender.may_be(uid))
+            && self.sender_uid.is_none_or(|uid| p.sent_by.may_be(uid))
             && self
                 .local
                 .as_ref()

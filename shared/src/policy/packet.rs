@@ -36,14 +36,14 @@ pub struct Packet {
     /// Part of a connection the rules already let through (a reply).
     pub reply: bool,
     /// Whose socket sent it, for the rules that ask (`Rule::sender_uid`).
-    #[serde(default, skip_serializing_if = "Sender::is_unknown")]
-    pub sender: Sender,
+    #[serde(default, skip_serializing_if = "SentBy::is_unknown")]
+    pub sent_by: SentBy,
 }
 
 /// Whose socket sent a packet, as far as the firewall can tell.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
-pub enum Sender {
+pub enum SentBy {
     /// Not known: a tracked connection, when deciding whether to cut it.
     /// A rule for one user's sockets lets it go on, because the kernel
     /// checks the sender of every packet itself (nft `meta skuid`, pf
@@ -57,17 +57,17 @@ pub enum Sender {
     Routed,
 }
 
-impl Sender {
+impl SentBy {
     fn is_unknown(&self) -> bool {
-        *self == Sender::Unknown
+        *self == SentBy::Unknown
     }
 
     /// Whether a rule for `uid`'s sockets passes this sender.
     pub fn may_be(self, uid: u32) -> bool {
         match self {
-            Sender::Unknown => true,
-            Sender::User(u) => u == uid,
-            Sender::Routed => false,
+            SentBy::Unknown => true,
+            SentBy::User(u) => u == uid,
+            SentBy::Routed => false,
         }
     }
 }
@@ -94,7 +94,7 @@ impl Packet {
             dst_port: None,
             icmp_type: None,
             hop_limit: None,
-            sender: Sender::Unknown,
+            sent_by: SentBy::Unknown,
             reply: false,
         }
     }
@@ -158,13 +158,13 @@ impl Packet {
     pub fn forwarded(&self) -> Packet {
         let mut p = self.clone();
         p.hop_limit = p.hop_limit.map(|h| h.saturating_sub(1));
-        p.sender = Sender::Routed;
+        p.sent_by = SentBy::Routed;
         p
     }
 
     /// Sent by a socket of user `uid`.
     pub fn from_user(mut self, uid: u32) -> Packet {
-        self.sender = Sender::User(uid);
+        self.sent_by = SentBy::User(uid);
         self
     }
 

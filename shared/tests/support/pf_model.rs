@@ -15,7 +15,7 @@
 use std::collections::HashMap;
 use std::net::IpAddr;
 
-use airlock_shared::policy::{Direction, Family, Packet, PacketPath, Protocol, Sender, Verdict};
+use airlock_shared::policy::{Direction, Family, Packet, PacketPath, Protocol, SentBy, Verdict};
 use ipnet::IpNet;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -351,7 +351,7 @@ impl Ruleset {
         interface: &str,
     ) -> bool {
         let tcp = p.protocol == Protocol::Tcp;
-        rule.user.is_none_or(|u| p.sender == Sender::User(u))
+        rule.user.is_none_or(|u| p.sent_by == SentBy::User(u))
             && rule.direction.is_none_or(|d| d == direction)
             && rule
                 .interfaces
@@ -463,6 +463,6 @@ pub fn reversed(reply: &Packet, interface: &str) -> Packet {
         icmp_type: reply.icmp_type,
         hop_limit: reply.hop_limit,
         reply: false,
-        sender: reply.sender,
+        sent_by: reply.sent_by,
     }
 }
