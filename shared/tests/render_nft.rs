@@ -13,7 +13,7 @@ mod wire;
 
 use airlock_shared::platform::Platform;
 use airlock_shared::policy::{self, Policy};
-use airlock_shared::render::nft::render;
+use airlock_shared::render::nft::{render, render_guard};
 
 use common::NOW;
 #[cfg(target_os = "linux")]
@@ -39,6 +39,37 @@ fn golden_files() {
         linux_policies()
             .into_iter()
             .map(|(name, policy)| (name.to_string(), render(&policy))),
+    );
+}
+
+/// The tamper guard as users find it in `nft list ruleset`: the main
+/// table's rules under another name, owner flag, later priorities. Held
+/// to the main table's text line by line: a change to one that the other
+/// does not follow fails here.
+#[test]
+fn the_guard_is_the_main_table_renamed_and_owned() {
+    let (_, policy) = linux_policies().remove(0);
+    let guard = render_guard(&policy);
+    common::check_golden("nft", "nft", [("guard".to_string(), guard.clone())]);
+    // The definition: the last `table NAME {`; the guard's opens with its
+    // flag and a blank line.
+    let body = |text: &str, table: &str| -> Vec<String> {
+        let start = text
+            .rfind(&format!("\ntable {table} {{\n"))
+            .unwrap_or_else(|| panic!("no definition of {table}"));
+        text[start..]
+            .replacen("\tflags owner\n\n", "", 1)
+            .lines()
+            .map(|l| {
+                l.replace("airlock_guard", "airlock")
+                    .replace("priority filter + 1", "priority filter")
+                    .replace("priority -99", "priority -100")
+            })
+            .collect()
+    };
+    assert_eq!(
+        body(&guard, "inet airlock_guard"),
+        body(&render(&policy), "inet airlock")
     );
 }
 
