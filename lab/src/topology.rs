@@ -161,13 +161,8 @@ impl Lab {
             dir,
         };
         if options.dhcp {
-            // Before anything runs in the client: `ip netns exec` binds
-            // this file at exec time, and only if it exists then.
-            let etc = std::path::PathBuf::from("/etc/netns").join(lab.client.name());
-            std::fs::create_dir_all(&etc)
-                .map_err(LabError::io(format!("creating {}", etc.display())))?;
-            lab.netns_etc = Some(etc.clone());
-            write(&etc.join("resolv.conf"), "")?;
+            // Before anything runs in the client: the lease fills it in.
+            lab.set_client_resolv_conf("")?;
         }
         lab.wire()?;
         let tcp = [
@@ -465,16 +460,23 @@ impl Lab {
         )
     }
 
-    /// Rewrites the client's resolv.conf in place, as its processes see
-    /// it (DHCP labs): what a DHCP client or NetworkManager does, with no
-    /// routing message to announce it.
-    pub fn set_client_resolv_conf(&self, text: &str) -> Result<()> {
-        let etc = self.netns_etc.as_ref().ok_or_else(|| LabError::Exited {
-            what: "the client's resolv.conf (not a DHCP lab)".into(),
-            log: String::new(),
-        })?;
-        let path = etc.join("resolv.conf");
-        std::fs::write(&path, text).map_err(LabError::io("writing the client's resolv.conf"))
+    /// Writes the client's resolv.conf (`/etc/netns/<client>/resolv.conf`,
+    /// removed with the lab), in place once it exists: what a DHCP client
+    /// or NetworkManager does, with no routing message to announce it.
+    /// `ip netns exec` binds the file at exec time, and only if it exists
+    /// then: processes started before the first call see the machine's.
+    pub fn set_client_resolv_conf(&mut self, text: &str) -> Result<()> {
+        let etc = match &self.netns_etc {
+            Some(etc) => etc.clone(),
+            None => {
+                let etc = std::path::PathBuf::from("/etc/netns").join(self.client.name());
+                std::fs::create_dir_all(&etc)
+                    .map_err(LabError::io(format!("creating {}", etc.display())))?;
+                self.netns_etc = Some(etc.clone());
+                etc
+            }
+        };
+        write(&etc.join("resolv.conf"), text)
     }
 
     /// The client's resolv.conf as its processes see it (DHCP labs).

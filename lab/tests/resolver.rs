@@ -159,13 +159,8 @@ fn blocking_forwards_a_vpn_name_and_pins_the_answer_first() {
     };
     // The client's resolv.conf names the lab network's resolver (`ip netns
     // exec` shows this file as /etc/resolv.conf inside the namespace).
-    let etc = std::path::PathBuf::from("/etc/netns").join(lab.ns(Ns::Client).name());
-    std::fs::create_dir_all(&etc).unwrap();
-    std::fs::write(
-        etc.join("resolv.conf"),
-        format!("nameserver {}\n", airlock_lab::addr::RESOLVER_V4),
-    )
-    .unwrap();
+    lab.set_client_resolv_conf(&format!("nameserver {}\n", airlock_lab::addr::RESOLVER_V4))
+        .unwrap();
     let mut al = Airlock::for_lab(&lab).unwrap_or_else(|e| panic!("{e}"));
     std::fs::create_dir_all(&al.state_dir).unwrap();
     std::fs::write(
@@ -210,7 +205,6 @@ fn blocking_forwards_a_vpn_name_and_pins_the_answer_first() {
     stop.store(true, std::sync::atomic::Ordering::Relaxed);
     let served = upstream.join().unwrap_or(0);
     al.stop(&mut lab, Signal::SIGTERM);
-    let _ = std::fs::remove_dir_all(&etc);
     if let Err(p) = result {
         std::panic::resume_unwind(p);
     }
@@ -218,15 +212,6 @@ fn blocking_forwards_a_vpn_name_and_pins_the_answer_first() {
         served, 1,
         "the network's resolver saw exactly the helper's one query"
     );
-}
-
-/// Removes `/etc/netns/<client>` when dropped, also on panic.
-struct NetnsEtc(std::path::PathBuf);
-
-impl Drop for NetnsEtc {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
 }
 
 /// A query with type `qtype`.
@@ -304,13 +289,8 @@ fn blocking_answers_over_ipv6_and_tcp_and_forwards_to_an_ipv6_resolver() {
         eprintln!("SKIPPED: dnsmasq missing");
         return;
     }
-    let etc = NetnsEtc(std::path::PathBuf::from("/etc/netns").join(lab.ns(Ns::Client).name()));
-    std::fs::create_dir_all(&etc.0).unwrap();
-    std::fs::write(
-        etc.0.join("resolv.conf"),
-        format!("nameserver {RESOLVER_V6}\n"),
-    )
-    .unwrap();
+    lab.set_client_resolv_conf(&format!("nameserver {RESOLVER_V6}\n"))
+        .unwrap();
     lab.start_dnsmasq().unwrap();
     // The provider's server is at a new address: an answer the helper
     // must pin, not one the settings already allow.
