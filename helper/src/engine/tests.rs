@@ -407,6 +407,27 @@ fn the_tamper_guard_follows_the_rules_and_its_absence_is_reported() {
     );
     assert!(rig.k().rules.is_some(), "the rules are in all the same");
     assert!(st.firewall.healthy, "a missing guard is no fault: {st:?}");
+
+    // A guard that failed for a passing reason is tried again at the next
+    // apply, although the rules are the same; a kernel that lacks owned
+    // tables is not asked again.
+    let loads = rig.k().loads;
+    e.on_network(net(false), vec![], T0 + 1);
+    assert_eq!(
+        rig.k().loads,
+        loads,
+        "the same rules, a lasting gap: nothing run"
+    );
+    ok(&mut e, RequestBody::Disable);
+    rig.k().no_guard = Some(GuardGap::LoadFailed {
+        error: "EBUSY".into(),
+    });
+    ok(&mut e, RequestBody::Enable);
+    rig.k().no_guard = None;
+    let loads = rig.k().loads;
+    e.on_network(net(false), vec![], T0 + 2);
+    assert_eq!(rig.k().loads, loads + 1, "the guard was tried again");
+    assert_eq!(e.status(T0 + 2).firewall.guard, Guard::On);
 }
 
 #[test]

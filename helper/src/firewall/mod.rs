@@ -163,7 +163,15 @@ impl Firewall {
             return Ok(Enforced::Removed);
         }
         let text = self.render(policy);
-        if self.loaded.as_ref().is_some_and(|l| l.text == text) {
+        // A guard that failed to load for a passing reason is tried again
+        // with the same rules; the other gaps last as long as their cause.
+        let retry_guard = matches!(
+            self.guard,
+            Guard::Unavailable {
+                why: GuardGap::LoadFailed { .. }
+            }
+        );
+        if !retry_guard && self.loaded.as_ref().is_some_and(|l| l.text == text) {
             return Ok(Enforced::Unchanged);
         }
         let guard = self.kind().render_guard(policy);
