@@ -98,6 +98,9 @@ fn laptop_and_server() -> (Netns, Netns) {
         ns.exec(&["ip", "addr", "add", addr, "dev", "eth0"]);
         ns.exec(&["ip", "link", "set", "eth0", "up"]);
     }
+    for ns in [&laptop, &server] {
+        ns.wait_carrier("eth0");
+    }
     (laptop, server)
 }
 
@@ -520,9 +523,18 @@ fn the_guard_blocks_while_the_table_is_gone_and_dies_with_its_owner() {
     assert_eq!(laptop.within(|| nft.check(true).unwrap()), vec![]);
 
     // The owner goes (as a crashed helper does): its socket closes, the
-    // kernel removes the guard, and `inet airlock` stays and blocks.
+    // kernel removes the guard, and `inet airlock` stays and blocks. A
+    // child the helper ran before (as it runs `conntrack`) still lives and
+    // must not hold the owner's socket, or the guard would live on with it.
+    let mut child = std::process::Command::new("sleep")
+        .arg("60")
+        .spawn()
+        .expect("sleep");
     drop(nft);
-    assert!(!laptop.ok(&["nft", "list", "table", "inet", nft::GUARD]));
+    let guard_left = laptop.ok(&["nft", "list", "table", "inet", nft::GUARD]);
+    let _ = child.kill();
+    let _ = child.wait();
+    assert!(!guard_left, "the guard outlived its owner in a child");
     assert!(
         laptop.table_present(),
         "the unowned table must outlive the helper"

@@ -87,6 +87,26 @@ impl Netns {
         run(&self.argv(args)).status.success()
     }
 
+    /// Waits until `dev` carries traffic. A veth is `up` at once, but
+    /// the kernel turns its carrier on (and attaches its queue) up to a
+    /// second later; a packet sent before then is dropped, and a TCP
+    /// probe would not send its SYN again within its timeout.
+    pub fn wait_carrier(&self, dev: &str) {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+        loop {
+            let link = self.exec(&["ip", "-o", "link", "show", "dev", dev]);
+            if link.contains("state UP") && !link.contains("qdisc noop") {
+                return;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "{dev} in {} never came up: {link}",
+                self.0
+            );
+            std::thread::sleep(std::time::Duration::from_millis(10));
+        }
+    }
+
     /// Runs `f` on a thread that has entered this namespace; sockets it
     /// makes stay in the namespace wherever they are used later.
     pub fn within<T: Send>(&self, f: impl FnOnce() -> T + Send) -> T {

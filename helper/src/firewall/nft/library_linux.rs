@@ -8,8 +8,19 @@
 //! Only the calls of `<nftables/libnftables.h>` that have been stable since
 //! nftables 0.9 are used: a context, buffered output and error text, the
 //! JSON output flag, and running a command buffer.
+//!
+//! One thing is mended behind the library's back: its netlink socket is
+//! opened without close-on-exec (nftables 1.0.6 `nft_mnl_socket_open`),
+//! so every child the helper runs (`conntrack`, `nft`, `ip`) would hold
+//! the socket that owns the tamper guard. The child could change the
+//! guard, and a helper that dies while a child runs would leave its guard
+//! behind until the child exits. [`Libnftables::open`] swaps it for one
+//! opened close-on-exec before the context sends anything.
 
+use std::collections::BTreeSet;
 use std::ffi::{c_char, c_int, c_uint, c_void, CStr, CString};
+use std::os::fd::RawFd;
+use std::sync::Mutex;
 
 use libloading::Library;
 
@@ -83,9 +94,28 @@ impl Libnftables {
             let run: RunCmd = *library
                 .get(b"nft_run_cmd_from_buffer\0")
                 .map_err(|e| e.to_string())?;
+            // No other context of ours may open a socket between the two
+            // listings, so the one new socket is this context's.
+            let _opening = OPENING.lock().unwrap_or_else(|e| e.into_inner());
+            let before = netfilter_sockets_inherited()?;
             let ctx = new(CTX_DEFAULT);
             if ctx.is_null() {
                 return Err("nft_ctx_new failed".into());
+            }
+            let opened: Vec<RawFd> = netfilter_sockets_inherited()?
+                .difference(&before)
+                .copied()
+                .collect();
+            let swapped = match opened[..] {
+                [fd] => swap_for_close_on_exec(fd),
+                _ => Err(format!(
+                    "libnftables opened {} netfilter sockets where one was expected",
+                    opened.len()
+                )),
+            };
+            if let Err(e) = swapped {
+                free(ctx);
+                return Err(e);
             }
             if buffer_output(ctx) != 0 || buffer_error(ctx) != 0 {
                 free(ctx);
@@ -133,6 +163,94 @@ impl Libnftables {
             }
         }
     }
+}
+
+/// Held while a context is made; see [`Libnftables::open`].
+static OPENING: Mutex<()> = Mutex::new(());
+
+/// This process's netfilter netlink sockets that a child would inherit
+/// (no `FD_CLOEXEC`). Every socket Rust's standard library or `nix` opens
+/// is close-on-exec, so these are libnftables' own.
+fn netfilter_sockets_inherited() -> Result<BTreeSet<RawFd>, String> {
+    let listing = std::fs::read_dir("/proc/self/fd").map_err(|e| format!("/proc/self/fd: {e}"))?;
+    let mut found = BTreeSet::new();
+    for entry in listing.flatten() {
+        let Some(fd) = entry
+            .file_name()
+            .to_str()
+            .and_then(|n| n.parse::<RawFd>().ok())
+        else {
+            continue;
+        };
+        // SAFETY: F_GETFD and getsockopt only read; a descriptor closed
+        // since the listing (the listing's own) fails and is skipped.
+        let inherited = unsafe { libc::fcntl(fd, libc::F_GETFD) } & libc::FD_CLOEXEC == 0;
+        if inherited
+            && socket_option(fd, libc::SO_DOMAIN) == Some(libc::AF_NETLINK)
+            && socket_option(fd, libc::SO_PROTOCOL) == Some(libc::NETLINK_NETFILTER)
+        {
+            found.insert(fd);
+        }
+    }
+    Ok(found)
+}
+
+/// An integer `SOL_SOCKET` option of `fd`; `None` when it is no socket.
+fn socket_option(fd: RawFd, option: c_int) -> Option<c_int> {
+    let mut value: c_int = 0;
+    let mut len = std::mem::size_of::<c_int>() as libc::socklen_t;
+    // SAFETY: `value` and `len` are live and sized for an int option.
+    let rc = unsafe {
+        libc::getsockopt(
+            fd,
+            libc::SOL_SOCKET,
+            option,
+            (&mut value as *mut c_int).cast(),
+            &mut len,
+        )
+    };
+    (rc == 0).then_some(value)
+}
+
+/// Puts a fresh netfilter socket, opened close-on-exec, in place of `fd`
+/// under the same number. It is what libnftables opened: non-blocking,
+/// extended acks, never bound (the kernel binds it at the first send, and
+/// replies are matched by sequence number), so the library cannot tell.
+/// The swap is one `dup3`: no moment without a socket at `fd`, and a
+/// child forked before it holds the old socket, which owns nothing.
+fn swap_for_close_on_exec(fd: RawFd) -> Result<(), String> {
+    // SAFETY: plain system calls on descriptors this function owns
+    // (`fresh`) or that libnftables opened and has not used yet (`fd`).
+    unsafe {
+        let fresh = libc::socket(
+            libc::AF_NETLINK,
+            libc::SOCK_RAW | libc::SOCK_CLOEXEC | libc::SOCK_NONBLOCK,
+            libc::NETLINK_NETFILTER,
+        );
+        if fresh < 0 {
+            return Err(format!(
+                "netfilter socket: {}",
+                std::io::Error::last_os_error()
+            ));
+        }
+        // As nft does, a kernel without extended acks is no error: the
+        // messages are only less precise.
+        let one: c_int = 1;
+        libc::setsockopt(
+            fresh,
+            libc::SOL_NETLINK,
+            libc::NETLINK_EXT_ACK,
+            (&one as *const c_int).cast(),
+            std::mem::size_of::<c_int>() as libc::socklen_t,
+        );
+        let swapped = libc::dup3(fresh, fd, libc::O_CLOEXEC);
+        let error = std::io::Error::last_os_error();
+        libc::close(fresh);
+        if swapped < 0 {
+            return Err(format!("netfilter socket close-on-exec: {error}"));
+        }
+    }
+    Ok(())
 }
 
 /// A buffer libnftables returned, copied; `""` for none.
