@@ -3,11 +3,11 @@
 #![allow(dead_code)]
 
 use airlock_shared::endpoint::Endpoint;
-use airlock_shared::network::classify::classify;
-use airlock_shared::network::{Interface, InterfaceFlags, NetworkSnapshot, Route};
+use airlock_shared::network::NetworkSnapshot;
 use airlock_shared::platform::Platform;
 use airlock_shared::policy::{self, Policy};
 use airlock_shared::settings::Settings;
+use airlock_test_support::network::{iface, route};
 
 /// A fixed clock: 2026-11-26T12:00:00Z.
 pub const NOW: u64 = 1_795_694_400;
@@ -21,21 +21,6 @@ pub struct Scenario {
 impl Scenario {
     pub fn policy(&self, platform: Platform) -> Policy {
         policy::build(&self.settings, &self.snapshot, platform, NOW)
-    }
-}
-
-fn iface(platform: Platform, name: &str, addrs: &[&str]) -> Interface {
-    Interface {
-        name: name.into(),
-        kind: classify(platform, name, &[]),
-        flags: InterfaceFlags {
-            up: true,
-            running: true,
-            loopback: name.starts_with("lo"),
-            point_to_point: false,
-            multicast: true,
-        },
-        addresses: addrs.iter().map(|a| a.parse().unwrap()).collect(),
     }
 }
 
@@ -68,11 +53,6 @@ pub fn laptop(platform: Platform, extra_tunnels: &[&str]) -> NetworkSnapshot {
     for t in extra_tunnels {
         interfaces.push(iface(platform, t, &["10.9.0.2/24"]));
     }
-    let route = |dst: &str, gw: Option<&str>, dev: &str| Route {
-        destination: dst.parse().unwrap(),
-        gateway: gw.map(|g| g.parse().unwrap()),
-        interface: dev.into(),
-    };
     NetworkSnapshot {
         interfaces,
         routes: vec![
