@@ -383,12 +383,13 @@ impl Backend for NftDriver {
         let both = format!("{ruleset}\n{guard}");
         let (argv, out) = self.nft(&["-f", "-"], Some(&both))?;
         if out.success {
+            // Held from here on, whatever the read-back finds: a later
+            // remove must delete it too, or the guard would block on
+            // with the kill switch off.
+            self.holds_guard = true;
             self.loaded = Some(self.verify(TABLE, ruleset)?);
             return Ok(match self.verify(GUARD, guard) {
-                Ok(_) => {
-                    self.holds_guard = true;
-                    Guard::On
-                }
+                Ok(_) => Guard::On,
                 Err(e) => {
                     self.drop_guard();
                     Guard::Unavailable {
