@@ -38,10 +38,11 @@ fn folder_events() -> AddWatchFlags {
 
 /// The files to watch: `resolv_conf`, the symlink's target when it is
 /// one (`/run/systemd/resolve/stub-resolv.conf`,
-/// `/run/NetworkManager/resolv.conf`), and systemd-resolved's upstreams.
-/// Looked up afresh for every new set of watches: the link may change.
-fn watched_files(resolv_conf: &Path) -> Vec<PathBuf> {
-    let mut files = vec![resolv_conf.to_path_buf(), PathBuf::from(RESOLVED_UPSTREAMS)];
+/// `/run/NetworkManager/resolv.conf`), and systemd-resolved's list of
+/// upstreams, `upstreams`. Looked up afresh for every new set of watches:
+/// the link may change.
+fn watched_files(resolv_conf: &Path, upstreams: &Path) -> Vec<PathBuf> {
+    let mut files = vec![resolv_conf.to_path_buf(), upstreams.to_path_buf()];
     if let Ok(target) = std::fs::canonicalize(resolv_conf) {
         if target != resolv_conf {
             files.push(target);
@@ -85,23 +86,24 @@ impl AsRawFd for Watch {
 /// Sends `()` on `tx` after each burst of changes to the resolver files,
 /// until the receiver is gone.
 pub async fn run(coalesce: Duration, tx: mpsc::Sender<()>) -> std::io::Result<()> {
-    run_on(Path::new(RESOLV_CONF), coalesce, tx).await
+    let files = || watched_files(Path::new(RESOLV_CONF), Path::new(RESOLVED_UPSTREAMS));
+    run_on(files, coalesce, tx).await
 }
 
-/// [`run`] for the resolv.conf at `resolv_conf` (tests watch their own).
+/// [`run`] for the files `files` names each time (tests watch their own).
 async fn run_on(
-    resolv_conf: &Path,
+    files: impl Fn() -> Vec<PathBuf>,
     coalesce: Duration,
     tx: mpsc::Sender<()>,
 ) -> std::io::Result<()> {
-    let mut watching = Watching::new(&watched_files(resolv_conf))?;
+    let mut watching = Watching::new(&files())?;
     loop {
         watching.changed().await?;
         // Let the writer finish (write, then rename). Then watch afresh
         // before telling: the snapshot that follows reads the files after
         // the new watches exist, so no later change can fall in between.
         tokio::time::sleep(coalesce).await;
-        watching = Watching::new(&watched_files(resolv_conf))?;
+        watching = Watching::new(&files())?;
         if tx.send(()).await.is_err() {
             return Ok(());
         }
@@ -164,7 +166,8 @@ mod tests {
         std::fs::write(&target, "nameserver 127.0.0.53\n").unwrap();
         let link = dir.path().join("resolv.conf");
         std::os::unix::fs::symlink(&target, &link).unwrap();
-        let files = watched_files(&link);
+        let upstreams = dir.path().join("upstreams.conf");
+        let files = watched_files(&link, &upstreams);
         assert!(
             files.contains(&link) && files.contains(&target),
             "{files:?}"
@@ -172,7 +175,7 @@ mod tests {
         let plain = dir.path().join("plain.conf");
         std::fs::write(&plain, "nameserver 192.0.2.1\n").unwrap();
         assert_eq!(
-            watched_files(&plain)
+            watched_files(&plain, &upstreams)
                 .iter()
                 .filter(|f| **f == plain)
                 .count(),
@@ -180,10 +183,6 @@ mod tests {
         );
     }
 
-    /// Against the kernel's inotify, in a folder of its own: an in-place
-    /// write and a new file renamed over it are told, a neighbour's change
-    /// is not, and a write to the renamed-in file (a new inode, so new
-    /// watches) is told again.
     /// Whether a notification comes within `ms`.
     async fn told(rx: &mut mpsc::Receiver<()>, ms: u64) -> bool {
         tokio::time::timeout(Duration::from_millis(ms), rx.recv())
@@ -191,10 +190,16 @@ mod tests {
             .is_ok()
     }
 
+    /// Against the kernel's inotify, in a folder of its own: an in-place
+    /// write and a new file renamed over it are told, a neighbour's change
+    /// is not, a write to the renamed-in file (a new inode, so new
+    /// watches) is told again, and so is systemd-resolved's list of
+    /// upstreams once it appears.
     #[test]
     fn every_way_of_rewriting_the_file_is_told_and_nothing_else() {
         let dir = tempfile::tempdir().unwrap();
         let conf = dir.path().join("resolv.conf");
+        let upstreams = dir.path().join("upstreams.conf");
         std::fs::write(&conf, "nameserver 192.0.2.1\n").unwrap();
         let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_all()
@@ -202,8 +207,11 @@ mod tests {
             .unwrap();
         runtime.block_on(async {
             let (tx, mut rx) = mpsc::channel(4);
-            let watched = conf.clone();
-            tokio::spawn(async move { run_on(&watched, Duration::from_millis(5), tx).await });
+            let files = {
+                let (conf, upstreams) = (conf.clone(), upstreams.clone());
+                move || watched_files(&conf, &upstreams)
+            };
+            tokio::spawn(async move { run_on(files, Duration::from_millis(5), tx).await });
             // Let the watches be made before the first change.
             tokio::time::sleep(Duration::from_millis(50)).await;
             std::fs::write(&conf, "nameserver 192.0.2.2\n").unwrap();
@@ -220,6 +228,12 @@ mod tests {
             assert!(
                 told(&mut rx, 2000).await,
                 "a write after the rename was not told"
+            );
+            while told(&mut rx, 100).await {}
+            std::fs::write(&upstreams, "nameserver 192.0.2.5\n").unwrap();
+            assert!(
+                told(&mut rx, 2000).await,
+                "systemd-resolved's upstreams appearing were not told"
             );
         });
     }
